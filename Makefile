@@ -1,0 +1,55 @@
+# ear3d: `make run` and `make test` set up everything they need on a fresh Debian/Ubuntu machine.
+# Idempotent: each step runs only when something is missing or changed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# System packages: PyAudio builds against PortAudio; headless GL needs Mesa's EGL.
+RUN_DEBS  := gcc portaudio19-dev libegl1 libegl-mesa0 libgl1-mesa-dri
+# A distribution Python needs its headers (to build PyAudio) and venv module as packages.
+RUN_DEBS  += $(shell $(PYTHON) -c "import os, sysconfig; print('' if os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')) else 'python3-dev')")
+RUN_DEBS  += $(shell $(PYTHON) -c "import ensurepip" 2>/dev/null || echo python3-venv)
+# The real-time audio tests play through a JACK dummy server via ALSA's jack plugin.
+TEST_DEBS := jackd2 libasound2-plugins
+
+.PHONY: run test system-deps test-system-deps venv clean help
+
+help:
+	@echo "make run    set up, then open the live window (or render headless to out/ without a display)"
+	@echo "make test   set up, then run the test suite"
+
+run: system-deps venv
+	$(BIN)/ear3d live
+
+test: system-deps test-system-deps venv
+	$(BIN)/python -m pytest -q
+
+# apt-get only when a package is missing; without root, use sudo, or tell the user what to run.
+define ensure_debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then echo "Please install the equivalents of: $$missing"; exit 1; fi; \
+	  echo "Installing system packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+system-deps:
+	$(call ensure_debs,$(RUN_DEBS))
+
+test-system-deps:
+	$(call ensure_debs,$(TEST_DEBS))
+
+# The venv is rebuilt when the dependency list or the constraints change.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) out .pytest_cache *.egg-info

@@ -1,0 +1,278 @@
+"""The root configuration: one frozen dataclass per subsystem, loaded from TOML and validated.
+
+Every field declares what it accepts through ``field(metadata=...)``: ``range=(lo, hi)``
+for numbers (inclusive) or ``choices=(...)`` for strings. Loading checks unknown keys,
+types and ranges and raises :class:`ConfigError` naming the key and what is allowed.
+Each subsystem receives only its own section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, of the wrong type or out of range."""
+
+
+def _num(default: float | int, lo: float, hi: float, doc: str) -> Any:
+    return field(default=default, metadata={"range": (lo, hi), "doc": doc})
+
+
+def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
+    return field(default=default, metadata={"choices": choices, "doc": doc})
+
+
+def _free(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Playback and clip format."""
+
+    sample_rate: int = _num(44100, 8000, 192000, "samples per second of clips and playback")
+    clip_seconds: float = _num(4.0, 0.5, 30.0, "length of the looped clip in seconds")
+    buffer_frames: int = _num(1024, 64, 8192, "frames per PortAudio callback")
+    crossfade_samples: int = _num(2000, 0, 44100, "linear crossfade at a clip hand-over, in samples")
+    volume: float = _num(0.8, 0.0, 1.0, "output gain, linear")
+    device: str = _free("", "output device: a name substring, an index, or '' for the default")
+
+
+@dataclass(frozen=True)
+class CQTConfig:
+    """Constant-Q front end (see REFERENCE.md)."""
+
+    fmin: float = _num(40.0, 10.0, 1000.0, "centre frequency of the lowest bin in Hz")
+    bins_per_octave: int = _num(24, 6, 96, "bins per octave")
+    n_bins: int = _num(216, 12, 512, "number of bins (the top bin must stay below Nyquist)")
+    hop_length: int = _num(512, 64, 4096, "hop between CQT frames in samples")
+    filter_scale: float = _num(0.43, 0.1, 2.0, "filter length scale (smaller = shorter filters)")
+    time_pool: int = _num(2, 1, 8, "max-pool over time after the transform")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """CPC network: encoder, autoregressive model, prediction heads."""
+
+    preset: str = _choice("small", ("tiny", "small", "paper"), "architecture size")
+    seed: int = _num(0, 0, 2**31 - 1, "seed of the random initialisation")
+    name: str = _free("default", "model folder under models/ (weights are loaded from there when present)")
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    """The concurrent torch worker."""
+
+    device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the worker")
+    threads: int = _num(0, 0, 256, "torch intra-op threads for the worker (0 = torch's default)")
+
+
+@dataclass(frozen=True)
+class LayoutConfig:
+    """Placement of neurons in space."""
+
+    kind: str = _choice("grid", ("grid",), "placement method")
+    layer_gap: float = _num(0.5, 0.1, 100.0, "distance between consecutive layers")
+    layer_height: float = _num(2.0, 0.1, 100.0, "extent of a layer along the pitch axis")
+    channel_spacing: float = _num(0.03, 0.001, 10.0, "distance between neighbouring channels")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Renderer and offscreen video."""
+
+    width: int = _num(1280, 16, 8192, "frame width in pixels")
+    height: int = _num(720, 16, 8192, "frame height in pixels")
+    fps: int = _num(30, 1, 240, "frames per second of rendered video")
+    sphere_radius: float = _num(0.012, 0.0005, 1.0, "radius of an idle neuron in world units")
+    orbit_speed: float = _num(0.15, -10.0, 10.0, "camera orbit speed in radians per second")
+    background: str = _free("#05070d", "background colour as #rrggbb")
+    palette: str = _free("default", "palette name under assets/palettes/")
+    samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """Keyboard and MIDI input."""
+
+    midi_input: str = _free("", "MIDI input port name substring ('' = none, '*' = first available)")
+    midi_mapping: str = _free("generic", "mapping name under assets/midi/")
+    apply_hz: float = _num(30.0, 1.0, 1000.0, "rate at which coalesced controller values are applied")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The root: one section per subsystem."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    cqt: CQTConfig = field(default_factory=CQTConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimize: OptimizeConfig = field(default_factory=OptimizeConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
+
+    def replace(self, overrides: Mapping[str, Mapping[str, Any]]) -> "Config":
+        """A copy with ``{section: {key: value}}`` applied and validated."""
+        sections = {}
+        for f in dataclasses.fields(self):
+            current = getattr(self, f.name)
+            values = dict(overrides.get(f.name, {}))
+            sections[f.name] = _build_section(type(current), f.name, {**_as_dict(current), **values})
+        unknown = set(overrides) - set(sections)
+        if unknown:
+            raise ConfigError(f"unknown config section {sorted(unknown)[0]!r}; allowed: {', '.join(sections)}")
+        return Config(**sections)
+
+
+def _as_dict(section: Any) -> dict[str, Any]:
+    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(section: str, key: str, tp: Any, value: Any) -> Any:
+    """Check ``value`` against the annotation ``tp``; ints are accepted where floats are asked."""
+    where = f"{section}.{key}"
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {type(value).__name__} {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be finite, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {type(value).__name__} {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {type(value).__name__} {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported field type {_type_name(tp)}")  # a bug in this module
+
+
+def _build_section(cls: type, name: str, values: Mapping[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        raise ConfigError(f"unknown config key {name}.{unknown[0]}; allowed keys of [{name}]: {', '.join(fields)}")
+    checked = {}
+    for key, value in values.items():
+        tp = hints[key]
+        value = _coerce(name, key, tp, value)
+        meta = fields[key].metadata
+        if "range" in meta:
+            lo, hi = meta["range"]
+            if not lo <= value <= hi:
+                raise ConfigError(f"{name}.{key} = {value!r} is out of range; allowed: {lo} to {hi}")
+        if "choices" in meta and value not in meta["choices"]:
+            allowed = ", ".join(repr(c) for c in meta["choices"])
+            raise ConfigError(f"{name}.{key} = {value!r} is not allowed; choose one of {allowed}")
+        checked[key] = value
+    section = cls(**checked)
+    _check_section(name, section)
+    return section
+
+
+def _check_section(name: str, section: Any) -> None:
+    """Constraints that involve more than one field."""
+    if isinstance(section, RenderConfig):
+        parse_hex_color(section.background, f"{name}.background")
+
+
+def validate_cross_sections(config: Config) -> None:
+    """Constraints between sections, e.g. the top CQT bin must stay below Nyquist."""
+    top = config.cqt.fmin * 2 ** ((config.cqt.n_bins - 1) / config.cqt.bins_per_octave)
+    nyquist = config.audio.sample_rate / 2
+    if top >= nyquist:
+        raise ConfigError(
+            f"cqt.n_bins = {config.cqt.n_bins} puts the top bin at {top:.0f} Hz, at or above Nyquist "
+            f"({nyquist:.0f} Hz for audio.sample_rate = {config.audio.sample_rate}); lower cqt.n_bins or cqt.fmin"
+        )
+
+
+def parse_hex_color(text: str, key: str = "colour") -> tuple[float, float, float]:
+    """'#rrggbb' → (r, g, b) floats in 0–1."""
+    s = text.strip()
+    if len(s) != 7 or s[0] != "#":
+        raise ConfigError(f"{key} = {text!r} is not a colour; use #rrggbb")
+    try:
+        return tuple(int(s[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+    except ValueError:
+        raise ConfigError(f"{key} = {text!r} is not a colour; use #rrggbb") from None
+
+
+def from_mapping(data: Mapping[str, Any]) -> Config:
+    """Build a validated Config from ``{section: {key: value}}``."""
+    for section, values in data.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"config section [{section}] must be a table, got {type(values).__name__}")
+    config = Config().replace(data)
+    validate_cross_sections(config)
+    return config
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a TOML file (or the defaults), then apply ``section.key=value`` overrides."""
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {p}: {e.strerror or e}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    for item in overrides or []:
+        section, key, value = parse_override(item)
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"config section [{section}] must be a table")
+        data[section][key] = value
+    return from_mapping(data)
+
+
+def parse_override(item: str) -> tuple[str, str, Any]:
+    """'render.width=640' → ('render', 'width', 640). Values are TOML; bare words are strings."""
+    name, sep, raw = item.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not section or not key:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key, value
+
+
+def describe() -> str:
+    """Every key with its default and what it accepts, as TOML comments (for `--help`)."""
+    lines = []
+    for f in dataclasses.fields(Config):
+        lines.append(f"[{f.name}]")
+        for sf in dataclasses.fields(f.default_factory()):  # type: ignore[misc]
+            meta = sf.metadata
+            allowed = ""
+            if "range" in meta:
+                allowed = f" ({meta['range'][0]} to {meta['range'][1]})"
+            elif "choices" in meta:
+                allowed = f" ({' | '.join(meta['choices'])})"
+            lines.append(f"{sf.name} = {sf.default!r}  # {meta.get('doc', '')}{allowed}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Live control: a registry of live parameters, MIDI mapping files, and MIDI input routing."""

@@ -1,0 +1,1 @@
+"""The renderer (moderngl + pyglm). Never imports torch."""

@@ -1,0 +1,1 @@
+"""Placement of neurons in space."""

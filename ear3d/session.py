@@ -1,0 +1,100 @@
+"""A live session without its window or speakers: the worker, the neuron table, the scene.
+
+The live window (app.py) and the headless renderer (render.py) both drive one of these, so
+what a video shows is what the window shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+import moderngl
+import numpy as np
+
+from ear3d.activity import activity_table
+from ear3d.clips import ensure_origin_clip, read_audio
+from ear3d.config import Config
+from ear3d.gfx.scene import Scene
+from ear3d.graph import NeuronTable, table_from_activations
+from ear3d.layout.grid import grid_positions
+from ear3d.messages import ActivationFrame, Clip, Command
+from ear3d.ml.worker import Worker
+from ear3d.palette import load_palette
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for the worker's first activations (model build + one forward).
+FIRST_FRAME_TIMEOUT_S = 300.0
+
+
+def origin_clip(config: Config) -> Clip:
+    """The project's origin clip (generated into assets/clips/ on first use), at the configured rate."""
+    path = ensure_origin_clip()
+    samples = read_audio(path, config.audio.sample_rate, config.audio.clip_seconds)
+    return Clip(samples, config.audio.sample_rate)
+
+
+class Session:
+    """Starts the worker on ``clip``, waits for its first activations and builds the scene."""
+
+    def __init__(self, config: Config, ctx: moderngl.Context, clip: Clip | None = None):
+        self.config = config
+        self.clip = clip if clip is not None else origin_clip(config)
+        self.worker = Worker(config).start()
+        try:
+            self.worker.send(Command("clip", self.clip))
+            self._frame_version, frame = self.worker.frames.wait_newer(0, FIRST_FRAME_TIMEOUT_S)
+            if frame is None:
+                _, error = self.worker.errors.peek()
+                raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
+            self.table: NeuronTable = table_from_activations(frame.layers)
+            self.steps = max(a.shape[2] for a in frame.layers.values())
+            self.positions = grid_positions(self.table, config.layout)
+            self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette), config.render)
+        except BaseException:
+            self.worker.stop()
+            raise
+        self.frame = frame
+        self.orbit_speed = config.render.orbit_speed
+        self.highlight_layer = -1
+        self._upload(frame)
+
+    def _upload(self, frame: ActivationFrame) -> None:
+        self.frame = frame
+        self.scene.neurons.set_activity(activity_table(frame.layers, self.table, self.steps))
+
+    def poll(self) -> bool:
+        """Upload the worker's newest activations if there are any; True when it did."""
+        version, frame = self.worker.frames.peek()
+        if version == self._frame_version or frame is None:
+            return False
+        self._frame_version = version
+        self._upload(frame)
+        return True
+
+    def submit_clip(self, clip: Clip) -> None:
+        """Ask the worker to listen to ``clip`` (its activations arrive through poll())."""
+        self.worker.send(Command("clip", clip))
+
+    def apply(self, values: Mapping[str, float]) -> None:
+        """Apply live parameters (see control.params.LIVE_PARAMS) that concern the picture."""
+        look = self.scene.look
+        look.sphere_scale = float(values.get("sphere_scale", look.sphere_scale))
+        look.exposure = float(values.get("exposure", look.exposure))
+        self.orbit_speed = float(values.get("orbit_speed", self.orbit_speed))
+        layer = int(values.get("highlight_layer", self.highlight_layer))
+        if layer != self.highlight_layer:
+            self.highlight_layer = layer
+            self.scene.neurons.set_selection(self.table.layer == layer if layer >= 0 else np.zeros(self.table.size, bool))
+
+    def advance(self, dt: float) -> None:
+        """Move time-driven things (the camera's orbit) by ``dt`` seconds."""
+        self.scene.camera.orbit(self.orbit_speed * dt)
+
+    def release(self) -> None:
+        """Stop the worker and free GL objects (idempotent)."""
+        self.worker.stop()
+        if self.scene is not None:
+            self.scene.release()
+            self.scene = None  # type: ignore[assignment]
