@@ -430,14 +430,14 @@ class AudioOutput:
         self._stream: Any = None
         self._clock: AudioClock | None = None
         self._close_lock = threading.Lock()
+        self._underflow_flag = 0x4  # pyaudio values, set again in start()
+        self._pa_continue, self._pa_abort = 0, 2
 
     # The callback runs on PortAudio's thread. It must not block: no locks, no I/O.
     def _callback(self, in_data: Any, frame_count: int, time_info: Any,
                   status_flags: int) -> tuple[bytes, int]:
-        import pyaudio  # already in sys.modules: a dict lookup
-
         self.callbacks += 1
-        if status_flags & pyaudio.paOutputUnderflow:
+        if status_flags & self._underflow_flag:
             self.underruns += 1
         try:
             if frame_count > self._buf.shape[0]:  # PortAudio may differ from the request
@@ -448,10 +448,10 @@ class AudioOutput:
                 buf.fill(0.0)
             elif self.volume != 1.0:
                 np.multiply(buf, np.float32(self.volume), out=buf)
-            return buf.tobytes(), pyaudio.paContinue  # PyAudio wants bytes
+            return buf.tobytes(), self._pa_continue  # PyAudio wants bytes
         except BaseException as e:  # noqa: BLE001 -- reported through .error
             self.error = e
-            return bytes(4 * frame_count), pyaudio.paAbort
+            return bytes(4 * frame_count), self._pa_abort
 
     def start(self) -> None:
         """Open and start the output stream. Raises AudioUnavailable when there is no
@@ -460,6 +460,9 @@ class AudioOutput:
             return
         import pyaudio
 
+        # Constants cached so the callback does no imports or module lookups.
+        self._underflow_flag = pyaudio.paOutputUnderflow
+        self._pa_continue, self._pa_abort = pyaudio.paContinue, pyaudio.paAbort
         pa = _open_pyaudio()
         try:
             if not _output_devices(pa):

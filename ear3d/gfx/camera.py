@@ -36,7 +36,7 @@ class OrbitCamera:
         r_up = float(np.abs(rel[:, 1]).max())
         half_y = math.radians(fov_y) / 2
         half_x = math.atan(math.tan(half_y) * aspect)
-        distance = margin * max(r_side / math.tan(half_x), r_up / math.tan(half_y)) + r_side
+        distance = margin * max(r_side / math.tan(half_x), r_up / math.tan(half_y)) + 0.3 * r_side
         distance = distance or 1.0
         return cls(
             glm.vec3(*map(float, centre)), distance=distance, yaw=0.45, pitch=0.3,

@@ -30,8 +30,14 @@ class Scene:
         self.palette = palette
         self.background = parse_hex_color(render.background)
         self.neurons = NeuronPass(ctx, positions, palette.layer_colors(layer))
-        self.camera = OrbitCamera.framing(positions, render.width / render.height)
+        self.positions = positions
+        self.aspect = render.width / render.height
+        self.camera = OrbitCamera.framing(positions, self.aspect)
         self.look = Look()
+
+    def reset_camera(self) -> None:
+        """Frame every neuron again from the default viewpoint."""
+        self.camera = OrbitCamera.framing(self.positions, self.aspect)
 
     def draw(self, fbo: moderngl.Framebuffer, phase: float) -> None:
         """Clear ``fbo`` and draw the scene at loop position ``phase`` (0–1)."""
@@ -40,6 +46,7 @@ class Scene:
         if w < 1 or h < 1:
             return  # a minimised window: nothing to draw, nothing to break
         self.ctx.viewport = (0, 0, w, h)
+        self.aspect = w / h
         fbo.clear(*self.background, 1.0, depth=1.0)
         self.neurons.draw(
             self.camera.view(),

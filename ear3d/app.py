@@ -1,0 +1,168 @@
+"""The live window: wires the worker, the audio loop, the renderer and the controls.
+
+``LiveApp`` is the window-independent part (testable on a headless window); ``LiveWindow``
+adapts it to moderngl-window's event callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import moderngl
+import moderngl_window as mglw
+
+from ear3d.audio import AudioOutput, AudioUnavailable, LoopBuffer, OfflineClock
+from ear3d.config import Config
+from ear3d.control.keyboard import KEY_BINDINGS
+from ear3d.control.mapping import load_mapping
+from ear3d.control.midi import MidiInput, MidiRouter
+from ear3d.control.params import LIVE_PARAMS, ControlError, Parameters
+from ear3d.messages import Command
+from ear3d.session import Session
+
+log = logging.getLogger(__name__)
+
+
+class WallClock(OfflineClock):
+    """The loop clock when no audio device plays: wall time since start."""
+
+    def __init__(self, clip_seconds: float, sample_rate: int):
+        super().__init__(clip_seconds, sample_rate)
+        self._t0 = time.perf_counter()
+
+    def phase(self) -> float:
+        self.set_time(time.perf_counter() - self._t0)
+        return super().phase()
+
+
+class LiveApp:
+    """Everything live except the window: session, audio, controls. ``frame`` draws one frame."""
+
+    def __init__(self, config: Config, ctx: moderngl.Context):
+        self.config = config
+        self.session = Session(config, ctx)
+        self.params = Parameters(LIVE_PARAMS)
+        self.params.set("volume", config.audio.volume)
+        self.params.set("orbit_speed", config.render.orbit_speed)
+        self._param_version = 0
+        clip = self.session.clip
+        self.loop = LoopBuffer(clip.samples, config.audio.crossfade_samples, serial=clip.serial)
+        self.audio: AudioOutput | None = AudioOutput(
+            self.loop, config.audio.sample_rate, config.audio.buffer_frames, config.audio.device, config.audio.volume
+        )
+        try:
+            self.audio.start()
+            self.clock = self.audio.clock
+        except AudioUnavailable as e:
+            log.warning("no sound: %s; the picture follows wall time instead", e)
+            self.audio.close()
+            self.audio = None
+            self.clock = WallClock(clip.seconds, config.audio.sample_rate)
+        self.midi_router = MidiRouter(load_mapping(config.control.midi_mapping))
+        self.midi = MidiInput(config.control, self.midi_router)
+        self._next_midi_apply = 0.0
+        self.orbit_paused = False
+        self.wants_fullscreen_toggle = False
+        self.errors = 0
+
+    def command(self, command: Command) -> None:
+        """Apply one command from any input; a bad one is logged, never raised."""
+        try:
+            if command.name.startswith("app:"):
+                self._app_command(command.name[4:])
+            elif not self.params.apply(command):
+                raise ControlError(f"unknown command {command.name!r}; parameters: {', '.join(self.params.specs)}")
+        except (ControlError, ValueError, TypeError) as e:
+            self.errors += 1
+            log.warning("ignored command %r: %s", command.name, e)
+
+    def _app_command(self, name: str) -> None:
+        if name == "mute":
+            if self.audio is not None:
+                self.audio.muted = not self.audio.muted
+        elif name == "reset_camera":
+            self.session.scene.reset_camera()
+        elif name == "pause_orbit":
+            self.orbit_paused = not self.orbit_paused
+        elif name == "fullscreen":
+            self.wants_fullscreen_toggle = True
+        else:
+            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reset_camera, pause_orbit, fullscreen")
+
+    def key(self, name: str) -> None:
+        """A key press by moderngl-window key name (see control.keyboard)."""
+        if name in KEY_BINDINGS:
+            self.command(KEY_BINDINGS[name])
+
+    def frame(self, fbo: moderngl.Framebuffer, dt: float) -> None:
+        """Apply pending controls, pick up new activations, draw at the heard loop position."""
+        now = time.perf_counter()
+        if now >= self._next_midi_apply:  # coalesced controller values, at control.apply_hz
+            self._next_midi_apply = now + 1.0 / self.config.control.apply_hz
+            for command in self.midi_router.drain():
+                self.command(command)
+        self._param_version, changed = self.params.changed_since(self._param_version)
+        if changed:
+            self.session.apply(changed)
+            if self.audio is not None and "volume" in changed:
+                self.audio.volume = float(changed["volume"])
+        self.session.poll()
+        if not self.orbit_paused:
+            self.session.advance(dt)
+        self.session.scene.draw(fbo, self.clock.phase())
+
+    def close(self) -> None:
+        """Release audio, MIDI, worker and GL objects (idempotent)."""
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
+        self.midi.close()
+        self.session.release()
+
+
+class LiveWindow(mglw.WindowConfig):
+    """moderngl-window adapter; ``ear3d_config`` is set on a subclass by :func:`run_live`."""
+
+    gl_version = (4, 3)
+    title = "ear3d"
+    resizable = True
+    vsync = True
+    aspect_ratio = None
+    ear3d_config: Config = Config()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.app = LiveApp(self.ear3d_config, self.ctx)
+        codes = {name: getattr(self.wnd.keys, name, None) for name in KEY_BINDINGS}
+        # Backends without a keyboard (headless) give every key the same placeholder: bind none.
+        self._key_names = {code: name for name, code in codes.items() if list(codes.values()).count(code) == 1}
+
+    def on_render(self, time: float, frame_time: float) -> None:
+        self.app.frame(self.wnd.fbo, frame_time)
+        if self.app.wants_fullscreen_toggle:
+            self.app.wants_fullscreen_toggle = False
+            self.wnd.fullscreen = not self.wnd.fullscreen
+
+    def on_key_event(self, key, action, modifiers) -> None:
+        if action == self.wnd.keys.ACTION_PRESS and key in self._key_names:
+            self.app.key(self._key_names[key])
+
+    def on_close(self) -> None:
+        self.app.close()
+
+
+def window_class(config: Config) -> type[LiveWindow]:
+    """A LiveWindow subclass bound to ``config`` (moderngl-window instantiates it)."""
+    return type("Ear3dWindow", (LiveWindow,), {"ear3d_config": config, "window_size": (config.render.width, config.render.height)})
+
+
+def run_live(config: Config, window: str | None = None, fullscreen: bool = False) -> int:
+    """Open the live window and run until it is closed."""
+    args = []
+    if window:
+        args += ["--window", window]
+    if fullscreen:
+        args.append("--fullscreen")
+    mglw.run_window_config(window_class(config), args=args)
+    return 0
