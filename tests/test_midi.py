@@ -460,23 +460,50 @@ def test_midi_input_disabled_and_unmatched(generic: MidiRouter, caplog) -> None:
         assert len(caplog.records) == 1
 
 
-def test_jack_virtual_port_loops_into_input(jack_server, generic: MidiRouter) -> None:
-    """Real rtmidi ports: a JACK virtual output, found by name substring and opened as input."""
-    p = Parameters()
-    backend = mido.Backend(JACK_BACKEND)
-    out = backend.open_output("ear3d-midi-loop", virtual=True)
+def _jack_loop_once(backend: mido.Backend, router: MidiRouter, params: Parameters) -> str | None:
+    """One loop-back attempt; None on success, else what went wrong."""
     try:
-        assert any("ear3d-midi-loop" in n for n in list_input_names(backend))
-        with MidiInput(ControlConfig(midi_input="midi-loop"), generic, backend=backend) as midi:
-            assert midi.available, midi.problem
+        out = backend.open_output("ear3d-midi-loop", virtual=True)
+    except OSError as e:  # rtmidi's errors derive from OSError
+        return f"cannot open the virtual output: {e}"
+    try:
+        names = list_input_names(backend)
+        if not any("ear3d-midi-loop" in n for n in names):
+            return f"virtual output not listed among inputs {names}"
+        with MidiInput(ControlConfig(midi_input="midi-loop"), router, backend=backend) as midi:
+            if not midi.available:
+                return f"MidiInput unavailable: {midi.problem}"
+            before = router.counts["received"]
             for i in range(100):
                 out.send(cc(7, i))
             out.send(mido.Message("control_change", control=7, value=127))
             out.send(note(37))
-            assert wait_for(lambda: generic.counts["received"] == 102), generic.counts
-            commands = generic.drain()
+            if not wait_for(lambda: router.counts["received"] - before >= 102):
+                return f"only {router.counts['received'] - before} of 102 messages arrived"
+            commands = router.drain()
             assert commands == [Command("volume", 1.0), Command("highlight_layer:next")]
-            apply_all(p, commands)
+            apply_all(params, commands)
+            return None
     finally:
         out.close()
-    assert p.get("volume") == 1.0 and p.get("highlight_layer") == 0
+
+
+def test_jack_virtual_port_loops_into_input(jack_server, generic: MidiRouter) -> None:
+    """Real rtmidi ports: a JACK virtual output, found by name substring and opened as input.
+
+    A JACK dummy server on a busy 2-core machine sometimes misses process cycles (and drops
+    the MIDI of that cycle) or times out client registration, so a failed round trip is
+    retried; a real routing bug fails every attempt (and a wrong result fails at once).
+    """
+    backend = mido.Backend(JACK_BACKEND)
+    problems = []
+    for _ in range(3):
+        params = Parameters()
+        generic.drain()
+        problem = _jack_loop_once(backend, generic, params)
+        if problem is None:
+            assert params.get("volume") == 1.0 and params.get("highlight_layer") == 0
+            return
+        problems.append(problem)
+        time.sleep(0.5)
+    pytest.fail(f"MIDI never made it through JACK server {jack_server.name!r}: {problems}")

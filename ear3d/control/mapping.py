@@ -137,7 +137,9 @@ def load_mapping(name_or_path: str | Path, specs: Sequence[ParamSpec] = LIVE_PAR
     return parse_mapping(data, specs, source=path)
 
 
-def parse_mapping(data: dict[str, Any], specs: Sequence[ParamSpec] = LIVE_PARAMS, source: Path | None = None) -> MidiMapping:
+def parse_mapping(
+    data: dict[str, Any], specs: Sequence[ParamSpec] = LIVE_PARAMS, source: Path | None = None
+) -> MidiMapping:
     """Validate already-parsed TOML data (see the module docstring for the format)."""
     return _Parser({s.name: s for s in specs}, source).mapping(data)
 

@@ -1,0 +1,51 @@
+"""`ear3d render`: a live session rendered headless to MP4 + WAV."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ear3d.config import Config
+
+HELP = "render a live session headless to MP4 + WAV"
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} must look like 1280x720") from None
+    if not sep or min(size) < 16:
+        raise argparse.ArgumentTypeError(f"size {text!r} must look like 1280x720, each side at least 16")
+    return size
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of the video in seconds (default 8)")
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
+    parser.add_argument("--size", type=parse_size, help="frame size WxH (default from render.width/height)")
+    parser.add_argument("--fps", type=int, help="frames per second (default from render.fps)")
+
+
+def config_overrides(args: argparse.Namespace) -> list[str]:
+    """--size and --fps are shorthands for render.width/height/fps."""
+    out = []
+    if args.size:
+        out += [f"render.width={args.size[0]}", f"render.height={args.size[1]}"]
+    if args.fps is not None:
+        out.append(f"render.fps={args.fps}")
+    return out
+
+
+def render_and_report(config: Config, seconds: float, out: Path) -> int:
+    from ear3d.render import render_session
+
+    result = render_session(config, seconds, out)
+    print(f"video: {result.video.resolve()}  ({result.frames} frames, {result.seconds:.1f} s, with audio)")
+    print(f"last clip: {result.last_clip.resolve()}")
+    return 0
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return render_and_report(config, args.seconds, args.out)
