@@ -18,9 +18,16 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from ear3d.clips import resample
+from ear3d.recorder import WavRecorder
+
+#: Callbacks whose durations AudioOutput keeps (about 12 minutes at 1024 frames, 44.1 kHz).
+TIMED_CALLBACKS = 32768
 
 __all__ = [
     "AudioClock",
@@ -166,6 +173,19 @@ class LoopBuffer:
     def front_clip(self) -> np.ndarray:
         """The playing clip, (S,) float32. Read-only by convention: do not modify."""
         return self._front
+
+    def restart(self, clip: np.ndarray, serial: int | None = None) -> None:
+        """Replace the playing clip and start again from its first sample. Only while no
+        stream is playing this buffer (e.g. before ``AudioOutput.start``)."""
+        self._front = _as_clip(clip)
+        if serial is not None:
+            self._front_serial = int(serial)
+        self._pos = 0
+        self._prev_len = len(self._front)
+        self._fade_old = self._fade_ramp = None
+        s = self._snap
+        self._snap = s._replace(position=0, loop_length=len(self._front), prev_length=len(self._front),
+                                serial=self._front_serial)
 
     # ---------------------------------------------------------------- audio thread
 
@@ -405,6 +425,10 @@ class AudioOutput:
         device: '' (default output), a device index as digits, or part of a name
             (see :func:`find_output_device`).
         volume: linear gain applied to the output, settable while playing.
+        stream_rate: the device's rate if it differs from ``sample_rate`` (the clips'):
+            clips are resampled on submit. None = ``sample_rate``, or the device's
+            default rate when the device refuses ``sample_rate``.
+        record: a WAV path: everything played (after volume) is recorded there.
 
     Attributes settable from any thread while playing: ``volume`` (float), ``muted``
     (bool; the loop keeps advancing, only silence is emitted). ``underruns`` counts
@@ -413,9 +437,16 @@ class AudioOutput:
     """
 
     def __init__(self, loop: LoopBuffer, sample_rate: int, buffer_frames: int,
-                 device: str = "", volume: float = 0.8) -> None:
+                 device: str = "", volume: float = 0.8, stream_rate: int | None = None,
+                 record: str | Path | None = None) -> None:
         self.loop = loop
         self.sample_rate = int(sample_rate)
+        self.requested_stream_rate = stream_rate
+        self.stream_rate = int(stream_rate or sample_rate)
+        self.record_path = Path(record) if record else None
+        self.recorder: WavRecorder | None = None
+        # Duration of each callback in seconds, a ring of the latest TIMED_CALLBACKS.
+        self._durations = np.zeros(TIMED_CALLBACKS, np.float64)
         self.buffer_frames = int(buffer_frames)
         self.device = device
         self.volume = float(volume)
@@ -436,6 +467,7 @@ class AudioOutput:
     # The callback runs on PortAudio's thread. It must not block: no locks, no I/O.
     def _callback(self, in_data: Any, frame_count: int, time_info: Any,
                   status_flags: int) -> tuple[bytes, int]:
+        t0 = time.perf_counter()
         self.callbacks += 1
         if status_flags & self._underflow_flag:
             self.underruns += 1
@@ -448,7 +480,11 @@ class AudioOutput:
                 buf.fill(0.0)
             elif self.volume != 1.0:
                 np.multiply(buf, np.float32(self.volume), out=buf)
-            return buf.tobytes(), self._pa_continue  # PyAudio wants bytes
+            if self.recorder is not None:
+                self.recorder.push(buf)
+            data = buf.tobytes()  # PyAudio wants bytes
+            self._durations[self.callbacks % TIMED_CALLBACKS] = time.perf_counter() - t0
+            return data, self._pa_continue
         except BaseException as e:  # noqa: BLE001 -- reported through .error
             self.error = e
             return bytes(4 * frame_count), self._pa_abort
@@ -470,25 +506,35 @@ class AudioOutput:
                     "no audio output devices (PortAudio lists none: no sound card or "
                     "sound server)" + (f"; wanted {self.device!r}" if self.device else ""))
             idx = find_output_device(pa, self.device)
-            try:
-                info = pa.get_device_info_by_index(idx) if idx is not None else None
-                self.device_name = str(info["name"]) if info else "(PortAudio default)"
-                stream = pa.open(format=pyaudio.paFloat32, channels=1,
-                                 rate=self.sample_rate, output=True,
-                                 output_device_index=idx,
-                                 frames_per_buffer=self.buffer_frames,
-                                 stream_callback=self._callback, start=False)
-            except (OSError, ValueError) as e:
+            info = pa.get_device_info_by_index(idx) if idx is not None else None
+            self.device_name = str(info["name"]) if info else "(PortAudio default)"
+            rates = [self.stream_rate]
+            if self.requested_stream_rate is None and info:
+                rates.append(int(info.get("defaultSampleRate", 0)))  # the device's own rate
+            stream, errors = None, []
+            for rate in dict.fromkeys(r for r in rates if r > 0):
+                try:
+                    stream = pa.open(format=pyaudio.paFloat32, channels=1, rate=rate, output=True,
+                                     output_device_index=idx, frames_per_buffer=self.buffer_frames,
+                                     stream_callback=self._callback, start=False)
+                    self.stream_rate = rate
+                    break
+                except (OSError, ValueError) as e:
+                    errors.append(f"{rate} Hz: {e}")
+            if stream is None:
                 raise AudioUnavailable(
                     f"cannot open audio output stream on {self.device_name!r} "
-                    f"({self.sample_rate} Hz, {self.buffer_frames} frames): {e}") from e
+                    f"({self.buffer_frames} frames): {'; '.join(errors)}")
         except BaseException:
             pa.terminate()
             raise
         self._pa, self.device_index = pa, idx
+        if self.stream_rate != self.sample_rate:  # the device plays another rate: convert the clip
+            self.loop.restart(resample(self.loop.front_clip, self.sample_rate, self.stream_rate))
+        if self.record_path is not None:
+            self.recorder = WavRecorder(self.record_path, self.stream_rate)
         latency = stream.get_output_latency()  # seconds, as PortAudio reports it
-        self._clock = AudioClock(self.loop, round(latency * self.sample_rate),
-                                 self.sample_rate)
+        self._clock = AudioClock(self.loop, round(latency * self.stream_rate), self.stream_rate)
         self._stream = stream
         try:
             stream.start_stream()
@@ -496,6 +542,26 @@ class AudioOutput:
             self.close()
             raise AudioUnavailable(f"cannot start audio output stream on "
                                    f"{self.device_name!r}: {e}") from e
+
+    def submit(self, clip: np.ndarray, serial: int | None = None) -> int:
+        """Queue a clip ((S,) float32 at ``sample_rate``) for the next loop boundary,
+        resampled to the stream's rate when the device plays another one."""
+        if self.stream_rate != self.sample_rate:
+            clip = resample(clip, self.sample_rate, self.stream_rate)
+        return self.loop.submit(clip, serial)
+
+    def reopen(self) -> None:
+        """Close and start again, e.g. after the device went away and came back."""
+        self.close()
+        self.error = None
+        self.start()
+
+    def callback_durations(self) -> np.ndarray:
+        """Seconds spent in each of the latest (at most TIMED_CALLBACKS) callbacks, oldest first."""
+        n = min(self.callbacks, TIMED_CALLBACKS)
+        i = (self.callbacks + 1) % TIMED_CALLBACKS
+        ring = np.roll(self._durations, -i)
+        return ring[TIMED_CALLBACKS - n :].copy()
 
     @property
     def clock(self) -> AudioClock:
@@ -524,6 +590,9 @@ class AudioOutput:
             stream.close()
         if pa is not None:
             pa.terminate()
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
 
     def __enter__(self) -> AudioOutput:
         self.start()
