@@ -12,28 +12,16 @@ import time
 import moderngl
 import moderngl_window as mglw
 
-from ear3d.audio import AudioOutput, AudioUnavailable, LoopBuffer, OfflineClock
 from ear3d.config import Config
 from ear3d.control.keyboard import KEY_BINDINGS
 from ear3d.control.mapping import load_mapping
 from ear3d.control.midi import MidiInput, MidiRouter
 from ear3d.control.params import LIVE_PARAMS, ControlError, Parameters
 from ear3d.messages import Command
+from ear3d.playback import Playback
 from ear3d.session import Session
 
 log = logging.getLogger(__name__)
-
-
-class WallClock(OfflineClock):
-    """The loop clock when no audio device plays: wall time since start."""
-
-    def __init__(self, clip_seconds: float, sample_rate: int):
-        super().__init__(clip_seconds, sample_rate)
-        self._t0 = time.perf_counter()
-
-    def phase(self) -> float:
-        self.set_time(time.perf_counter() - self._t0)
-        return super().phase()
 
 
 class LiveApp:
@@ -46,19 +34,7 @@ class LiveApp:
         self.params.set("volume", config.audio.volume)
         self.params.set("orbit_speed", config.render.orbit_speed)
         self._param_version = 0
-        clip = self.session.clip
-        self.loop = LoopBuffer(clip.samples, config.audio.crossfade_samples, serial=clip.serial)
-        self.audio: AudioOutput | None = AudioOutput(
-            self.loop, config.audio.sample_rate, config.audio.buffer_frames, config.audio.device, config.audio.volume
-        )
-        try:
-            self.audio.start()
-            self.clock = self.audio.clock
-        except AudioUnavailable as e:
-            log.warning("no sound: %s; the picture follows wall time instead", e)
-            self.audio.close()
-            self.audio = None
-            self.clock = WallClock(clip.seconds, config.audio.sample_rate)
+        self.playback = Playback(config.audio, self.session.clip)
         self.midi_router = MidiRouter(load_mapping(config.control.midi_mapping))
         self.midi = MidiInput(config.control, self.midi_router)
         self._next_midi_apply = 0.0
@@ -79,8 +55,9 @@ class LiveApp:
 
     def _app_command(self, name: str) -> None:
         if name == "mute":
-            if self.audio is not None:
-                self.audio.muted = not self.audio.muted
+            self.playback.toggle_mute()
+        elif name == "reopen_audio":
+            self.playback.reopen()
         elif name == "reset_camera":
             self.session.scene.reset_camera()
         elif name == "pause_orbit":
@@ -88,7 +65,7 @@ class LiveApp:
         elif name == "fullscreen":
             self.wants_fullscreen_toggle = True
         else:
-            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reset_camera, pause_orbit, fullscreen")
+            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, pause_orbit, fullscreen")
 
     def key(self, name: str) -> None:
         """A key press by moderngl-window key name (see control.keyboard)."""
@@ -105,18 +82,18 @@ class LiveApp:
         self._param_version, changed = self.params.changed_since(self._param_version)
         if changed:
             self.session.apply(changed)
-            if self.audio is not None and "volume" in changed:
-                self.audio.volume = float(changed["volume"])
-        self.session.poll()
+            if "volume" in changed:
+                self.playback.set_volume(float(changed["volume"]))
+        if self.session.poll():
+            self.playback.submit(self.session.frame.clip)
+        self.playback.check()
         if not self.orbit_paused:
             self.session.advance(dt)
-        self.session.scene.draw(fbo, self.clock.phase())
+        self.session.scene.draw(fbo, self.playback.phase())
 
     def close(self) -> None:
         """Release audio, MIDI, worker and GL objects (idempotent)."""
-        if self.audio is not None:
-            self.audio.close()
-            self.audio = None
+        self.playback.close()
         self.midi.close()
         self.session.release()
 

@@ -556,6 +556,29 @@ class AudioOutput:
         self.error = None
         self.start()
 
+    def abandon(self) -> None:
+        """Give up on a stream whose device stopped answering (no callbacks any more).
+
+        Stopping such a stream can block, and PortAudio's JACK host API aborts the process
+        in Pa_Terminate once its server has died: so the stream is stopped on a daemon
+        thread and this PortAudio instance is never terminated (a small, one-off leak).
+        """
+        with self._close_lock:
+            stream, self._stream, self._pa = self._stream, None, None
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
+
+        def stop() -> None:
+            try:
+                stream.stop_stream()
+                stream.close()
+            except OSError:
+                pass
+
+        if stream is not None:
+            threading.Thread(target=stop, name="ear3d-abandon-stream", daemon=True).start()
+
     def callback_durations(self) -> np.ndarray:
         """Seconds spent in each of the latest (at most TIMED_CALLBACKS) callbacks, oldest first."""
         n = min(self.callbacks, TIMED_CALLBACKS)

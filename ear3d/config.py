@@ -43,6 +43,9 @@ class AudioConfig:
     crossfade_samples: int = _num(2000, 0, 44100, "linear crossfade at a clip hand-over, in samples")
     volume: float = _num(0.8, 0.0, 1.0, "output gain, linear")
     device: str = _free("", "output device: a name substring, an index, or '' for the default")
+    stream_rate: int = _num(0, 0, 192000, "device rate if it differs from sample_rate (0 = same, or the device's default)")
+    record: str = _free("", "WAV file that records everything played ('' = off)")
+    save_clips: str = _free("", "folder: without a sound device, each new clip is written there as WAV ('' = off)")
 
 
 @dataclass(frozen=True)

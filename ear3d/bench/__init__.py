@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: name → module; each module is imported only when `ear3d bench` is parsed.
-BENCHES: dict[str, str] = {}
+BENCHES: dict[str, str] = {
+    "audio": "ear3d.bench.audio",
+}
 
 
 @dataclass(frozen=True)

@@ -6,4 +6,6 @@ in ``COMMANDS`` (name → module path); `ear3d bench` registers benches the same
 COMMANDS: dict[str, str] = {
     "live": "ear3d.commands.live",
     "render": "ear3d.commands.render",
+    "audio": "ear3d.commands.audio",
+    "bench": "ear3d.commands.bench",
 }

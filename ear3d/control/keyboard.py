@@ -20,6 +20,7 @@ KEY_BINDINGS: dict[str, Command] = {
     "PAGE_UP": Command("volume:next"),
     "PAGE_DOWN": Command("volume:prev"),
     "M": Command("app:mute"),
+    "A": Command("app:reopen_audio"),
     "R": Command("app:reset_camera"),
     "F": Command("app:fullscreen"),
     "SPACE": Command("app:pause_orbit"),

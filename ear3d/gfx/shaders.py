@@ -1,7 +1,10 @@
 """GLSL programs from files in shaders/: one file per program, stages behind
 ``#if defined VERTEX_SHADER`` / ``FRAGMENT_SHADER`` / ``GEOMETRY_SHADER`` / ``COMPUTE_SHADER``.
 
-Errors name the file and the line: the loader keeps the file's line numbers with ``#line``.
+Shared code lives in ``shaders/include/NAME.glsl`` and is pulled in with
+``#include "NAME.glsl"`` (one level, no nesting, before the first ``#if``). Errors name the file and the line: the
+loader keeps each file's line numbers with ``#line LINE SOURCE`` and maps the source
+number back to the file (0 = the program file, 1… = its includes in order).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ STAGES = {
     "compute_shader": "COMPUTE_SHADER",
 }
 # Mesa: "0:12(5): error: …"; NVIDIA: "0(12) : error C0000: …"
-_LINE = re.compile(r"^\s*\d+[:(](\d+)\)?(?:\(\d+\))?\s*:\s*(.*)$")
+_LINE = re.compile(r"^\s*(\d+)[:(](\d+)\)?(?:\(\d+\))?\s*:\s*(.*)$")
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_.\-]+)"\s*$')
 
 
 class ShaderError(RuntimeError):
@@ -34,41 +38,79 @@ def shader_path(name: str) -> Path:
     return path
 
 
+def _expand_includes(path: Path, body: str, first_line: int) -> tuple[str, list[Path]]:
+    """Replace ``#include "X"`` lines of ``body`` (which starts at line ``first_line`` of
+    ``path``) with shaders/include/X, each wrapped in ``#line`` directives.
+    Returns the text and the included files (source string k + 1 = files[k])."""
+    files: list[Path] = []
+    out = []
+    in_conditional = False
+    for i, line in enumerate(body.split("\n")):
+        m = _INCLUDE.match(line)
+        if not m:
+            in_conditional = in_conditional or bool(re.match(r"\s*#\s*if", line))
+            out.append(line)
+            continue
+        if in_conditional:
+            # Inside an inactive #if group the #line directives would be skipped and the
+            # line numbers after it would drift: keep includes at the top of the file.
+            raise ShaderError(f"{path}:{first_line + i}: #include must come before the first #if")
+        inc = paths.shaders() / "include" / m.group(1)
+        if not inc.exists():
+            raise ShaderError(f"{path}:{first_line + i}: included file {inc} not found")
+        text = inc.read_text(encoding="utf-8")
+        if any(_INCLUDE.match(x) for x in text.split("\n")):
+            raise ShaderError(f"{inc}: nested #include is not supported")
+        if inc not in files:
+            files.append(inc)
+        out += [f"#line 1 {files.index(inc) + 1}", text, f"#line {first_line + i + 1} 0"]
+    return "\n".join(out), files
+
+
 def stage_sources(path: Path) -> dict[str, str]:
     """moderngl keyword → source text for each stage the file defines."""
+    sources, _ = _stage_sources(path)
+    return sources
+
+
+def _stage_sources(path: Path) -> tuple[dict[str, str], list[Path]]:
     text = path.read_text(encoding="utf-8")
     first, _, rest = text.partition("\n")
     if not first.startswith("#version"):
         raise ShaderError(f"{path}:1: the first line must be a #version directive")
+    body, files = _expand_includes(path, rest, 2)
     sources = {}
     for keyword, macro in STAGES.items():
-        if re.search(rf"defined\s*\(?\s*{macro}\b", text):
-            sources[keyword] = f"{first}\n#define {macro} 1\n#line 2\n{rest}"
+        if re.search(rf"defined\s*\(?\s*{macro}\b", body):
+            sources[keyword] = f"{first}\n#define {macro} 1\n#line 2 0\n{body}"
     if not sources:
         raise ShaderError(f"{path}: defines no stage (#if defined VERTEX_SHADER …)")
-    return sources
+    return sources, files
 
 
-def _explain(path: Path, error: Exception) -> str:
+def _explain(path: Path, includes: list[Path], error: Exception) -> str:
     lines = []
     for raw in str(error).splitlines():
         m = _LINE.match(raw)
         if m:
-            lines.append(f"{path}:{m.group(1)}: {m.group(2)}")
+            source = int(m.group(1))
+            where = includes[source - 1] if 0 < source <= len(includes) else path
+            lines.append(f"{where}:{m.group(2)}: {m.group(3)}")
     return "\n".join(lines) if lines else f"{path}: {error}"
 
 
-def load_program(ctx: moderngl.Context, name: str) -> moderngl.Program:
-    """Compile and link shaders/NAME.glsl."""
+def load_program(ctx: moderngl.Context, name: str) -> moderngl.Program | moderngl.ComputeShader:
+    """Compile and link shaders/NAME.glsl (a compute shader when the file defines one)."""
     path = shader_path(name)
-    sources = stage_sources(path)
+    sources, includes = _stage_sources(path)
     try:
         if "compute_shader" in sources:
             return ctx.compute_shader(sources["compute_shader"])
         return ctx.program(**sources)
     except moderngl.Error as e:
-        raise ShaderError(_explain(path, e)) from None
+        raise ShaderError(_explain(path, includes, e)) from None
 
 
 def all_shader_names() -> list[str]:
+    """Every program file (shaders/*.glsl; shaders/include/ holds shared code, not programs)."""
     return sorted(p.stem for p in paths.shaders().glob("*.glsl"))

@@ -1,0 +1,36 @@
+#version 430 core
+// The straightforward edge pass, kept as the benchmark's baseline: plain GL_LINES from a
+// vertex buffer (two vertices per edge, every edge drawn, no culling), reading a `current`
+// table that the CPU computes and uploads every frame. Same picture as shaders/edges.glsl.
+#include "network.glsl"
+
+#if defined VERTEX_SHADER
+
+in uint in_neuron;   // the neuron at this end of the line
+in uint in_source;   // the edge's source neuron (its activity drives the line)
+in float in_weight;  // the edge's weight, normalised so the strongest |weight| is 1
+
+uniform mat4 u_view;
+uniform mat4 u_projection;
+uniform float u_gain;
+
+out vec3 v_light;
+
+void main() {
+    float signal = abs(in_weight) * current[in_source].w * u_gain;
+    vec4 view = u_view * vec4(current[in_neuron].xyz, 1.0);
+    v_light = style[in_neuron].rgb * signal * depth_fade(-view.z);
+    gl_Position = u_projection * view;
+}
+
+#elif defined FRAGMENT_SHADER
+
+in vec3 v_light;
+uniform float u_exposure;
+out vec4 f_color;
+
+void main() {
+    f_color = vec4(v_light * u_exposure, 0.0);
+}
+
+#endif
