@@ -1,8 +1,8 @@
 """Headless rendering of a live session: an MP4 with the session's audio muxed in, and the
 WAV of the last clip.
 
-The frame clock is the audio clock of the rendered audio (an OfflineClock advanced by
-exactly one frame per frame), so picture and sound stay locked however slow the renderer.
+The frame clock is the audio clock of the rendered audio, so picture and sound stay
+locked however slow the renderer.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ear3d.audio import LoopBuffer, OfflineClock
+from ear3d.audio import AudioClock, LoopBuffer
 from ear3d.clips import write_wav
 from ear3d.config import Config
 from ear3d.gfx.context import headless_context
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.session import Session
-from ear3d.video import VideoWriter
+from ear3d.video import VideoWriter, mux_audio
 
 log = logging.getLogger(__name__)
 
@@ -34,46 +34,42 @@ class RenderResult:
     seconds: float
 
 
-def session_audio(loop: LoopBuffer, n_samples: int, block: int) -> np.ndarray:
-    """Play ``loop`` offline: (n_samples,) float32, produced in callback-sized blocks exactly
-    as the live PortAudio callback would produce them."""
-    out = np.zeros(n_samples, np.float32)
-    buf = np.zeros(block, np.float32)
-    for start in range(0, n_samples, block):
-        loop.fill(buf)
-        end = min(start + block, n_samples)
-        out[start:end] = buf[: end - start]
-    return out
-
-
 def render_session(config: Config, seconds: float, out_dir: str | Path, progress: bool = True) -> RenderResult:
-    """Render ``seconds`` of a live session at config.render's size and frame rate into ``out_dir``."""
+    """Render ``seconds`` of a live session at config.render's size and frame rate into ``out_dir``.
+
+    Per frame, the loop buffer produces exactly that frame's audio (as the live callback
+    would), new clips from the worker are queued for the next loop boundary, and the frame
+    shows the loop position at its first sample: sound and picture share one clock.
+    """
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rc, ac = config.render, config.audio
     n_frames = max(1, round(seconds * rc.fps))
+    starts = np.round(np.arange(n_frames + 1) * ac.sample_rate / rc.fps).astype(np.int64)  # first sample of each frame
+    audio = np.zeros(starts[-1], np.float32)
     ctx = headless_context()
     session = target = None
     try:
         session = Session(config, ctx)
-        clip = session.clip
-        loop = LoopBuffer(clip.samples, ac.crossfade_samples, serial=clip.serial)
-        audio = session_audio(loop, round(n_frames / rc.fps * ac.sample_rate), ac.buffer_frames) * ac.volume
-        clock = OfflineClock(clip.seconds, ac.sample_rate)
+        loop = LoopBuffer(session.clip.samples, ac.crossfade_samples, serial=session.clip.serial)
+        clock = AudioClock(loop, latency_samples=0)  # offline: what is written is what is heard
         target = OffscreenTarget(ctx, rc.width, rc.height, rc.samples)
         with tempfile.TemporaryDirectory(prefix="ear3d-render-") as tmp:
-            session_wav = write_wav(Path(tmp) / "session.wav", audio, ac.sample_rate)
-            with VideoWriter(out_dir / "session.mp4", rc.width, rc.height, rc.fps, audio=session_wav) as video:
+            silent = Path(tmp) / "video.mp4"
+            with VideoWriter(silent, rc.width, rc.height, rc.fps) as video:
                 for i in tqdm(range(n_frames), desc="render", unit="frame", disable=not progress):
-                    clock.set_time(i / rc.fps)
-                    session.poll()
+                    if session.poll():
+                        loop.submit(session.frame.clip.samples, session.frame.clip.serial)
                     session.scene.draw(target.fbo, clock.phase())
                     video.write(target.read_rgb())
+                    loop.fill(audio[starts[i] : starts[i + 1]])
                     session.advance(1.0 / rc.fps)
+            wav = write_wav(Path(tmp) / "session.wav", audio * ac.volume, ac.sample_rate)
+            video_path = mux_audio(silent, wav, out_dir / "session.mp4")
         last_clip = write_wav(out_dir / "last_clip.wav", loop.front_clip, ac.sample_rate)
-        return RenderResult(video.path, last_clip, n_frames, n_frames / rc.fps)
+        return RenderResult(video_path, last_clip, n_frames, n_frames / rc.fps)
     finally:
         if target is not None:
             target.release()

@@ -90,6 +90,20 @@ class VideoWriter:
             self.abort()
 
 
+def mux_audio(video: str | Path, audio: str | Path, out: str | Path) -> Path:
+    """Copy ``video``'s stream and add ``audio`` (encoded to AAC) into ``out``, atomically."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.stem}.partial.mp4")
+    run = subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(video), "-i", str(audio),
+                          "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k",
+                          "-shortest", "-movflags", "+faststart", str(tmp)], capture_output=True, text=True)
+    if run.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise VideoError(f"ffmpeg failed adding audio to {out}: {run.stderr.strip()[-300:]}")
+    os.replace(tmp, out)
+    return out
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What a media file holds: decoded video frames, frame size, whether audio is present."""
