@@ -58,6 +58,7 @@ class CQTConfig:
     hop_length: int = _num(512, 64, 4096, "hop between CQT frames in samples")
     filter_scale: float = _num(0.43, 0.1, 2.0, "filter length scale (smaller = shorter filters)")
     time_pool: int = _num(2, 1, 8, "max-pool over time after the transform")
+    phase: bool = _free(False, "add a second input channel: frame-to-frame phase advance minus the expected one")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,31 @@ class ModelConfig:
     preset: str = _choice("small", ("tiny", "small", "paper"), "architecture size")
     seed: int = _num(0, 0, 2**31 - 1, "seed of the random initialisation")
     name: str = _free("default", "model folder under models/ (weights are loaded from there when present)")
+    weights: str = _choice("auto", ("auto", "load", "random"),
+                           "auto: load models/<name>/ when it holds this preset; load: it must; random: never")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """`ear3d train`: contrastive predictive coding on audio (see ear3d.ml.train)."""
+
+    data: str = _free("procedural", "'procedural' (built-in corpus) or a folder of audio files")
+    steps: int = _num(3000, 1, 10_000_000, "optimizer steps in all (the cosine schedule ends here)")
+    batch_size: int = _num(16, 2, 4096, "clips per step (per process under torchrun)")
+    learning_rate: float = _num(5e-4, 1e-6, 1.0, "Adam learning rate after warm-up")
+    warmup_steps: int = _num(200, 0, 1_000_000, "linear warm-up steps")
+    crop_seconds: float = _num(6.0, 1.0, 60.0, "length of one training crop in seconds")
+    noise: float = _num(3e-3, 0.0, 0.1, "augmentation: low-passed white noise of this RMS (0 = off)")
+    pool_clips: int = _num(0, 0, 1_000_000, "cache scalograms of this many crops and sample from them (0 = CQT every step)")
+    pool_refresh: float = _num(0.5, 0.0, 1024.0, "pooled crops replaced by fresh ones per step, on average")
+    score_over_time: bool = _free(False, "negatives from other time steps of the minibatch too")
+    validate_every: int = _num(100, 1, 1_000_000, "steps between validations")
+    checkpoint_every: int = _num(100, 1, 1_000_000, "steps between checkpoints")
+    validation_clips: int = _num(64, 2, 100_000, "held-out crops for validation")
+    seed: int = _num(0, 0, 2**31 - 1, "seed of data order, augmentation and dropout")
+    threads: int = _num(0, 0, 256, "torch intra-op threads (0 = torch's default)")
+    device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device (under torchrun: cuda:LOCAL_RANK)")
+    amp: str = _choice("auto", ("auto", "bf16", "fp16", "off"), "autocast on CUDA (auto = bf16 where supported)")
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,28 @@ class OptimizeConfig:
 
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the worker")
     threads: int = _num(0, 0, 256, "torch intra-op threads for the worker (0 = torch's default)")
+    # Sonification (ear3d.ml.optimize); every key below except precision/compile/seed can change live.
+    batch: int = _num(2, 1, 64, "loop copies per step: item 0 is the clean loop, the others are shifted and masked")
+    learning_rate: float = _num(3e-3, 1e-6, 100.0, "RMS change of the waveform per step (with grad_norm = 'std')")
+    parametrization: str = _choice("spectral", ("spectral", "raw"), "what moves: Fourier coefficients or samples")
+    spectral_decay: float = _num(0.5, 0.0, 2.0, "spectral: coefficient weight (f/fmin)^-decay; 0.5 = pink updates")
+    input_noise: float = _num(1e-4, 0.0, 0.1, "white noise amplitude added to the input each step (silence has no gradient)")
+    context_seconds: float = _num(4.75, 0.0, 16.0, "seconds of the loop's past heard before the window (ar8 hears 4.7 s)")
+    time_jitter: float = _num(0.5, 0.0, 30.0, "largest circular shift of the non-clean batch items, in seconds")
+    time_mask: float = _num(0.1, 0.0, 1.0, "fraction of the time axis silenced in each non-clean item")
+    pitch_mask: float = _num(0.1, 0.0, 1.0, "fraction of the pitch axis silenced in each non-clean item")
+    activity_penalty: float = _num(0.0, 0.0, 100.0, "factor of the total-activity penalty")
+    noise_penalty: float = _num(0.0, 0.0, 100.0, "factor of the noise penalty (mean scalogram level)")
+    hf_penalty: float = _num(0.0, 0.0, 100.0, "factor of the high-frequency penalty")
+    mix_origin: float = _num(0.0, 0.0, 1.0, "fraction of the way back to the origin clip after each step")
+    grad_norm: str = _choice("std", ("std", "none"), "divide each waveform update by its standard deviation")
+    relu_redirect: str = _choice("on", ("on", "off"), "let gradients wake dead ReLUs (Lucid's redirected ReLU)")
+    max_amplitude: float = _num(0.95, 0.01, 1.0, "peak bound of the clip: louder clips are scaled down")
+    origin: str = _free("silence", "start clip: silence, noise, a clip name in assets/clips/ or an audio file path")
+    history: int = _num(2000, 10, 1_000_000, "loss values kept in the published history")
+    precision: str = _choice("fp32", ("fp32", "bf16"), "network precision (bf16 = autocast; CQT and loss stay fp32)")
+    compile: str = _choice("off", ("off", "on"), "torch.compile the network (slow first steps; for CUDA)")
+    seed: int = _num(0, 0, 2**31 - 1, "seed of the shifts, masks and input noise")
 
 
 @dataclass(frozen=True)
@@ -99,6 +147,21 @@ class RenderConfig:
     background: str = _free("#05070d", "background colour as #rrggbb")
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
+    edge_mode: str = _choice("auto", ("auto", "lines", "compute", "naive"),
+                             "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, a compute shader, or the naive baseline")
+    edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all)")
+    edge_gain: float = _num(1.0, 0.0, 1000.0, "brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")
+    edge_cull: float = _num(0.01, 0.0, 1.0, "edges carrying less than this |weight × activity| (typical strong edge = 1) are skipped")
+    edge_chunk: int = _num(0, 0, 2**31 - 1, "edges per GPU buffer (0 = the driver's storage-block limit)")
+    edge_resolution: int = _num(1, 1, 4, "compute edge rasterizer: draw edges at 1/N of the frame's resolution (faster, softer)")
+    bloom: float = _num(0.8, 0.0, 10.0, "glow strength (0 = off)")
+    bloom_threshold: float = _num(0.6, 0.0, 100.0, "light above which pixels glow")
+    fog: float = _num(0.7, 0.0, 1.0, "depth fade: how much of its light the far side of the network loses")
+    vignette: float = _num(0.6, 0.0, 1.0, "darkening of the background towards the corners")
+    fov: float = _num(45.0, 10.0, 120.0, "vertical field of view in degrees")
+    camera_smoothing: float = _num(0.12, 0.0, 5.0, "camera smoothing time constant in seconds (0 = none)")
+    interop: str = _choice("auto", ("auto", "host", "cuda"),
+                           "how activations reach the GPU: auto (CUDA-GL interop when possible), host copy, or cuda (required)")
 
 
 @dataclass(frozen=True)
@@ -117,6 +180,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     cqt: CQTConfig = field(default_factory=CQTConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     optimize: OptimizeConfig = field(default_factory=OptimizeConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     render: RenderConfig = field(default_factory=RenderConfig)

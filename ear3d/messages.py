@@ -38,11 +38,33 @@ class ActivationFrame:
     """Activations of every named layer for one clip.
 
     layers: name → (C, F, T) float32 in the model's layer order (F = 1 without a pitch axis).
+
+    From the sonification worker (defaults otherwise): ``step`` optimisation steps since the
+    origin; ``loss`` and ``target`` of the step that produced this clip (target = the
+    objective on the clean item in normalised units, higher = nearer the aim; NaN when
+    only listening); ``loss_history`` / ``target_history`` (N,) float32, oldest first;
+    ``scalogram`` (F, T) float32 of the clean item and ``scalogram_grad`` (F, T) the loss's
+    gradient with respect to it (first input channel); ``selected`` name → (C, F, T) bool of
+    the targeted neurons (selected layers only); ``recoveries`` non-finite steps undone so
+    far; ``optimizing`` whether steps are running; ``terms`` the loss's parts;
+    ``device_layers`` name → (C, F, T) torch tensors on the GPU (CUDA only, else None).
     """
 
     clip: Clip
     layers: dict[str, np.ndarray]
     serial: int = field(default_factory=next_serial)
+    step: int = 0
+    loss: float = float("nan")
+    target: float = float("nan")
+    loss_history: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    target_history: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    scalogram: np.ndarray | None = None
+    scalogram_grad: np.ndarray | None = None
+    selected: dict[str, np.ndarray] = field(default_factory=dict)
+    recoveries: int = 0
+    optimizing: bool = False
+    terms: dict[str, float] = field(default_factory=dict)
+    device_layers: Any = None
 
 
 @dataclass(frozen=True)

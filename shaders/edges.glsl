@@ -9,13 +9,13 @@
 #if defined VERTEX_SHADER
 
 // edges[3e] = source neuron, edges[3e + 1] = destination, edges[3e + 2] = weight bits
-// (float, normalised so the strongest |weight| of the network is 1).
+// (float, normalised: the 99th percentile of |weight| is 1; see ear3d/gfx/edges.py).
 layout(std430, binding = 4) readonly buffer Edges { uint edges[]; };
 
 uniform mat4 u_view;
 uniform mat4 u_projection;
 uniform float u_gain;     // light of an edge with |weight| = 1 and a fully active source
-uniform float u_cull;     // edges with less light than this are not rasterized at all
+uniform float u_cull;     // edges whose |weight x activity| is below this are not rasterized at all
 
 out vec3 v_light;
 
@@ -24,7 +24,7 @@ void main() {
     bool at_source = (gl_VertexID & 1) == 0;
     uint src = edges[3 * e];
     uint dst = edges[3 * e + 1];
-    float signal = abs(uintBitsToFloat(edges[3 * e + 2])) * current[src].w * u_gain;
+    float signal = abs(uintBitsToFloat(edges[3 * e + 2])) * current[src].w;
     if (!(signal >= u_cull)) {
         // Both ends of a dark edge land beyond the far plane: the clipper drops the line.
         gl_Position = vec4(0.0, 0.0, 2.0, 1.0);
@@ -33,7 +33,7 @@ void main() {
     }
     uint me = at_source ? src : dst;
     vec4 view = u_view * vec4(current[me].xyz, 1.0);
-    v_light = style[me].rgb * signal * depth_fade(-view.z);
+    v_light = style[me].rgb * (signal * u_gain * depth_fade(-view.z));
     gl_Position = u_projection * view;
 }
 

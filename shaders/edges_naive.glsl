@@ -8,7 +8,7 @@
 
 in uint in_neuron;   // the neuron at this end of the line
 in uint in_source;   // the edge's source neuron (its activity drives the line)
-in float in_weight;  // the edge's weight, normalised so the strongest |weight| is 1
+in float in_weight;  // the edge's weight, normalised as in shaders/edges.glsl
 
 uniform mat4 u_view;
 uniform mat4 u_projection;
@@ -19,7 +19,7 @@ out vec3 v_light;
 void main() {
     float signal = abs(in_weight) * current[in_source].w * u_gain;
     vec4 view = u_view * vec4(current[in_neuron].xyz, 1.0);
-    v_light = style[in_neuron].rgb * signal * depth_fade(-view.z);
+    v_light = style[in_neuron].rgb * (signal * depth_fade(-view.z));
     gl_Position = u_projection * view;
 }
 

@@ -17,18 +17,20 @@ layout(std430, binding = 4) readonly buffer Edges { uint edges[]; };
 // accum[(y * width + x) * 3 + channel]: light in units of 1 / u_scale.
 layout(std430, binding = 5) buffer Accum { uint accum[]; };
 
-uniform sampler2D u_depth;   // the neurons' window-space depth (1 = nothing)
+uniform sampler2D u_depth;   // the neurons' window-space depth (1 = nothing), full resolution
 uniform mat4 u_view;
 uniform mat4 u_projection;
-uniform ivec2 u_size;        // target size in pixels
+uniform ivec2 u_size;        // accumulator size in pixels: the frame's size / u_divisor
+uniform int u_divisor;       // 1 = full resolution; 2 = half (4x fewer pixels, lines softer)
 uniform int u_count;         // edges in this buffer
 uniform float u_gain;
-uniform float u_cull;
+uniform float u_cull;        // edges whose |weight x activity| is below this are skipped
 uniform float u_scale;       // fixed-point units per unit of light
 uniform int u_max_steps;     // longest walk, in pixels
 
 void plot(int x, int y, float z, vec3 light) {
-    if (texelFetch(u_depth, ivec2(x, y), 0).r <= z) return;  // behind a neuron
+    ivec2 full = ivec2(x, y) * u_divisor + u_divisor / 2;  // the block's centre in the frame
+    if (texelFetch(u_depth, full, 0).r <= z) return;  // behind a neuron
     uvec3 v = uvec3(light * u_scale + 0.5);
     int i = (y * u_size.x + x) * 3;
     if (v.r > 0u) atomicAdd(accum[i], v.r);
@@ -42,13 +44,13 @@ void main() {
     if (e >= u_count) return;
     uint src = edges[3 * e];
     uint dst = edges[3 * e + 1];
-    float signal = abs(uintBitsToFloat(edges[3 * e + 2])) * current[src].w * u_gain;
+    float signal = abs(uintBitsToFloat(edges[3 * e + 2])) * current[src].w;
     if (!(signal >= u_cull)) return;
 
     vec4 v0 = u_view * vec4(current[src].xyz, 1.0);
     vec4 v1 = u_view * vec4(current[dst].xyz, 1.0);
-    vec3 l0 = style[src].rgb * signal * depth_fade(-v0.z);
-    vec3 l1 = style[dst].rgb * signal * depth_fade(-v1.z);
+    vec3 l0 = style[src].rgb * (signal * u_gain * depth_fade(-v0.z));
+    vec3 l1 = style[dst].rgb * (signal * u_gain * depth_fade(-v1.z));
     vec4 c0 = u_projection * v0;
     vec4 c1 = u_projection * v1;
 
@@ -87,7 +89,9 @@ void main() {
         float t = mix(t_in, t_out, (float(k) + 0.5) / float(steps));
         vec2 s = s0 + d * t;
         float z = mix(z0, z1, t);
-        vec3 light = mix(l0, l1, t) * (span / float(steps));  // light per unit of length
+        // light per unit of length; at 1/d resolution each pixel is spread over d x d frame
+        // pixels of which a line covers d, so its light is divided by d
+        vec3 light = mix(l0, l1, t) * (span / float(steps) / float(u_divisor));
         if (x_major) {
             int x = clamp(int(s.x), 0, u_size.x - 1);
             float y = s.y - 0.5;

@@ -7,18 +7,32 @@
 
 layout(std430, binding = 5) readonly buffer Accum { uint accum[]; };
 
-uniform int u_width;
+uniform ivec2 u_size;      // accumulator size: the frame's size / u_divisor
+uniform int u_divisor;     // 1 = full resolution; > 1: upsampled bilinearly
 uniform float u_scale;     // fixed-point units per unit of light
 uniform float u_exposure;
 
 in vec2 v_uv;
 out vec4 f_color;
 
+vec3 texel(ivec2 p) {
+    p = clamp(p, ivec2(0), u_size - 1);
+    int i = (p.y * u_size.x + p.x) * 3;
+    return vec3(accum[i], accum[i + 1], accum[i + 2]);
+}
+
 void main() {
-    ivec2 p = ivec2(gl_FragCoord.xy);
-    int i = (p.y * u_width + p.x) * 3;
-    vec3 light = vec3(accum[i], accum[i + 1], accum[i + 2]) / u_scale;
-    f_color = vec4(light * u_exposure, 0.0);
+    vec3 light;
+    if (u_divisor == 1) {
+        light = texel(ivec2(gl_FragCoord.xy));
+    } else {
+        vec2 q = gl_FragCoord.xy / float(u_divisor) - 0.5;
+        ivec2 b = ivec2(floor(q));
+        vec2 f = q - floor(q);
+        light = mix(mix(texel(b), texel(b + ivec2(1, 0)), f.x),
+                    mix(texel(b + ivec2(0, 1)), texel(b + ivec2(1, 1)), f.x), f.y);
+    }
+    f_color = vec4(light / u_scale * u_exposure, 0.0);
 }
 
 #endif

@@ -27,6 +27,7 @@ void main() {
     vec4 look = style[gl_InstanceID];
     float a = state.w;
     float r = u_radius * u_sphere_scale * (0.5 + 1.5 * sqrt(a));
+    if (look.a > 0.5) r = max(r * 1.25, u_radius * u_sphere_scale * 1.2);  // targets stay visible when quiet
     vec4 center = u_view * vec4(state.xyz, 1.0);
     v_corner = in_corner;
     v_center = center.xyz;
@@ -77,7 +78,7 @@ void main() {
                + v_color * rim * 0.25 * (0.3 + v_activity); // a soft rim so spheres read as round
     if (v_selected > 0.5) {
         float ring = pow(1.0 - n.z, 2.0);
-        color = mix(color, u_highlight * (1.0 + v_activity), 0.4 + 0.6 * ring);
+        color = mix(color, u_highlight * (0.9 + v_activity), 0.45 + 0.55 * ring);
     }
     f_color = vec4(color * u_exposure * v_fade, v_fade);
 }

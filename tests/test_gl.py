@@ -125,3 +125,171 @@ def test_zero_size_target_is_refused(gl_context):
 def test_default_palette_loads():
     p = load_palette("default")
     assert p.colors.shape[1] == 3 and len(p.colors) >= 8
+
+
+# -- shader files: includes ------------------------------------------------------------------
+
+
+def _shader_home(tmp_path, monkeypatch, files):
+    for name, text in files.items():
+        path = tmp_path / "shaders" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.setenv("EAR3D_HOME", str(tmp_path))
+
+
+def test_shader_error_in_an_include_names_the_included_file(gl_context, tmp_path, monkeypatch):
+    _shader_home(tmp_path, monkeypatch, {
+        "include/common.glsl": "// shared\nfloat helper() {\n  return missing_name;\n}\n",
+        "prog.glsl": '#version 430 core\n#include "common.glsl"\n#if defined VERTEX_SHADER\nvoid main() {\n'
+                     "  gl_Position = vec4(helper());\n}\n#elif defined FRAGMENT_SHADER\nout vec4 c;\n"
+                     "void main() { c = vec4(1.0); }\n#endif\n",
+    })
+    with pytest.raises(ShaderError) as err:
+        load_program(gl_context, "prog")
+    assert f"{tmp_path / 'shaders' / 'include' / 'common.glsl'}:3:" in str(err.value)
+
+
+def test_shader_error_after_an_include_keeps_the_file_line(gl_context, tmp_path, monkeypatch):
+    _shader_home(tmp_path, monkeypatch, {
+        "include/common.glsl": "float helper() {\n  return 1.0;\n}\n",
+        "prog.glsl": '#version 430 core\n#include "common.glsl"\n#if defined VERTEX_SHADER\nvoid main() {\n'
+                     "  gl_Position = vec4(helper());\n}\n#elif defined FRAGMENT_SHADER\nout vec4 c;\n"
+                     "void main() { c = vec4(nope); }\n#endif\n",
+    })
+    with pytest.raises(ShaderError) as err:
+        load_program(gl_context, "prog")
+    assert f"{tmp_path / 'shaders' / 'prog.glsl'}:9:" in str(err.value)
+
+
+def test_include_inside_a_conditional_is_refused(gl_context, tmp_path, monkeypatch):
+    _shader_home(tmp_path, monkeypatch, {
+        "include/common.glsl": "float helper() { return 1.0; }\n",
+        "prog.glsl": '#version 430 core\n#if defined VERTEX_SHADER\n#include "common.glsl"\nvoid main() {}\n#endif\n',
+    })
+    with pytest.raises(ShaderError, match=r"prog.glsl:3: #include must come before the first #if"):
+        load_program(gl_context, "prog")
+
+
+# -- key frames, layout, bad input -------------------------------------------------------------------
+
+
+def render_scene(ctx, positions, layer, activity, phase=0.0, size=SIZE, **config):
+    """Like render() with (K, N, 3) key frames and RenderConfig overrides; returns the image."""
+    cfg = RenderConfig(width=size, height=size, background=config.pop("background", BACKGROUND),
+                       sphere_radius=config.pop("radius", 0.1), samples=config.pop("samples", 0), **config)
+    scene = Scene(ctx, np.asarray(positions, np.float32), np.asarray(layer), RED_GREEN, cfg)
+    scene.camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.1, far=10.0)
+    scene.set_activity(np.asarray(activity, np.float32))
+    try:
+        with OffscreenTarget(ctx, size, size, samples=0) as target:
+            scene.draw(target.fbo, phase)
+            return target.read_rgb().astype(np.float32) / 255
+    finally:
+        scene.release()
+
+
+def centre_x(img):
+    ys, xs = np.nonzero(lit(img))
+    return xs.mean()
+
+
+def test_key_frame_interpolation_moves_a_neuron(gl_context):
+    frames = [[[-0.5, 0, 0]], [[0.5, 0, 0]]]  # K = 2 key frames of one neuron
+    at = {phase: centre_x(render_scene(gl_context, frames, [0], [[1.0]], phase)) for phase in (0.0, 0.25, 0.5, 0.75)}
+    assert at[0.0] < SIZE / 2 - 8 and at[0.5] > SIZE / 2 + 8  # passes through each key frame
+    assert abs(at[0.25] - (SIZE - 1) / 2) < 1.5 and abs(at[0.75] - (SIZE - 1) / 2) < 1.5  # smooth, periodic
+    at_01 = centre_x(render_scene(gl_context, frames, [0], [[1.0]], 0.1))
+    assert at[0.0] < at_01 < at[0.25]  # in between, on its way
+
+
+def test_single_key_frame_in_a_3d_array_works_like_n_by_3(gl_context):
+    a = render_scene(gl_context, [[[0.3, 0, 0]]], [0], [[1.0]])
+    b = render_scene(gl_context, [[0.3, 0, 0]], [0], [[1.0]])
+    assert np.array_equal(a, b)
+
+
+def test_layout_neuron_count_mismatch_is_a_clear_error(gl_context):
+    cfg = RenderConfig(width=SIZE, height=SIZE, samples=0)
+    with pytest.raises(ValueError, match="the layout has 3 neurons but the network has 2"):
+        Scene(gl_context, np.zeros((3, 3), np.float32), np.zeros(2, int), RED_GREEN, cfg)
+    scene = Scene(gl_context, np.zeros((2, 3), np.float32), np.zeros(2, int), RED_GREEN, cfg)
+    try:
+        with pytest.raises(ValueError, match="the layout has 4 neurons but the network being drawn has 2"):
+            scene.set_layout(np.zeros((8, 4, 3), np.float32))
+        with pytest.raises(ValueError, match=r"positions must be \(N, 3\) or \(K, N, 3\)"):
+            scene.set_layout(np.zeros((2, 2), np.float32))
+    finally:
+        scene.release()
+
+
+def test_nan_in_any_key_frame_is_a_clear_error(gl_context):
+    frames = np.zeros((4, 3, 3), np.float32)
+    frames[2, 1, 0] = np.inf
+    with pytest.raises(ValueError, match="1 of 3 neuron positions are NaN or infinite"):
+        render_scene(gl_context, frames, [0, 0, 0], np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("phase", [np.nan, np.inf, -np.inf])
+def test_non_finite_phase_draws_the_loop_start(gl_context, phase):
+    frames = [[[-0.5, 0, 0]], [[0.5, 0, 0]]]
+    assert np.array_equal(render_scene(gl_context, frames, [0], [[1.0]], phase),
+                          render_scene(gl_context, frames, [0], [[1.0]], 0.0))
+
+
+def test_zero_size_framebuffer_draws_nothing_and_does_not_fail(gl_context):
+    class Minimised:  # what a minimised window's framebuffer reports
+        size = (0, 0)
+
+        def use(self):
+            raise AssertionError("a zero-size framebuffer must not be drawn into")
+
+    cfg = RenderConfig(width=SIZE, height=SIZE, samples=0)
+    scene = Scene(gl_context, np.zeros((1, 3), np.float32), np.zeros(1, int), RED_GREEN, cfg)
+    try:
+        scene.draw(Minimised(), 0.5)
+    finally:
+        scene.release()
+
+
+def test_infinite_activity_is_drawn_as_silence(gl_context):
+    quiet = render_scene(gl_context, [[0, 0, 0]], [0], [[0.0]])
+    inf = render_scene(gl_context, [[0, 0, 0]], [0], [[np.inf]])
+    assert np.array_equal(quiet, inf)
+
+
+# -- look: bloom, depth fade, background, MSAA --------------------------------------------------------
+
+
+def test_bloom_makes_bright_neurons_glow_beyond_their_rim(gl_context):
+    plain = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], bloom=0.0)
+    glow = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], bloom=3.0)
+    rim = ~lit(plain, 0.01) & (np.hypot(*np.mgrid[:SIZE, :SIZE] - (SIZE - 1) / 2) < 12)
+    assert rim.sum() > 50
+    assert glow[rim].mean() > plain[rim].mean() + 0.01
+
+
+def test_depth_fade_dims_the_far_side(gl_context):
+    # Two equal neurons side by side as seen from the camera, one much farther away.
+    pos = [[-0.3, 0, 0.4], [0.3, 0, -1.2]]
+    def mean_light(img, half):
+        part = img[:, : SIZE // 2] if half == "left" else img[:, SIZE // 2 :]
+        return part[lit(part)].max(axis=1).mean()
+    no_fog = render_scene(gl_context, pos, [0, 0], [[1.0], [1.0]], fog=0.0, bloom=0.0)
+    fog = render_scene(gl_context, pos, [0, 0], [[1.0], [1.0]], fog=1.0, bloom=0.0)
+    assert abs(mean_light(fog, "left") - mean_light(no_fog, "left")) < 0.03  # the near one keeps its light
+    assert mean_light(fog, "right") < 0.6 * mean_light(no_fog, "right")  # the far one fades
+
+
+def test_background_shows_where_no_neuron_is(gl_context):
+    img = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], background="#204060", vignette=0.0, bloom=0.0)
+    assert np.allclose(img[0, 0], [0x20 / 255, 0x40 / 255, 0x60 / 255], atol=2 / 255)
+    centre = img[SIZE // 2, SIZE // 2]
+    assert centre[0] > 0.5 and centre[2] < 0.3  # the red neuron covers the background
+
+
+def test_multisampling_draws_the_same_sphere(gl_context):
+    a = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], samples=0)
+    b = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], samples=4)
+    assert abs(int(lit(a).sum()) - int(lit(b).sum())) < 0.15 * lit(a).sum()
+    assert np.abs(a - b).mean() < 0.01

@@ -17,6 +17,9 @@ from pathlib import Path
 #: name → module; each module is imported only when `ear3d bench` is parsed.
 BENCHES: dict[str, str] = {
     "audio": "ear3d.bench.audio",
+    "model": "ear3d.bench.model",
+    "optimize": "ear3d.bench.optimize",
+    "render": "ear3d.bench.render",
 }
 
 

@@ -8,4 +8,6 @@ COMMANDS: dict[str, str] = {
     "render": "ear3d.commands.render",
     "audio": "ear3d.commands.audio",
     "bench": "ear3d.commands.bench",
+    "train": "ear3d.commands.train",
+    "eval": "ear3d.commands.eval",
 }

@@ -21,8 +21,8 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from ear3d.gfx.interop import ActivityUploader
-from ear3d.gfx.shaders import load_program
+from ear3d.gfx.interop import ActivityUploader, to_host
+from ear3d.gfx.shaders import load_program, set_uniforms
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class NetworkBuffers:
         self.frames = key_frames.shape[0]
         self.steps = 1
         self.key_frames = key_frames  # host copy: camera framing and the CPU (baseline) path
+        self._bounds: tuple[np.ndarray, float] | None = None
         self._style = np.zeros((self.count, 4), np.float32)
         self.program = load_program(ctx, "frame")
         self.keyframe_buffer = ctx.buffer(key_frames.tobytes())
@@ -64,6 +65,7 @@ class NetworkBuffers:
         self.current_buffer = ctx.buffer(reserve=16 * self.count)
         self.activity_buffer = ctx.buffer(np.zeros(self.count, np.float32).tobytes())
         self.uploader = ActivityUploader(ctx, interop)
+        self._host_table: Any = np.zeros((self.count, 1), np.float32)
         self.set_colors(colors)
 
     # -- uploads ---------------------------------------------------------------------------
@@ -79,6 +81,7 @@ class NetworkBuffers:
             self.keyframe_buffer.orphan(key_frames.nbytes)
         self.keyframe_buffer.write(key_frames.tobytes())
         self.key_frames = key_frames
+        self._bounds = None
         self.frames = key_frames.shape[0]
 
     def set_colors(self, colors: np.ndarray) -> None:
@@ -116,17 +119,21 @@ class NetworkBuffers:
             self.activity_buffer.orphan(nbytes)
         path = self.uploader.upload(table, self.activity_buffer)
         self.steps = int(shape[1])
+        self._host_table = table  # a reference, for the CPU path; copied only if asked for
         return path
+
+    def host_activity(self) -> np.ndarray:
+        """The last activity table as (N, S) float32 on the host (copied from CUDA if need be)."""
+        if not isinstance(self._host_table, np.ndarray) or self._host_table.dtype != np.float32:
+            self._host_table = to_host(self._host_table)
+        return self._host_table
 
     # -- per frame -------------------------------------------------------------------------
 
     def update(self, phase: float) -> None:
         """Compute ``current`` at loop position ``phase`` (0–1; NaN/inf → 0) on the GPU."""
         p = self.program
-        p["u_count"].value = self.count
-        p["u_frames"].value = self.frames
-        p["u_steps"].value = self.steps
-        p["u_phase"].value = clean_phase(phase)
+        set_uniforms(p, u_count=self.count, u_frames=self.frames, u_steps=self.steps, u_phase=clean_phase(phase))
         self.activity_buffer.bind_to_storage_buffer(BIND_ACTIVITY)
         self.current_buffer.bind_to_storage_buffer(BIND_CURRENT)
         self.keyframe_buffer.bind_to_storage_buffer(BIND_KEYFRAMES)
@@ -167,11 +174,13 @@ class NetworkBuffers:
         self.style_buffer.bind_to_storage_buffer(BIND_STYLE)
 
     def bounds(self) -> tuple[np.ndarray, float]:
-        """Centre (3,) and radius of a sphere holding every key frame's neurons."""
-        flat = self.key_frames.reshape(-1, 3)
-        centre = (flat.min(axis=0) + flat.max(axis=0)) / 2
-        radius = float(np.linalg.norm(flat - centre, axis=1).max())
-        return centre, max(radius, 1e-3)
+        """Centre (3,) and radius of a sphere holding every key frame's neurons (cached)."""
+        if self._bounds is None:
+            flat = self.key_frames.reshape(-1, 3)
+            centre = (flat.min(axis=0) + flat.max(axis=0)) / 2
+            radius = float(np.linalg.norm(flat - centre, axis=1).max())
+            self._bounds = centre, max(radius, 1e-3)
+        return self._bounds
 
     def release(self) -> None:
         self.uploader.release()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import moderngl
 import numpy as np
 
@@ -33,6 +36,17 @@ class OffscreenTarget:
         data = self.resolved.read(components=3, alignment=1)
         w, h = self.size
         return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1]
+
+    def save_png(self, path: str | Path) -> Path:
+        """Write the last frame as an RGB PNG (atomically: temp file + rename)."""
+        from PIL import Image
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.partial")
+        Image.fromarray(np.ascontiguousarray(self.read_rgb())).save(tmp, format="PNG")
+        os.replace(tmp, path)
+        return path
 
     def release(self) -> None:
         for fbo in {id(self.fbo): self.fbo, id(self.resolved): self.resolved}.values():

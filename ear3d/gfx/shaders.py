@@ -111,6 +111,20 @@ def load_program(ctx: moderngl.Context, name: str) -> moderngl.Program | moderng
         raise ShaderError(_explain(path, includes, e)) from None
 
 
+def set_uniforms(program: moderngl.Program | moderngl.ComputeShader, **values: object) -> None:
+    """Set uniforms by name: numbers and tuples by value, anything else (pyglm matrices and
+    vectors) through the buffer protocol. Names the compiler optimised away (unused in this
+    program) are skipped."""
+    for name, value in values.items():
+        member = program.get(name, None)
+        if member is None:
+            continue
+        if isinstance(value, (bool, int, float, tuple, list)):
+            member.value = value
+        else:
+            member.write(value)
+
+
 def all_shader_names() -> list[str]:
     """Every program file (shaders/*.glsl; shaders/include/ holds shared code, not programs)."""
     return sorted(p.stem for p in paths.shaders().glob("*.glsl"))

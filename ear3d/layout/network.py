@@ -5,8 +5,9 @@ Two walkers share the per-module converters:
 - :func:`sequential_graph` takes any ``nn.Sequential`` CNN (Conv1d/Conv2d/Linear, max/avg
   pools, Flatten, elementwise layers and normalisation): every weight layer's output (after
   the pools that follow it) is a vertex layer, ``input`` is the first.
-- :func:`cpc_graph` takes the CPC model: each encoder block (conv 3 × kt → conv kp × 1 +
-  shortcut on the centre crop → pool) and each AR block (causal conv + shortcut) becomes one
+- :func:`cpc_graph` takes the CPC model: each encoder block (conv 3 × kt → [pool] → conv
+  kp × 1, plus the shortcut: [pool] → centre crop → 1 × 1) and each AR block (causal conv +
+  shortcut) becomes one
   map from its input layer to its output layer; the prediction heads connect c (the last AR
   layer) to z (the last encoder layer).
 
@@ -14,7 +15,9 @@ Conventions: tensors are (B, C, F, T) — pitch (height) F, time (width) T — o
 (B, features). Time axes are summed out of kernels (a Conv1d runs over time, so it has one
 pitch tap); nonlinearities, dropout and normalisation are the identity; a max-pool is the
 mean over its window; the hidden grid between two convs of a block is not a vertex layer, its
-paths are summed (see ``ear3d.graph.compose``).
+paths are summed (see ``ear3d.graph.compose``). The edges (which neuron reaches which) are
+exact; a weight is this linearisation's, so at a pitch edge where a ceil-mode pool pools one
+real row with padding, that row's paths count half.
 """
 
 from __future__ import annotations
@@ -182,13 +185,17 @@ def cpc_connections(model: nn.Module) -> list[Connection]:
     conns, prev = [], names[0]
     for i, block in enumerate(model.encoder):
         c_in, c_out = block.conv1.in_channels, block.conv1.out_channels
-        main = compose(conv_from(block.conv1), conv_from(block.conv2))
-        # The shortcut sees the centre of the pitch range: a crop by shrink // 2, then 1 × 1.
-        skip = compose(identity_op(c_in, block.shrink // 2), shortcut_from(block.shortcut, c_in))
-        op = add(main, skip)
         pool = pool_from(block.pool, c_out)
+        # main: conv1 (3 × kt) → [pool] → conv2 (kp × 1)
+        main = conv_from(block.conv1)
         if pool is not None:
-            op = compose(op, pool)
+            main = compose(main, pool)
+        main = compose(main, conv_from(block.conv2))
+        # shortcut: [pool] → the centre rows from skip_offset → 1 × 1 conv or identity
+        skip = identity_op(c_in, block.skip_offset)
+        if pool is not None:
+            skip = compose(pool_from(block.pool, c_in), skip)  # type: ignore[arg-type]
+        op = add(main, compose(skip, shortcut_from(block.shortcut, c_in)))
         conns.append(Connection(prev, f"enc{i}", op))
         prev = f"enc{i}"
     z = prev

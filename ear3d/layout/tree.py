@@ -26,7 +26,7 @@ import torch
 @dataclass(frozen=True)
 class Tree:
     """A built tree. ``order``: (N,) vertex indices in Morton order; per level l (0 = the root's
-    children … L−1 = leaves): ``com[l]`` (M_l, D) centres of charge, ``charge[l]`` (M_l,),
+    children … L−1 = leaves): ``com[l]`` (M_l, D) centres of charge, ``charge[l]`` (M_l,), ``count[l]`` (M_l,) vertices per cell,
     ``cell_of[l]`` (N,) cell of each sorted vertex, ``first_child[l]``/``child_count[l]``
     (M_l,) children in level l+1 (for leaves: first sorted vertex and vertex count);
     ``side[l]`` cell side length in position units."""
@@ -36,6 +36,7 @@ class Tree:
     q: torch.Tensor
     com: list[torch.Tensor]
     charge: list[torch.Tensor]
+    count: list[torch.Tensor]
     cell_of: list[torch.Tensor]
     first_child: list[torch.Tensor]
     child_count: list[torch.Tensor]
@@ -63,7 +64,7 @@ def _ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, tor
 def build_tree(pos: torch.Tensor, charge: torch.Tensor, max_depth: int = 12) -> Tree:
     """pos: (N, D) float, D ∈ {2, 3}; charge: (N,) float > 0."""
     n, d = pos.shape
-    depth = int(min(max_depth, max(1, math.ceil(math.log(max(n, 2)) / math.log(2**d)) + 1)))
+    depth = max_depth  # levels beyond the last one that splits a cell are dropped below
     lo = pos.min(0).values
     size = float((pos.max(0).values - lo).max()) * (1 + 1e-6) + 1e-12
     cells = 1 << depth
@@ -71,7 +72,7 @@ def build_tree(pos: torch.Tensor, charge: torch.Tensor, max_depth: int = 12) -> 
     code, order = torch.sort(_morton(grid, depth))
     p, q = pos[order], charge[order]
     com, charge_l, cell_of, side = [], [], [], []
-    keys_l = []
+    keys_l, count_l = [], []
     for level in range(1, depth + 1):
         keys, inverse = torch.unique_consecutive(code >> (d * (depth - level)), return_inverse=True)
         m = len(keys)
@@ -81,17 +82,21 @@ def build_tree(pos: torch.Tensor, charge: torch.Tensor, max_depth: int = 12) -> 
         charge_l.append(qc)
         cell_of.append(inverse)
         keys_l.append(keys)
+        count_l.append(torch.bincount(inverse, minlength=m))
         side.append(size / (1 << level))
+        if m == n:
+            break  # every vertex alone in its cell: deeper levels add nothing
+    depth = len(com)
     first_child, child_count = [], []
     for level in range(depth - 1):
         parent = torch.searchsorted(keys_l[level], keys_l[level + 1] >> d)
         count = torch.bincount(parent, minlength=len(keys_l[level]))
         first_child.append(torch.cumsum(count, 0) - count)
         child_count.append(count)
-    count = torch.bincount(cell_of[-1], minlength=len(keys_l[-1]))  # leaves: their sorted vertices
+    count = count_l[-1]  # leaves: their sorted vertices
     first_child.append(torch.cumsum(count, 0) - count)
     child_count.append(count)
-    return Tree(order, p, q, com, charge_l, cell_of, first_child, child_count, side)
+    return Tree(order, p, q, com, charge_l, count_l, cell_of, first_child, child_count, side)
 
 
 def _pair_force(dv: torch.Tensor, qq: torch.Tensor, exponent: float, eps2: float) -> torch.Tensor:
@@ -133,11 +138,13 @@ def barnes_hut_forces(
             dv = pi - tree.com[level][c]
             dist2 = (dv * dv).sum(1)
             own = tree.cell_of[level][i + start] == c
-            accept = ~own & (tree.side[level] ** 2 < theta * theta * dist2)
-            if accept.any():
-                ia, ca = i[accept], c[accept]
-                f.index_add_(0, ia, _pair_force(dv[accept], tree.q[ia + start] * tree.charge[level][ca], exponent, eps2))
-            i, c = i[~accept], c[~accept]
+            # A far cell acts as one charge; a cell of one vertex is exact at any distance.
+            accept = ~own & ((tree.side[level] ** 2 < theta * theta * dist2) | (tree.count[level][c] == 1))
+            yes, no = accept.nonzero().squeeze(1), (~accept).nonzero().squeeze(1)  # one nonzero, many gathers
+            if len(yes):
+                ia, ca = i[yes], c[yes]
+                f.index_add_(0, ia, _pair_force(dv[yes], tree.q[ia + start] * tree.charge[level][ca], exponent, eps2))
+            i, c = i[no], c[no]
             g, item = _ranges(tree.first_child[level][c], tree.child_count[level][c])
             i = i[g]
             if level < depth - 1:

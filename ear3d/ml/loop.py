@@ -17,19 +17,65 @@ the longest one (16384 taps at 40 Hz / 44.1 kHz), although an octave's kernels a
 long as the octave below. Grouping the bins by octave and cropping each group's kernels to
 their support gives the same numbers with ~4× fewer multiply-adds (a frame matrix per group
 times a kernel matrix, which also back-propagates fast on CPUs).
+
+Dead units: a ReLU whose input is negative passes no gradient, so a target region that is
+silent for the current sound could never be woken. With ``redirect=True`` the network's
+ReLUs, for a batch item where the ordinary ReLU gradient is zero everywhere, let through the
+gradient that would raise their input (Lucid's "redirected ReLU"); forward values are
+unchanged.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import OrderedDict
-
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
 
 from ear3d.ml.cqt import LOG_RANGE, POWER_EPS
 from ear3d.ml.model import Ear
+
+log = logging.getLogger(__name__)
+
+
+class RedirectedReLU(torch.autograd.Function):
+    """relu(x) forward. Backward: the ordinary gradient; for a batch item where that is zero
+    everywhere, the gradient where it would raise x (descent moves x by −grad, so grad < 0)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        return x.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        relu_grad = torch.where(x > 0, grad, torch.zeros_like(grad))
+        redirected = torch.where((x <= 0) & (grad > 0), torch.zeros_like(grad), grad)
+        alive = relu_grad.flatten(1).abs().amax(1) > 0  # per item: did anything get through?
+        alive = alive.view(-1, *([1] * (grad.dim() - 1)))
+        return torch.where(alive, relu_grad, redirected)
+
+
+def redirected_relu(x: torch.Tensor) -> torch.Tensor:
+    return RedirectedReLU.apply(x)
+
+
+class RedirectReLUs(TorchFunctionMode):
+    """Within this context (this thread only), every ``F.relu`` / ``torch.relu`` is redirected.
+
+    A torch function mode rather than a copy of the model's blocks: the model can change
+    without this module knowing.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        kwargs = kwargs or {}
+        if func in (F.relu, torch.relu, torch.Tensor.relu):
+            return redirected_relu(args[0])
+        return func(*args, **kwargs)
 
 
 def layer_strides(ear: Ear) -> "OrderedDict[str, int]":
@@ -51,7 +97,7 @@ class LoopedEar(nn.Module):
     """Loop-aware forward of ``ear`` for clips of exactly ``n_samples``.
 
     Shapes: a loop ``x`` is (S,) float32; a batch of played items is (B, N) with
-    N = :attr:`extended_samples`; the scalogram over context + window is (B, 1, F, Tc + T);
+    N = :attr:`extended_samples`; the scalogram over context + window is (B, C, F, Tc + T);
     aligned window activations are (B, C, F, T_l) with T_l = ``window_steps[name]``, equal
     to what the plain ear yields for a clip of S samples (172 steps at 4 s / 44.1 kHz).
     """
@@ -75,12 +121,25 @@ class LoopedEar(nn.Module):
         self.context_frames = int(math.ceil(steps / unit - 1e-9)) * unit
         self.window_steps = {n: self.window_frames // s for n, s in self.strides.items()}
         self._build_kernels(scal.transform)
+        self._check_strides()
+
+    def _check_strides(self) -> None:
+        """The pools read off the blocks must give each layer T // stride steps (probe run)."""
+        device = next(self.ear.parameters()).device
+        steps = 4 * max(self.strides.values())
+        cfg = self.ear.scalogram.config
+        probe = torch.zeros((1, self.ear.scalogram.channels, cfg.n_bins, steps), device=device)
+        with torch.inference_mode():
+            acts = self.ear.model(probe)
+        wrong = [n for n, a in acts.items() if n not in self.strides or a.shape[-1] != steps // self.strides[n]]
+        if list(acts) != list(self.strides) or wrong:
+            raise ValueError(f"the loop-aware ear cannot tell this model's time steps apart (layers {wrong})")
 
     # -- constant-Q transform -----------------------------------------------------------
 
     def _build_kernels(self, transform: nn.Module) -> None:
         real = transform.cqt_kernels_real[:, 0].detach().float()
-        imag = transform.cqt_kernels_imag[:, 0].detach().float()
+        imag = -transform.cqt_kernels_imag[:, 0].detach().float()  # nnAudio negates the imaginary part
         scale = torch.sqrt(transform.lenghts.float()).view(-1, 1)  # nnAudio's "librosa" scaling
         width = real.shape[1]
         self.kernel_width = width
@@ -95,8 +154,8 @@ class LoopedEar(nn.Module):
         for g, lo in enumerate(range(0, n_bins, per_octave)):
             hi = min(n_bins, lo + per_octave)
             s, e = int(starts[lo:hi].min()), int(ends[lo:hi].max())
-            # (taps, 2·bins): real parts then imaginary parts; the sign of imag does not matter for power
-            k = torch.cat([real[lo:hi, s:e], imag[lo:hi, s:e]], 0) * torch.cat([scale[lo:hi], scale[lo:hi]], 0)
+            # (taps, 2·bins): the group's real kernels, then its imaginary ones, cropped to their support
+            k = torch.cat([real[lo:hi, s:e] * scale[lo:hi], imag[lo:hi, s:e] * scale[lo:hi]], 0)
             self.register_buffer(f"kernel{g}", k.t().contiguous(), persistent=False)
             self.groups.append((s, e - s))
             self.group_bins.append(hi - lo)
@@ -130,26 +189,38 @@ class LoopedEar(nn.Module):
         return torch.gather(x, 1, index)
 
     def scalogram(self, played: torch.Tensor) -> torch.Tensor:
-        """(B, N) → (B, 1, F, Tc + T) log-power scalogram in about [0, 1], as Scalogram computes it."""
+        """(B, N) → (B, C, F, Tc + T) scalogram in about [0, 1], as :class:`Scalogram` computes it
+        (C = 1 log power, or 2 with the phase-advance channel when ``cqt.phase`` is on)."""
         n_frames, hop = self.hop_frames, self.hop
-        powers = []
+        parts = []
         for g, (start, taps) in enumerate(self.groups):
             kernel = getattr(self, f"kernel{g}")
             seg = played[:, start : start + (n_frames - 1) * hop + taps]
             frames = seg.unfold(-1, taps, hop)  # (B, frames, taps), a strided view
-            spec = frames @ kernel.to(frames.dtype)  # (B, frames, 2·bins)
-            re, im = spec.float().split(self.group_bins[g], dim=-1)
-            powers.append(re * re + im * im)
-        power = torch.cat(powers, -1).transpose(1, 2)  # (B, F, frames)
+            parts.append(frames @ kernel.to(frames.dtype))  # (B, frames, 2·bins)
+        re = torch.cat([p[..., :n] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
+        im = torch.cat([p[..., n:] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
+        power = re * re + im * im  # (B, F, frames)
         logp = (torch.log(power + POWER_EPS) - math.log(POWER_EPS)) / LOG_RANGE
+        channels = [logp]
+        if getattr(self.ear.scalogram, "channels", 1) == 2:
+            channels.append(self.ear.scalogram.phase_advance(re, im))
+        out = torch.stack(channels, 1)  # (B, C, F, frames)
         if self.time_pool > 1:
-            logp = F.max_pool1d(logp, self.time_pool)
-        return logp.unsqueeze(1)
+            out = F.max_pool2d(out, (1, self.time_pool))
+        return out
 
     # -- the network, cropped and aligned ----------------------------------------------------
 
-    def activations(self, scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
-        """(B, 1, F, Tc + T) → name → (B, C, F, (Tc + T) // stride) over context + window."""
+    def activations(self, scalogram: torch.Tensor, redirect: bool = False) -> "OrderedDict[str, torch.Tensor]":
+        """(B, 1, F, Tc + T) → name → (B, C, F, (Tc + T) // stride) over context + window.
+
+        redirect: ReLUs pass the gradient that would wake dead units (see the module doc);
+        the forward values are the same either way.
+        """
+        if redirect:
+            with RedirectReLUs():
+                return self.ear.model(scalogram)
         return self.ear.model(scalogram)
 
     def align_index(self, name: str, shifts: torch.Tensor) -> torch.Tensor:

@@ -1,14 +1,27 @@
 """The CPC network: a ResNet encoder over pitch × time, a causal autoregressive model and
 linear predictors of future encodings. Every neuron layer is named.
 
-Named layers (in order) and their activations, each (B, C, F, T) after the nonlinearity:
-``scalogram`` (the input, C = 1), ``enc0`` … ``enc7`` (F shrinks to 1 at the last block),
-``ar0`` … ``ar8`` (F = 1). The layout, the optimizer and the renderer address neurons
-through this list.
+Named layers (in order) and their activations, each (B, C, F, T) float after the
+nonlinearity: ``scalogram`` (the input, C = 1 or 2), ``enc0`` … ``enc7`` (F shrinks to 1 at
+the last block), ``ar0`` … ``ar8`` (F = 1). The layout, the optimizer and the renderer
+address neurons through this list.
+
+Time steps: the scalogram has T frames (hop · time_pool samples each, ≈ 23 ms); the encoder
+pools time by 2 in two blocks, so z (``enc7``) has one step per 4 frames (≈ 93 ms); the
+autoregressive model pools by 2 before two blocks, so c (``ar8``) has one step per 4 z steps
+(≈ 0.37 s). Everything is causal: c step j depends on scalogram frames < 16 (j + 1) only.
+
+Pitch: convolutions along pitch are valid (unpadded). With the reference's kernels (3-tap
+first convs, long second convs 25, 3, 15, 3, 15, 3, 5, 3) and a 2 × 2 max-pool between the two
+convs of blocks 0 and 4 (rounding an odd pitch count up), 216 CQT bins shrink
+216 → 83 → 79 → 63 → 59 → 15 → 11 → 5 → 1: z is one C-vector per step. For other bin counts
+the last block's pitch kernel is adjusted so that F still ends at 1.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -19,11 +32,19 @@ from torch.nn import functional as F
 from ear3d.config import Config
 from ear3d.ml.cqt import Scalogram
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Architecture:
-    """Sizes of one preset. Per encoder block: output channels, pitch length of the long
-    (overtone) kernel, and whether the block ends with a 2 × 2 max-pool."""
+    """Sizes of one preset.
+
+    Per encoder block: output channels, pitch length of the long (overtone) kernel, and
+    whether the block max-pools 2 × 2 between its convolutions. Per AR block: channels,
+    causal kernel length over time, whether it max-pools time by 2 first. Heads predict
+    ``prediction_steps`` future z steps, starting ``prediction_gap`` z steps after the last
+    z step a c has seen.
+    """
 
     enc_channels: tuple[int, ...]
     enc_pitch_kernels: tuple[int, ...]
@@ -32,11 +53,12 @@ class Architecture:
     ar_kernels: tuple[int, ...]
     ar_pool_before: tuple[int, ...]
     prediction_steps: int
+    prediction_gap: int = 4
     dropout: float = 0.2
 
 
 PRESETS: dict[str, Architecture] = {
-    # The reference's sizes (REFERENCE.md).
+    # The reference's sizes (REFERENCE.md): 11.7 M parameters with one input channel.
     "paper": Architecture(
         enc_channels=(8, 16, 32, 64, 128, 256, 512, 512),
         enc_pitch_kernels=(25, 3, 15, 3, 15, 3, 5, 3),
@@ -54,7 +76,8 @@ PRESETS: dict[str, Architecture] = {
         ar_channels=(128, 128, 128, 128, 64, 64, 64, 64, 64),
         ar_kernels=(4, 4, 1, 4, 4, 1, 4, 1, 4),
         ar_pool_before=(2, 5),
-        prediction_steps=16,
+        prediction_steps=12,
+        prediction_gap=2,
     ),
     # Same structure again, for quick tests and the software renderer.
     "tiny": Architecture(
@@ -65,6 +88,7 @@ PRESETS: dict[str, Architecture] = {
         ar_kernels=(4, 4, 1, 4, 4, 1, 4, 1, 4),
         ar_pool_before=(2, 5),
         prediction_steps=8,
+        prediction_gap=2,
     ),
 }
 
@@ -74,35 +98,65 @@ def causal_pad_time(x: torch.Tensor, kernel_t: int) -> torch.Tensor:
     return F.pad(x, (kernel_t - 1, 0)) if kernel_t > 1 else x
 
 
-class EncoderBlock(nn.Module):
-    """(B, Cin, F, T) → (B, Cout, F', T'): conv (3 × kt) → conv (kp × 1) + shortcut → ReLU → pool.
+def pool_pitch_ceil(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
+    """Apply a 2 × 2 max-pool to (B, C, F, T), rounding an odd F up (time rounds down).
 
-    Pitch convolutions are valid (unpadded), so F' = F − 2 − (kp − 1), halved when pooling;
-    time convolutions are causal, so T' = T, halved when pooling.
+    An odd pitch count gets one −inf row on top, so its last row is pooled alone; time keeps
+    floor rounding so a layer has exactly T // 2 steps (what the loop-aware ear expects).
+    """
+    if isinstance(pool, nn.Identity):
+        return x
+    if x.shape[2] % 2:
+        x = F.pad(x, (0, 0, 0, 1), value=-math.inf)
+    return pool(x)
+
+
+def pooled_pitches(f: int, pool: bool) -> int:
+    """Pitch rows after :func:`pool_pitch_ceil` (ceil(f / 2) when pooling)."""
+    return (f + 1) // 2 if pool else f
+
+
+class EncoderBlock(nn.Module):
+    """(B, Cin, F, T) → (B, Cout, F', T'): a residual block over pitch × time.
+
+    main: conv1 (3 pitch × ``time_kernel``, causal in time) → BatchNorm → [2 × 2 max-pool] →
+    ReLU → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut: [the same max-pool]
+    → the centre ``F'`` pitch rows (starting at row ``skip_offset``) → 1 × 1 conv where the
+    channels change. Output ReLU(main + shortcut). Pitch convolutions are valid:
+    F' = pooled(F − 2) − (pitch_kernel − 1); T' = T, or T // 2 when pooling.
     """
 
-    def __init__(self, c_in: int, c_out: int, time_kernel: int, pitch_kernel: int, pool: bool, dropout: float):
+    def __init__(self, c_in: int, c_out: int, time_kernel: int, pitch_kernel: int, pool: bool, dropout: float,
+                 f_in: int):
         super().__init__()
         self.time_kernel = time_kernel
+        self.pitch_kernel = pitch_kernel
         self.conv1 = nn.Conv2d(c_in, c_out, (3, time_kernel))
         self.bn1 = nn.BatchNorm2d(c_out, affine=False)
+        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
         self.conv2 = nn.Conv2d(c_out, c_out, (pitch_kernel, 1))
         self.bn2 = nn.BatchNorm2d(c_out, affine=False)
         self.shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-        self.shrink = 2 + pitch_kernel - 1
-        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
         self.dropout = nn.Dropout(dropout)
+        self.f_in = f_in
+        self.f_out = pooled_pitches(f_in - 2, pool) - (pitch_kernel - 1)
+        #: rows the (pooled) shortcut input has beyond the output: it sees their centre.
+        self.shrink = pooled_pitches(f_in, pool) - self.f_out
+        self.skip_offset = self.shrink // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.bn1(self.conv1(causal_pad_time(x, self.time_kernel))))
-        y = self.bn2(self.conv2(self.dropout(y)))
-        lo = self.shrink // 2  # the shortcut sees the centre of the pitch range
-        skip = self.shortcut(x[:, :, lo : lo + y.shape[2]])
-        return self.pool(F.relu(y + skip))
+        y = self.bn1(self.conv1(causal_pad_time(x, self.time_kernel)))
+        y = self.dropout(F.relu(pool_pitch_ceil(y, self.pool)))
+        y = self.bn2(self.conv2(y))
+        skip = pool_pitch_ceil(x, self.pool)
+        lo = (skip.shape[2] - y.shape[2]) // 2  # the shortcut sees the centre of the pitch range
+        skip = self.shortcut(skip[:, :, lo : lo + y.shape[2]])
+        return F.relu(y + skip)
 
 
 class ARBlock(nn.Module):
-    """(B, Cin, T) → (B, Cout, T'): optional max-pool 2, causal conv, residual, ReLU."""
+    """(B, Cin, T) → (B, Cout, T'): optional max-pool 2 over time, causal conv, BatchNorm,
+    dropout, residual (1 × 1 conv where channels change), ReLU. T' = T or T // 2."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, pool_before: bool, dropout: float):
         super().__init__()
@@ -119,30 +173,47 @@ class ARBlock(nn.Module):
         return F.relu(self.dropout(y) + self.shortcut(x))
 
 
+def encoder_pitch_kernels(arch: Architecture, n_bins: int) -> tuple[int, ...]:
+    """The encoder's pitch kernels for ``n_bins`` CQT bins: the preset's, with the last one
+    adjusted so that the last block has exactly one pitch row (unchanged for 216 bins).
+
+    Raises ValueError when the bins are too few for the encoder.
+    """
+    f = n_bins
+    kernels = list(arch.enc_pitch_kernels)
+    for i, kp in enumerate(kernels):
+        pool = i in arch.enc_pool_blocks
+        if i == len(kernels) - 1:
+            kernels[i] = kp = pooled_pitches(f - 2, pool)  # a kernel spanning what is left
+        f_out = pooled_pitches(f - 2, pool) - (kp - 1)
+        if f - 2 < 1 or kp < 1 or f_out < 1:
+            raise ValueError(f"{n_bins} CQT bins are too few for this encoder (block {i} has {f} pitch rows)")
+        f = f_out
+    return tuple(kernels)
+
+
 class CPCModel(nn.Module):
     """Encoder + autoregressive model + predictors M_k.
 
-    forward(scalogram (B, 1, F, T)) → OrderedDict of named activations (B, C, F, T).
-    The last encoder block's pitch kernel is lengthened so that its output has F = 1 for
-    the configured number of CQT bins: z is then one C-vector per time step.
+    forward(scalogram (B, in_channels, F, T)) → OrderedDict of named activations (B, C, F, T).
+    z = ``enc7`` (B, z_dim, 1, T // 4), c = ``ar8`` (B, c_dim, 1, T // 16).
     """
 
-    def __init__(self, arch: Architecture, n_bins: int):
+    def __init__(self, arch: Architecture, n_bins: int, in_channels: int = 1):
         super().__init__()
         self.arch = arch
+        self.n_bins = n_bins
+        self.in_channels = in_channels
+        kernels = encoder_pitch_kernels(arch, n_bins)
+        if kernels != arch.enc_pitch_kernels:
+            log.info("last encoder pitch kernel %d → %d so that %d bins end in one pitch row",
+                     arch.enc_pitch_kernels[-1], kernels[-1], n_bins)
         blocks = []
-        f, c_in = n_bins, 1
-        n = len(arch.enc_channels)
-        for i, c_out in enumerate(arch.enc_channels):
-            kp = arch.enc_pitch_kernels[i]
-            if i == n - 1:
-                kp = f - 2  # collapse the remaining pitch range to one
-            pool = i in arch.enc_pool_blocks
-            f_out = f - 2 - (kp - 1)
-            if kp < 1 or f_out < 1:
-                raise ValueError(f"{n_bins} CQT bins are too few for this encoder (block {i} has {f} pitch rows)")
-            blocks.append(EncoderBlock(c_in, c_out, 3 if i % 2 == 0 else 1, kp, pool, arch.dropout))
-            f, c_in = (f_out // 2 if pool else f_out), c_out
+        f, c_in = n_bins, in_channels
+        for i, (c_out, kp) in enumerate(zip(arch.enc_channels, kernels)):
+            block = EncoderBlock(c_in, c_out, 3 if i % 2 == 0 else 1, kp, i in arch.enc_pool_blocks, arch.dropout, f)
+            blocks.append(block)
+            f, c_in = block.f_out, c_out
         self.encoder = nn.ModuleList(blocks)
         self.z_dim = c_in
         ar = []
@@ -152,6 +223,21 @@ class CPCModel(nn.Module):
         self.autoregressive = nn.ModuleList(ar)
         self.c_dim = c_in
         self.predictors = nn.Linear(self.c_dim, arch.prediction_steps * self.z_dim)
+        # Zero heads: every score starts at 0 (loss ln B) and the gradient still reaches M_k.
+        # Random heads give huge initial scores whose quickest cure is a collapsed encoder
+        # (z equal for every item, loss stuck at ln B), which is what a random start did here.
+        nn.init.zeros_(self.predictors.weight)
+        nn.init.zeros_(self.predictors.bias)
+
+    @property
+    def z_stride(self) -> int:
+        """Scalogram frames per z step (4 for the presets)."""
+        return 2 ** len(self.arch.enc_pool_blocks)
+
+    @property
+    def c_stride(self) -> int:
+        """z steps per c step (4 for the presets)."""
+        return 2 ** len(self.arch.ar_pool_before)
 
     def layer_names(self) -> list[str]:
         return ["scalogram"] + [f"enc{i}" for i in range(len(self.encoder))] + [
@@ -170,20 +256,36 @@ class CPCModel(nn.Module):
             out[f"ar{i}"] = h.unsqueeze(2)
         return out
 
+    def encode(self, scalogram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """scalogram (B, in_channels, F, T) → z (B, z_dim, T // 4), c (B, c_dim, T // 16)."""
+        acts = self(scalogram)
+        return acts[f"enc{len(self.encoder) - 1}"].squeeze(2), acts[f"ar{len(self.autoregressive) - 1}"].squeeze(2)
+
     def predict(self, c: torch.Tensor) -> torch.Tensor:
-        """c (B, c_dim, T) → predictions (B, K, z_dim, T) of z at t + 1 … t + K."""
+        """c (B, c_dim, T) → predictions (B, K, z_dim, T) of z at K future steps.
+
+        Prediction k (0-based) of c step j is for z step ``target_step(j, k)``.
+        """
         b, _, t = c.shape
         p = self.predictors(c.transpose(1, 2))  # (B, T, K·z_dim)
         return p.view(b, t, self.arch.prediction_steps, self.z_dim).permute(0, 2, 3, 1)
 
+    def target_step(self, j: int | torch.Tensor, k: int | torch.Tensor) -> int | torch.Tensor:
+        """The z step that prediction k (0-based) of c step j is for.
+
+        c step j has seen z steps ≤ (j + 1)·c_stride − 1; the first prediction skips
+        ``prediction_gap`` steps after that one.
+        """
+        return (j + 1) * self.c_stride - 1 + self.arch.prediction_gap + k + 1
+
 
 class Ear(nn.Module):
-    """The whole differentiable ear: waveform (B, S) → named activations (B, C, F, T)."""
+    """The whole differentiable ear: waveform (B, S) float32 → named activations (B, C, F, T)."""
 
     def __init__(self, config: Config):
         super().__init__()
         self.scalogram = Scalogram(config.cqt, config.audio.sample_rate)
-        self.model = CPCModel(PRESETS[config.model.preset], config.cqt.n_bins)
+        self.model = CPCModel(PRESETS[config.model.preset], config.cqt.n_bins, self.scalogram.channels)
 
     def layer_names(self) -> list[str]:
         return self.model.layer_names()
@@ -193,13 +295,24 @@ class Ear(nn.Module):
 
 
 def build_ear(config: Config) -> Ear:
-    """A randomly initialised ear (seeded by model.seed), in eval mode."""
+    """The ear of ``config``, in eval mode, on the CPU.
+
+    Weights: ``models/<model.name>/model.safetensors`` when it exists and holds a model of
+    this preset (``model.weights = 'auto'``; ``'load'`` requires it, ``'random'`` never
+    loads). A file of this preset whose tensors do not fit the architecture is an error
+    (:class:`ear3d.ml.checkpoint.CheckpointError`); a file of another preset is skipped
+    with a warning. Otherwise the initialisation is random, seeded by ``model.seed``.
+    """
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(config.model.seed)
     try:
         ear = Ear(config)
     finally:
         torch.random.set_rng_state(gen_state)
+    if config.model.weights != "random":
+        from ear3d.ml.checkpoint import load_into_ear
+
+        load_into_ear(ear, config)
     return ear.eval()
 
 

@@ -1,8 +1,33 @@
-"""The concurrent torch worker: owns the model and the device, answers commands from a queue,
-publishes the newest activations through a latest-value mailbox.
+"""The concurrent torch worker: owns the model and the device, runs sonification steps
+continuously while a target is selected, answers commands from a queue, publishes the newest
+clip and activations through a latest-value mailbox. The caller never waits on it.
 
-Today it listens to the clips it is given (command ``clip``); the sonification issue adds
-optimization steps to the same loop. The caller never waits on it.
+Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the loop goes on):
+
+===================  =====================================================================
+``clip``             a :class:`Clip` at the model's rate: the new origin and current loop;
+                     its activations are published at once
+``origin``           the same from ``"silence"``, ``"noise"``, a clip name in assets/clips/,
+                     a path to any audio file (resampled, mono, cut or looped) or a Clip
+``select``           a :class:`Selection` or a mapping ``{"layer", "channel": (pos, width),
+                     "pitch": …, "time": …, "mode": "max"|"min", "weight", "keep"}``: the
+                     current target region; with ``keep`` the previous one is kept too
+``keep``             keep the current selection when the next ``select`` arrives
+``clear``            no target: optimisation stops (the loop stays as it is)
+``objective``        a scripted :class:`Objective` (replaces all selections), or None
+``set``              ``{key: value}`` of the ``[optimize]`` config (learning_rate, batch,
+                     factors, …), validated like the config file; every such key is also
+                     a command of its own, e.g. ``Command("learning_rate", 0.01)``
+``pause``/``resume``  hold or continue the steps (commands are still answered)
+``reset``            back to the origin clip, histories cleared
+``step``             run N steps now (also while paused or without publishing in between)
+===================  =====================================================================
+
+Each published :class:`ActivationFrame` carries the clip the activations belong to, the clean
+(unshifted, unmasked) item's activations per layer, the loss and target histories, the
+scalogram and the loss's gradient with respect to it, the step count, the NaN recoveries
+and a mask of the selected neurons. On CUDA the activations are also kept on the GPU
+(``device_layers``) for the renderer's interop path.
 """
 
 from __future__ import annotations
@@ -10,16 +35,21 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from ear3d.config import Config
+from ear3d.config import Config, ConfigError
 from ear3d.messages import ActivationFrame, Clip, Command, Mailbox
 from ear3d.ml.model import Ear, build_ear
+from ear3d.ml.objectives import Objective, Selection, SelectionError, combine, selected_mask
 
 log = logging.getLogger(__name__)
+
+#: [optimize] keys that cannot change while the worker runs.
+FIXED_KEYS = ("device", "threads", "compile")
 
 
 def choose_device(spec: str) -> torch.device:
@@ -32,19 +62,28 @@ def choose_device(spec: str) -> torch.device:
 
 
 def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
-    """Run the ear on one clip: name → (C, F, T) float32 numpy activations."""
+    """Run the plain (not loop-aware) ear on one clip: name → (C, F, T) float32 numpy activations."""
     x = torch.from_numpy(np.ascontiguousarray(clip.samples, dtype=np.float32)).to(device)[None]
     with torch.inference_mode():
         acts = ear(x)
     return {name: a[0].float().cpu().numpy() for name, a in acts.items()}
 
 
-class Worker:
-    """A thread that owns the ear. ``send`` never blocks; results appear in ``frames``.
+def model_folder(config: Config) -> Path:
+    """Where the model's weights and statistics live: models/<model.name>/."""
+    try:
+        from ear3d.ml.checkpoint import model_dir
+    except ImportError:  # before checkpoints existed
+        from ear3d import paths
 
-    Commands: ``Command("clip", Clip)`` listens to a new clip. A bad command is logged and
-    reported through ``errors`` (newest error text); the loop goes on.
-    """
+        return paths.models() / config.model.name
+    return model_dir(config)
+
+
+class Worker:
+    """A thread that owns the ear and the sonification. ``send`` never blocks; results appear
+    in ``frames`` (newest only), problems in ``errors`` (newest message). See the module doc
+    for the commands."""
 
     def __init__(self, config: Config, on_frame: Callable[[ActivationFrame], None] | None = None):
         self.config = config
@@ -55,22 +94,38 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.device = choose_device(config.optimize.device)
         self.layer_names: list[str] = []
+        #: name → (C, F, T) of every layer (after start)
+        self.shapes: dict[str, tuple[int, int, int]] = {}
+        self.sonifier: Any = None  # ear3d.ml.optimize.Sonifier, built in the thread
+        self._kept: list[Selection] = []
+        self._current: Selection | None = None
+        self._keep_next = False
+        self._scripted: Objective | None = None
+        self._paused = False
+        self._pending_steps = 0
+
+    # -- the caller's side ------------------------------------------------------------------
 
     def start(self) -> "Worker":
+        """Start the thread; returns once the model and its statistics are ready (re-raises
+        what went wrong there)."""
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(target=self._run, args=(ready, failure), name="ear3d-worker", daemon=True)
         self._thread.start()
         ready.wait()
         if failure:
+            self._thread.join()
+            self._thread = None
             raise failure[0]
         return self
 
     def send(self, command: Command) -> None:
+        """Queue a command (never blocks; commands are applied in order between steps)."""
         self._commands.put(command)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the thread to finish and join it (idempotent)."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to finish (after the current step) and join it (idempotent)."""
         if self._thread is not None:
             self._commands.put(None)
             self._thread.join(timeout)
@@ -82,41 +137,219 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- the thread ---------------------------------------------------------------------------
+
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         try:
+            from ear3d.ml.optimize import Sonifier
+            from ear3d.ml.stats import stats_for
+
             if self.config.optimize.threads:
                 torch.set_num_threads(self.config.optimize.threads)
             ear = build_ear(self.config).to(self.device)
             self.layer_names = ear.layer_names()
+            from ear3d.ml.loop import LoopedEar
+
+            n_samples = round(self.config.audio.clip_seconds * self.config.audio.sample_rate)
+            looped = LoopedEar(ear, n_samples, self.config.optimize.context_seconds).to(self.device)
+            stats = stats_for(looped, model_folder(self.config))
+            self.sonifier = Sonifier(ear, self.config, stats, self.device)
+            self.shapes = dict(self.sonifier.shapes)
+            self.sonifier.set_origin(self._origin(self.config.optimize.origin))
         except BaseException as e:  # reported to start(), which re-raises in the caller
             failure.append(e)
             ready.set()
             return
         ready.set()
         while True:
-            command = self._commands.get()
-            if command is None:
+            commands = self._next_commands()
+            if commands is None:
                 return
-            try:
-                self._handle(ear, command)
-            except Exception as e:  # one bad command never ends the loop
-                log.warning("worker: command %r failed: %s", command.name, e)
-                self.errors.put(f"{command.name}: {e}")
+            changed = False
+            for command in commands:
+                if command is None:
+                    return
+                try:
+                    changed |= self._handle(command)
+                except (ConfigError, SelectionError, ValueError, TypeError, KeyError, OSError) as e:
+                    self._report(f"{command.name}: {e}")
+                except Exception as e:  # one bad command never ends the loop
+                    log.exception("worker: command %r failed", command.name)
+                    self._report(f"{command.name}: {type(e).__name__}: {e}")
+            if self._running():
+                self._step_and_publish()
+            elif changed:
+                self._publish(self.sonifier.listen())
 
-    def _handle(self, ear: Ear, command: Command) -> None:
-        if command.name == "clip":
-            clip = command.value
-            if not isinstance(clip, Clip):
-                raise TypeError(f"'clip' needs a Clip, got {type(clip).__name__}")
-            if clip.sample_rate != self.config.audio.sample_rate:
-                raise ValueError(
-                    f"clip sample rate {clip.sample_rate} Hz differs from the model's {self.config.audio.sample_rate} Hz"
-                )
-            if not np.isfinite(clip.samples).all():
-                raise ValueError("clip contains NaN or infinite samples")
-            frame = ActivationFrame(clip, listen(ear, clip, self.device))
-            self.frames.put(frame)
-            if self._on_frame is not None:
-                self._on_frame(frame)
-        else:
-            raise ValueError(f"unknown command {command.name!r}; known: clip")
+    def _next_commands(self) -> list[Command | None] | None:
+        """Everything queued now; waits for one first when there is nothing to compute."""
+        out: list[Command | None] = []
+        if not self._running():
+            out.append(self._commands.get())
+        while True:
+            try:
+                out.append(self._commands.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _running(self) -> bool:
+        has_target = self.sonifier is not None and self.sonifier.objective is not None
+        return has_target and (not self._paused or self._pending_steps > 0)
+
+    def _report(self, message: str) -> None:
+        log.warning("worker: %s", message)
+        self.errors.put(message)
+
+    def _step_and_publish(self) -> None:
+        son = self.sonifier
+        if self._pending_steps > 0:
+            self._pending_steps -= 1
+        try:
+            result = son.step()
+        except Exception as e:  # an objective that raises: stop aiming at it, keep serving
+            log.exception("worker: step failed")
+            self._kept, self._current, self._scripted = [], None, None
+            son.set_objective(None)
+            self._report(f"step failed, target cleared: {type(e).__name__}: {e}")
+            return
+        if not result.ok:
+            self._report(f"step {son.steps}: non-finite loss or clip; back to the last good clip "
+                         f"({son.recoveries} recoveries so far)")
+            return
+        self._publish(result)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _handle(self, command: Command) -> bool:
+        """Apply one command; True when the published state should be refreshed."""
+        if not isinstance(command, Command):
+            raise TypeError(f"expected a Command, got {type(command).__name__}")
+        name, value = command.name, command.value
+        son = self.sonifier
+        if name in ("clip", "origin"):
+            if name == "clip" and not isinstance(value, Clip):
+                raise TypeError(f"'clip' needs a Clip, got {type(value).__name__}")
+            son.set_origin(self._origin(value))
+            return True
+        if name == "select":
+            self._select(value)
+            return True
+        if name == "keep":
+            self._keep_next = True
+            return False
+        if name == "clear":
+            self._kept, self._current, self._scripted = [], None, None
+            son.set_objective(None)
+            return True
+        if name == "objective":
+            if value is not None and not isinstance(value, Objective):
+                raise TypeError(f"'objective' needs an Objective or None, got {type(value).__name__}")
+            son.set_objective(value)  # checks the layers before anything changes
+            self._kept, self._current, self._scripted = [], None, value
+            return True
+        if name == "set":
+            if not isinstance(value, dict):
+                raise TypeError(f"'set' needs a mapping of [optimize] keys, got {type(value).__name__}")
+            self._set(value)
+            return True
+        if name in ("pause", "resume"):
+            self._paused = name == "pause"
+            return False
+        if name == "reset":
+            son.reset()
+            return True
+        if name == "step":
+            n = 1 if value is None else value
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"'step' needs a positive whole number of steps, got {value!r}")
+            if son.objective is None:
+                raise ValueError("no target selected: nothing to step toward")
+            self._pending_steps += n
+            return False
+        if name in self._optimize_keys():
+            self._set({name: value})
+            return True
+        raise ValueError(f"unknown command {name!r}; known: {', '.join(self.command_names())}")
+
+    def command_names(self) -> list[str]:
+        base = ["clip", "origin", "select", "keep", "clear", "objective", "set", "pause", "resume", "reset", "step"]
+        return base + [k for k in self._optimize_keys() if k not in FIXED_KEYS]
+
+    def _optimize_keys(self) -> list[str]:
+        import dataclasses
+
+        return [f.name for f in dataclasses.fields(self.config.optimize)]
+
+    def _origin(self, value: Any) -> np.ndarray:
+        from ear3d.ml.optimize import origin_samples
+
+        son = self.sonifier
+        return origin_samples(value, son.sample_rate, son.n_samples, seed=self.config.optimize.seed)
+
+    def _select(self, value: Any) -> None:
+        keep = False
+        if isinstance(value, dict) and "keep" in value:
+            value = dict(value)
+            keep = value.pop("keep")
+            if not isinstance(keep, bool):
+                raise SelectionError(f"keep must be true or false, got {keep!r}")
+        selection = Selection.parse(value)
+        selection.check(self.shapes)
+        kept = list(self._kept)
+        if (keep or self._keep_next) and self._current is not None:
+            kept.append(self._current)
+        objective = combine(kept + [selection])
+        self.sonifier.set_objective(objective)
+        self._kept, self._current, self._scripted, self._keep_next = kept, selection, None, False
+
+    def _set(self, values: dict) -> None:
+        fixed = [k for k in values if k in FIXED_KEYS]
+        if fixed:
+            raise ConfigError(f"optimize.{fixed[0]} cannot change while the worker runs; restart it")
+        config = self.config.replace({"optimize": values})  # validates names, types and ranges
+        new = config.optimize
+        origin_changed = new.origin != self.sonifier.settings.origin
+        if origin_changed:
+            samples = self._origin(new.origin)  # may raise: nothing has changed yet
+        self.sonifier.update_settings(new)
+        self.config = config
+        if origin_changed:
+            self.sonifier.set_origin(samples)
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def selections(self) -> tuple[Selection, ...]:
+        """The selections aimed at now (kept ones first)."""
+        if self._scripted is not None:
+            return self._scripted.selections
+        return tuple(self._kept) + ((self._current,) if self._current is not None else ())
+
+    def _publish(self, result: Any) -> None:
+        son = self.sonifier
+        samples = result.waveform.detach().float().cpu().numpy().copy()
+        clip = Clip(samples, son.sample_rate)
+        layers = {name: a.cpu().numpy().copy() for name, a in result.acts.items()}
+        device_layers = None
+        if son.device.type == "cuda":  # kept on the GPU for the renderer's interop (copies: graphs reuse memory)
+            device_layers = {name: a.detach().clone() for name, a in result.acts.items()}
+        frame = ActivationFrame(
+            clip,
+            layers,
+            step=son.steps,
+            loss=result.loss,
+            target=result.target,
+            loss_history=np.asarray(son.loss_history, dtype=np.float32),
+            target_history=np.asarray(son.target_history, dtype=np.float32),
+            scalogram=result.scalogram.detach().float().cpu().numpy().copy(),
+            scalogram_grad=result.scalogram_grad.detach().float().cpu().numpy().copy(),
+            selected=selected_mask(self.selections(), self.shapes),
+            recoveries=son.recoveries,
+            optimizing=son.objective is not None and not self._paused,
+            terms=dict(result.terms),
+            device_layers=device_layers,
+        )
+        self.frames.put(frame)
+        if self._on_frame is not None:
+            self._on_frame(frame)
+
+

@@ -1,0 +1,137 @@
+"""The ear's cost: forward and forward + backward (gradient w.r.t. the waveform, what every
+sonification step computes) for a 4 s clip at batch 1 and 8, for the small and paper
+presets; and the constant-Q transform alone, nnAudio's CQT1992v2 and CQT2010v2 next to the
+octave-grouped kernels of the loop-aware ear. Median of ``--repeats`` runs after one warm-up.
+On CUDA the network also runs under bf16 autocast. Peak memory: CUDA's allocator peak per
+case, or on the CPU the process's peak resident size so far (monotonic)."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from typing import Callable
+
+from ear3d.bench import Row
+from ear3d.config import Config
+
+HELP = "forward / backward time and memory of the ear (both presets) and of the CQT variants"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--presets", default="small,paper", help="comma-separated presets (default small,paper)")
+    parser.add_argument("--batches", default="1,8", help="comma-separated batch sizes (default 1,8)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per case (default 3)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="clip length in seconds (default 4)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="torch device")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+
+
+def _time(fn: Callable[[], object], repeats: int, device) -> float:
+    import torch
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _peak_mb(device) -> float:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _reset_peak(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    import torch
+    from nnAudio.features import CQT1992v2, CQT2010v2
+
+    from ear3d.ml.loop import LoopedEar
+    from ear3d.ml.model import Ear, parameter_count
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+                          else "cpu")
+    sr = config.audio.sample_rate
+    n = int(round(args.seconds * sr))
+    batches = [int(b) for b in args.batches.split(",") if b.strip()]
+    rows: list[Row] = []
+    modes = [("fp32", None)] + ([("bf16", torch.bfloat16)] if device.type == "cuda" else [])
+    for preset in [p.strip() for p in args.presets.split(",") if p.strip()]:
+        cfg = config.replace({"model": {"preset": preset, "weights": "random"}})
+        ear = Ear(cfg).to(device).eval()
+        rows.append(Row(preset, "parameters", parameter_count(ear) / 1e6, "M"))
+        for b in batches:
+            for mode, dtype in modes:
+                case = f"{preset}/b{b}/{mode}"
+                x = torch.randn(b, n, device=device) * 0.1
+
+                def forward() -> None:
+                    with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                        ear(x)
+
+                def backward() -> None:
+                    xg = x.clone().requires_grad_(True)
+                    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                        acts = ear(xg)
+                    sum(a.float().square().mean() for a in acts.values()).backward()
+
+                _reset_peak(device)
+                fwd = _time(forward, args.repeats, device)
+                bwd = _time(backward, args.repeats, device)
+                rows += [Row(case, "forward", fwd * 1e3, "ms"), Row(case, "forward_backward", bwd * 1e3, "ms"),
+                         Row(case, "forward_backward_per_clip", bwd * 1e3 / b, "ms"),
+                         Row(case, "peak_memory", _peak_mb(device), "MiB")]
+    # The CQT alone, three ways, batch 1.
+    cq = config.cqt
+    common = dict(sr=sr, hop_length=cq.hop_length, fmin=cq.fmin, n_bins=cq.n_bins, bins_per_octave=cq.bins_per_octave,
+                  filter_scale=cq.filter_scale, output_format="Complex", verbose=False)
+    variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
+    v1992 = CQT1992v2(**common).to(device)
+    variants["cqt1992v2"] = lambda w: v1992(w).square().sum(-1)
+    v2010 = CQT2010v2(**{k: v for k, v in common.items() if k != "output_format"}, output_format="Magnitude").to(device)
+    variants["cqt2010v2"] = lambda w: (v2010(w) + 1e-9).square()
+    ear = Ear(config.replace({"model": {"weights": "random"}})).to(device)
+    looped = LoopedEar(ear, n, 0.0).to(device)
+    variants["octave_grouped"] = lambda w: looped.scalogram(looped.play(w, torch.zeros(w.shape[0], dtype=torch.long, device=device)))
+    times = {}
+    for name, fn in variants.items():
+        x = torch.randn(1, n, device=device) * 0.1
+
+        def fwd() -> None:
+            with torch.no_grad():
+                fn(x)
+
+        def bwd() -> None:
+            xg = x.clone().requires_grad_(True)
+            fn(xg).mean().backward()
+
+        _reset_peak(device)
+        times[name] = (_time(fwd, args.repeats, device), _time(bwd, args.repeats, device))
+        rows += [Row(f"cqt/{name}", "forward", times[name][0] * 1e3, "ms"),
+                 Row(f"cqt/{name}", "forward_backward", times[name][1] * 1e3, "ms"),
+                 Row(f"cqt/{name}", "peak_memory", _peak_mb(device), "MiB")]
+    base = times["cqt1992v2"]
+    for name in ("cqt2010v2", "octave_grouped"):
+        rows.append(Row(f"cqt/{name}", "speedup_vs_cqt1992v2_forward_backward", base[1] / times[name][1], "x"))
+    return rows

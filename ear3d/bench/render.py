@@ -1,0 +1,230 @@
+"""`ear3d bench render`: frame time of the renderer, straightforward vs optimized, side by side.
+
+Graphs: ``default`` — the default model's graph (models/<name>/layout.npz when it exists,
+else a synthetic stand-in of the small model's size: 10,288 neurons, 2 M edges) — and
+``paper`` — a synthetic graph of the paper preset's size (41,000 neurons, 26 M edges).
+Paths, each at 1280×720 and 1920×1080:
+
+- ``naive``: the straightforward renderer — plain GL_LINES from a vertex buffer, every edge,
+  and the frame's positions and activations computed on the CPU and uploaded every frame;
+- ``lines``: the optimized renderer — data uploaded once, key frames and the heard step
+  computed on the GPU, edges pulled from storage buffers, dark edges culled;
+- ``compute``: as ``lines`` with the edges rasterized by a compute shader.
+
+Also the activation upload (one (N, S) table per optimization step): host copy in bytes/s,
+and CUDA–GL interop where torch has CUDA and the GL context runs on the same GPU.
+On a software renderer (llvmpipe) absolute times mean little: read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ear3d.bench import Row
+from ear3d.config import Config
+
+HELP = "renderer frame time: straightforward vs optimized edges, and the activation upload"
+log = logging.getLogger(__name__)
+
+GRAPHS = {"default": (10_288, 2_000_000), "paper": (41_000, 26_000_000)}
+PATHS = ("naive", "lines", "compute")
+ACTIVITY_STEPS = 172  # time steps of the small model's scalogram over a 4 s loop
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    out = []
+    for item in text.split(","):
+        w, _, h = item.strip().lower().partition("x")
+        try:
+            out.append((int(w), int(h)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"size {item!r} must look like 1280x720") from None
+    return out
+
+
+def _names(allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        bad = [n for n in names if n not in allowed]
+        if bad or not names:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (comma-separated), got {text!r}")
+        return names
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--graphs", type=_names(tuple(GRAPHS) + ("custom",)), default=["default", "paper"],
+                        help="graphs to draw: default, paper, custom (--neurons/--edges); default: default,paper")
+    parser.add_argument("--sizes", type=_sizes, default=[(1280, 720), (1920, 1080)],
+                        help="frame sizes, comma-separated (default 1280x720,1920x1080)")
+    parser.add_argument("--paths", type=_names(PATHS), default=list(PATHS),
+                        help="edge paths: naive (straightforward baseline), lines, compute; default: all")
+    parser.add_argument("--frames", type=int, default=2, help="timed frames per case (default 2; after one warm-up)")
+    parser.add_argument("--neurons", type=int, default=2000, help="neurons of the custom graph")
+    parser.add_argument("--edges", type=int, default=20_000, help="edges of the custom graph")
+    parser.add_argument("--budget", type=int, default=0,
+                        help="also time the optimized paths with this edge budget (strongest edges first)")
+    parser.add_argument("--divisor", type=int, default=2,
+                        help="also time the compute path at 1/N resolution (render.edge_resolution; 1 = skip)")
+
+
+def _graph(name: str, args: argparse.Namespace, config: Config):
+    """(label, key frames, layer, edges, weights, activity) for graph ``name``."""
+    from ear3d import paths
+    from ear3d.gfx.synthetic import synthetic_network
+
+    if name == "default":
+        layout = paths.models() / config.model.name / "layout.npz"
+        loaded = _load_layout(layout)
+        if loaded is not None:
+            pos, layer, edges, weights = loaded
+            rng = np.random.default_rng(0)
+            activity = (rng.random((pos.shape[1], ACTIVITY_STEPS), dtype=np.float32) ** 3)
+            return f"default ({layout.name})", pos, layer, edges, weights, activity
+        log.info("no layout at %s: a synthetic stand-in of the small model's size", layout)
+    n, e = GRAPHS.get(name, (args.neurons, args.edges))
+    net = synthetic_network(neurons=n, edges=e, layers=18, key_frames=8, steps=ACTIVITY_STEPS, seed=0)
+    return name, net.positions, net.layer, net.edges, net.weights, net.activity
+
+
+def _load_layout(path: Path):
+    """positions, layer, edges, weights from a layout file (DESIGN.md), or None."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            pos = np.asarray(data["positions"], np.float32)
+            edges = np.asarray(data["edges"])
+            weights = np.asarray(data["weights"], np.float32)
+            layer = np.asarray(data["layer"]) if "layer" in data else np.zeros(pos.shape[-2], np.int32)
+    except (KeyError, ValueError, OSError) as e:
+        log.warning("cannot read %s (%s): using a synthetic stand-in", path, e)
+        return None
+    return pos, layer, edges, weights
+
+
+def _lit_fraction(scene, edges: np.ndarray, weights: np.ndarray, activity: np.ndarray) -> float:
+    """Share of edges whose signal passes the cull at mid-loop (what the optimized paths draw)."""
+    scale = scene.edge_set.weight_scale if scene.edge_set is not None else 0.0
+    a = np.nan_to_num(activity[:, activity.shape[1] // 2])
+    signal = np.abs(np.asarray(weights, np.float32)) * np.float32(scale) * a[np.asarray(edges)[:, 0]]
+    return float((signal >= scene.render_config.edge_cull).mean())
+
+
+def _time_frames(ctx, scene, target, frames: int) -> float:
+    """Median seconds per frame over ``frames`` frames at different loop positions."""
+    times = []
+    for i in range(max(frames, 1)):
+        t0 = time.perf_counter()
+        scene.draw(target.fbo, (i + 0.5) / max(frames, 1))
+        ctx.finish()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _upload_rows(ctx, scene, label: str, activity: np.ndarray) -> list[Row]:
+    from ear3d.gfx.interop import cuda_gl_status
+
+    rows = []
+    reps = 5
+    scene.set_activity(activity)  # allocate
+    ctx.finish()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        scene.set_activity(activity)
+    ctx.finish()
+    dt = (time.perf_counter() - t0) / reps
+    rows.append(Row(f"{label} activity upload host copy", "bandwidth", activity.nbytes / dt / 1e6, "MB/s"))
+    rows.append(Row(f"{label} activity upload host copy", "time", dt * 1e3, "ms"))
+    ok, reason = cuda_gl_status(ctx)
+    torch = None
+    if ok:
+        try:
+            import torch  # noqa: F401  (benchmarks may use torch; the renderer does not)
+        except ImportError:
+            ok, reason = False, "torch is not installed"
+    if ok and not torch.cuda.is_available():
+        ok, reason = False, "torch has no CUDA"
+    if not ok:
+        print(f"(no interop row: {reason})")
+        return rows
+    table = torch.from_numpy(activity).cuda()
+    scene.set_activity(table)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        path = scene.set_activity(table)
+    ctx.finish()
+    dt = (time.perf_counter() - t0) / reps
+    rows.append(Row(f"{label} activity upload {path}", "bandwidth", activity.nbytes / dt / 1e6, "MB/s"))
+    rows.append(Row(f"{label} activity upload {path}", "time", dt * 1e3, "ms"))
+    # the host round trip a CUDA tensor would otherwise take
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        scene.network.uploader.mode = "host"
+        scene.set_activity(table)
+    ctx.finish()
+    scene.network.uploader.mode = "auto"
+    dt = (time.perf_counter() - t0) / reps
+    rows.append(Row(f"{label} activity upload cuda→host→gl", "bandwidth", activity.nbytes / dt / 1e6, "MB/s"))
+    return rows
+
+
+def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    from ear3d.gfx.context import headless_context
+    from ear3d.gfx.offscreen import OffscreenTarget
+    from ear3d.gfx.scene import Scene
+    from ear3d.palette import load_palette
+
+    ctx = headless_context()
+    print(f"GL: {ctx.info['GL_RENDERER']}")
+    rows: list[Row] = []
+    try:
+        for graph in args.graphs:
+            t0 = time.perf_counter()
+            label, pos, layer, edges, weights, activity = _graph(graph, args, config)
+            scene = Scene(ctx, pos, layer, load_palette(config.render.palette), config.render, edges, weights)
+            try:
+                scene.set_activity(activity)
+                print(f"{label}: {pos.shape[1]:,} neurons, {len(edges):,} edges, {pos.shape[0]} key frames "
+                      f"(built and uploaded in {time.perf_counter() - t0:.1f} s)")
+                rows += _upload_rows(ctx, scene, label, activity)
+                rows.append(Row(f"{label} edges", "lit_fraction", _lit_fraction(scene, edges, weights, activity), "1"))
+                scene.set_activity(activity)
+                for w, h in args.sizes:
+                    with OffscreenTarget(ctx, w, h, samples=0) as target:
+                        base = None
+                        cases = [(p, 0, 1) for p in args.paths]
+                        if args.divisor > 1 and "compute" in args.paths:
+                            cases.append(("compute", 0, args.divisor))
+                        if args.budget:
+                            cases += [(p, args.budget, 1) for p in args.paths if p != "naive"]
+                        for path, budget, divisor in cases:
+                            scene.set_edge_mode(path)
+                            scene.render_config = dataclasses.replace(scene.render_config, edge_resolution=divisor)
+                            scene.look.edge_budget = 1000
+                            scene.draw(target.fbo, 0.1)  # warm-up: programs, targets, buffers
+                            ctx.finish()
+                            scene.look.edge_budget = budget
+                            seconds = _time_frames(ctx, scene, target, args.frames)
+                            name = (f"{label} {w}x{h} {path}" + (f" 1/{divisor} res" if divisor > 1 else "")
+                                    + (f" budget {budget:,}" if budget else ""))
+                            rows.append(Row(name, "frame_time", seconds * 1e3, "ms"))
+                            rows.append(Row(name, "fps", 1.0 / seconds, "1/s"))
+                            if path == "naive" and not budget:
+                                base = seconds
+                            elif base is not None:
+                                rows.append(Row(name, "speedup_vs_naive", base / seconds, "x"))
+                            print(f"  {name}: {seconds * 1e3:.1f} ms")
+            finally:
+                scene.release()
+    finally:
+        ctx.release()
+    return rows

@@ -1,0 +1,331 @@
+"""Edges: millions of connections drawn live from GPU buffers, lit by the signal flowing
+through them (|weight × source activity| at the heard time step), additive, faded with depth.
+
+``EdgeSet`` holds the edge table on the GPU: sorted once, strongest |weight| first, so an
+edge budget of B draws the B strongest edges; split over several buffers when one buffer
+would exceed the driver's storage-block limit (so ≥ 30 M edges work everywhere).
+
+``EdgePass`` draws it in one of three modes:
+
+- ``"lines"``: GL_LINES with vertex pulling (shaders/edges.glsl) — no vertex attributes,
+  dark edges culled in the vertex stage;
+- ``"compute"``: a compute-shader rasterizer (shaders/edges_raster.glsl) writing fixed-point
+  light with atomics, then added into the frame (shaders/edges_resolve.glsl) — for GPUs
+  whose fixed-function line rasterization is weak (data-centre GPUs);
+- ``"naive"``: the straightforward baseline for benchmarks (shaders/edges_naive.glsl):
+  plain GL_LINES from a vertex buffer of 2 vertices per edge, every edge, no culling; the
+  scene feeds it a CPU-computed frame every frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import moderngl
+from pyglm import glm
+import numpy as np
+
+from ear3d.gfx.network import BIND_ACCUM, BIND_EDGES, NetworkBuffers
+from ear3d.gfx.shaders import load_program, set_uniforms
+
+log = logging.getLogger(__name__)
+
+EDGE_MODES = ("lines", "compute", "naive")
+_EDGE_BYTES = 12  # src uint32, dst uint32, weight float32
+#: Normalised |weight| cap (the 99th percentile is 1).
+MAX_WEIGHT = 4.0
+_RASTER_GROUP = 128  # local_size_x of shaders/edges_raster.glsl
+#: Fixed-point units per unit of light in the compute rasterizer's accumulator.
+ACCUM_SCALE = 4096.0
+
+
+@dataclass(frozen=True)
+class EdgeChunk:
+    """One GPU buffer of ``count`` edges (3 × uint32 each), and the edges' index range."""
+
+    buffer: moderngl.Buffer
+    start: int
+    count: int
+
+
+def check_edges(edges: np.ndarray, weights: np.ndarray, neuron_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate (E, 2) integer edges and (E,) weights against ``neuron_count`` neurons.
+
+    Returns them as uint32 (E, 2) and float32 (E,). NaN or infinite weights become 0 (the
+    edge stays dark), with a warning; out-of-range indices and shape mismatches are errors.
+    """
+    e = np.asarray(edges)
+    w = np.asarray(weights)
+    if e.ndim != 2 or e.shape[1] != 2:
+        raise ValueError(f"edges must be (E, 2) (source, destination) neuron indices, got shape {e.shape}")
+    if w.shape != (e.shape[0],):
+        raise ValueError(f"weights must be ({e.shape[0]},), one per edge, got shape {w.shape}")
+    if e.size and not np.issubdtype(e.dtype, np.integer):
+        raise ValueError(f"edges must be integer neuron indices, got {e.dtype}")
+    if e.size:
+        lo, hi = int(e.min()), int(e.max())
+        if lo < 0 or hi >= neuron_count:
+            bad = int(((e < 0) | (e >= neuron_count)).any(axis=1).sum())
+            raise ValueError(
+                f"{bad} edges name neurons outside 0…{neuron_count - 1} (indices {lo}…{hi}): "
+                f"the edge table does not belong to this network of {neuron_count} neurons"
+            )
+    w = w.astype(np.float32, copy=False)
+    finite = np.isfinite(w)
+    if not finite.all():
+        log.warning("%d of %d edge weights are NaN or infinite; those edges stay dark", int((~finite).sum()), w.size)
+        w = np.where(finite, w, np.float32(0.0))
+    return e.astype(np.uint32, copy=False), w
+
+
+def weight_scale(weights: np.ndarray) -> float:
+    """1 / the 99th percentile of the non-zero |weights| (from a 1 M sample when there are
+    more): after scaling, typical edges lie in 0–1 and only the strongest percent exceed 1
+    (up to MAX_WEIGHT), so one outlier cannot darken every other edge. 0 when all are 0."""
+    a = np.abs(weights)
+    if a.size > 1_000_000:
+        a = a[np.random.default_rng(0).integers(0, a.size, 1_000_000)]
+    a = a[a > 0]
+    return 1.0 / float(np.percentile(a, 99)) if a.size else 0.0
+
+
+def buffer_limit_edges(ctx: moderngl.Context) -> int:
+    """Edges per buffer: what one shader storage block may hold (Mesa: 128 MiB → 11.1 M)."""
+    limit = int(ctx.info.get("GL_MAX_SHADER_STORAGE_BLOCK_SIZE", 1 << 27) or (1 << 27))
+    limit = min(max(limit, 1 << 20), (1 << 31) - 1)
+    return limit // _EDGE_BYTES
+
+
+class EdgeSet:
+    """E edges on the GPU, strongest |weight| first.
+
+    edges: (E, 2) integer (source, destination) neuron indices; weights: (E,) float (any
+    scale; normalised by ``weight_scale``, the sign kept). ``chunk_edges``
+    caps edges per buffer (0 = the driver's storage-block limit). Release with ``release()``.
+    """
+
+    def __init__(self, ctx: moderngl.Context, edges: np.ndarray, weights: np.ndarray, neuron_count: int,
+                 chunk_edges: int = 0):
+        e, w = check_edges(edges, weights, neuron_count)
+        self.ctx = ctx
+        self.count = int(e.shape[0])
+        self.neuron_count = neuron_count
+        order = np.argsort(-np.abs(w), kind="stable")
+        self.weight_scale = weight_scale(w)
+        scale = np.float32(self.weight_scale)
+        limit = buffer_limit_edges(ctx)
+        self.chunk_edges = min(chunk_edges, limit) if chunk_edges > 0 else limit
+        self.chunks: list[EdgeChunk] = []
+        for start in range(0, self.count, self.chunk_edges):
+            idx = order[start : start + self.chunk_edges]
+            packed = np.empty((len(idx), 3), np.uint32)
+            packed[:, :2] = e[idx]
+            packed[:, 2] = np.clip(w[idx] * scale, -MAX_WEIGHT, MAX_WEIGHT).view(np.uint32)
+            self.chunks.append(EdgeChunk(ctx.buffer(packed), start, len(idx)))
+
+    def drawn(self, budget: int) -> int:
+        """How many edges a budget draws (budget ≤ 0: all)."""
+        return self.count if budget <= 0 else min(budget, self.count)
+
+    def ranges(self, budget: int) -> list[tuple[EdgeChunk, int]]:
+        """(chunk, edges of it to draw) for the ``budget`` strongest edges."""
+        left = self.drawn(budget)
+        out = []
+        for chunk in self.chunks:
+            if left <= 0:
+                break
+            n = min(left, chunk.count)
+            out.append((chunk, n))
+            left -= n
+        return out
+
+    def sorted_host(self) -> tuple[np.ndarray, np.ndarray]:
+        """(E, 2) uint32 edges and (E,) float32 normalised weights, strongest first, read
+        back from the GPU (no host copy is kept: at 26 M edges it would cost 300 MB)."""
+        packed = np.concatenate(
+            [np.frombuffer(c.buffer.read(), np.uint32).reshape(c.count, 3) for c in self.chunks]
+        ) if self.chunks else np.zeros((0, 3), np.uint32)
+        return packed[:, :2], packed[:, 2].view(np.float32)
+
+    def release(self) -> None:
+        for chunk in self.chunks:
+            chunk.buffer.release()
+        self.chunks = []
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    """Per-frame uniforms of the edge pass. gain: light of a |weight| = 1 edge whose source is
+    fully active; cull: edges darker than this are skipped; fog: (start, end, strength) of
+    the depth fade in view-space units; budget: strongest edges drawn (0 = all)."""
+
+    view: glm.mat4
+    projection: glm.mat4
+    gain: float
+    cull: float
+    exposure: float
+    fog: tuple[float, float, float]
+    budget: int
+    divisor: int = 1  # compute mode: rasterize at 1/divisor of the frame's resolution
+
+
+class EdgePass:
+    """Draws an :class:`EdgeSet` from the network's ``current`` state; see the module doc."""
+
+    def __init__(self, ctx: moderngl.Context, network: NetworkBuffers, edges: EdgeSet, mode: str = "lines"):
+        self.ctx = ctx
+        self.network = network
+        self.edges = edges
+        self._programs: dict[str, moderngl.Program | moderngl.ComputeShader] = {}
+        self._vaos: dict[str, moderngl.VertexArray] = {}
+        self._naive: list[tuple[moderngl.Buffer, moderngl.VertexArray, int]] = []
+        self._accum: moderngl.Buffer | None = None
+        self._accum_size = (0, 0)
+        self.mode = "lines"
+        self.set_mode(mode)
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        """Switch between "lines", "compute" and "naive" (programs load on first use)."""
+        if mode not in EDGE_MODES:
+            raise ValueError(f"edge mode {mode!r} is not one of {', '.join(EDGE_MODES)}")
+        if mode == "lines":
+            self._program("edges")
+            self._empty_vao("edges")
+        elif mode == "compute":
+            self._program("edges_raster")
+            self._program("edges_resolve")
+            self._empty_vao("edges_resolve")
+        else:
+            self._program("edges_naive")
+            self._build_naive()
+        self.mode = mode
+
+    @property
+    def in_compute(self) -> bool:
+        """True when the edges are drawn after the scene is resolved (compute mode)."""
+        return self.mode == "compute"
+
+    def _program(self, name: str) -> moderngl.Program | moderngl.ComputeShader:
+        if name not in self._programs:
+            self._programs[name] = load_program(self.ctx, name)
+        return self._programs[name]
+
+    def _empty_vao(self, name: str) -> moderngl.VertexArray:
+        if name not in self._vaos:
+            self._vaos[name] = self.ctx.vertex_array(self._programs[name], [])
+        return self._vaos[name]
+
+    def _build_naive(self) -> None:
+        """Vertex buffers for the baseline: per line vertex (neuron, source, weight)."""
+        if self._naive or self.edges.count == 0:
+            return
+        edges, weights = self.edges.sorted_host()
+        program = self._programs["edges_naive"]
+        step = self.edges.chunk_edges
+        for start in range(0, self.edges.count, step):
+            e = edges[start : start + step]
+            verts = np.empty((len(e), 2, 3), np.uint32)
+            verts[:, :, 0] = e  # this end's neuron
+            verts[:, :, 1] = e[:, :1]  # the source drives both ends
+            verts[:, :, 2] = weights[start : start + step, None].view(np.uint32)
+            vbo = self.ctx.buffer(verts)
+            vao = self.ctx.vertex_array(program, [(vbo, "u u f", "in_neuron", "in_source", "in_weight")])
+            self._naive.append((vbo, vao, 2 * len(e)))
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _set_common(self, program: moderngl.Program | moderngl.ComputeShader, style: EdgeStyle) -> None:
+        set_uniforms(program, u_view=style.view, u_projection=style.projection, u_gain=style.gain,
+                     u_fog=style.fog, u_exposure=style.exposure, u_cull=style.cull)
+
+    def draw_lines(self, fbo: moderngl.Framebuffer, style: EdgeStyle) -> None:
+        """Lines or naive mode: draw into the bound ``fbo`` (depth-tested against the
+        neurons already in it, depth writes off, additive light, alpha kept)."""
+        if self.edges.count == 0 or self.mode == "compute":
+            return
+        ctx = self.ctx
+        self.network.bind()
+        ctx.enable(moderngl.DEPTH_TEST | moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
+        fbo.depth_mask = False
+        try:
+            if self.mode == "lines":
+                program = self._programs["edges"]
+                self._set_common(program, style)
+                vao = self._vaos["edges"]
+                for chunk, n in self.edges.ranges(style.budget):
+                    chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
+                    vao.render(moderngl.LINES, vertices=2 * n)
+            else:
+                self._set_common(self._programs["edges_naive"], style)
+                left = 2 * self.edges.drawn(style.budget)
+                for _, vao, vertices in self._naive:
+                    if left <= 0:
+                        break
+                    vao.render(moderngl.LINES, vertices=min(vertices, left))
+                    left -= vertices
+        finally:
+            fbo.depth_mask = True
+            ctx.disable(moderngl.BLEND)
+
+    def draw_compute(self, fbo: moderngl.Framebuffer, depth: moderngl.Texture, style: EdgeStyle) -> None:
+        """Compute mode: rasterize into the accumulator, depth-tested against ``depth`` (the
+        resolved neuron depth), then add the light into ``fbo`` (the resolved frame)."""
+        if self.edges.count == 0 or self.mode != "compute":
+            return
+        ctx = self.ctx
+        w, h = fbo.size
+        d = max(1, int(style.divisor))
+        aw, ah = max(1, w // d), max(1, h // d)
+        accum = self._accumulator(aw, ah)
+        accum.clear()
+        raster = self._programs["edges_raster"]
+        self._set_common(raster, style)
+        set_uniforms(raster, u_size=(aw, ah), u_divisor=d, u_scale=ACCUM_SCALE, u_max_steps=2 * (aw + ah), u_depth=0)
+        depth.use(location=0)
+        self.network.bind()
+        accum.bind_to_storage_buffer(BIND_ACCUM)
+        for chunk, n in self.edges.ranges(style.budget):
+            chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
+            raster["u_count"].value = n
+            groups = math.ceil(n / _RASTER_GROUP)
+            gx = min(groups, 65535)
+            raster.run(group_x=gx, group_y=math.ceil(groups / gx))
+        ctx.memory_barrier()
+        resolve = self._programs["edges_resolve"]
+        set_uniforms(resolve, u_size=(aw, ah), u_divisor=d, u_scale=ACCUM_SCALE, u_exposure=style.exposure)
+        fbo.use()
+        ctx.viewport = (0, 0, w, h)
+        ctx.disable(moderngl.DEPTH_TEST)
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
+        try:
+            self._vaos["edges_resolve"].render(moderngl.TRIANGLES, vertices=3)
+        finally:
+            ctx.disable(moderngl.BLEND)
+
+    def _accumulator(self, w: int, h: int) -> moderngl.Buffer:
+        if self._accum is None or self._accum_size != (w, h):
+            if self._accum is not None:
+                self._accum.release()
+            self._accum = self.ctx.buffer(reserve=w * h * 3 * 4)
+            self._accum_size = (w, h)
+        return self._accum
+
+    def release(self) -> None:
+        for vbo, vao, _ in self._naive:
+            vao.release()
+            vbo.release()
+        self._naive = []
+        for vao in self._vaos.values():
+            vao.release()
+        for program in self._programs.values():
+            program.release()
+        self._vaos, self._programs = {}, {}
+        if self._accum is not None:
+            self._accum.release()
+            self._accum = None

@@ -1,0 +1,438 @@
+"""Sonification: gradient steps on a 4 s loop that make chosen neurons of the ear fire.
+
+One step (:meth:`Sonifier.step`), following the reference's procedure (REFERENCE.md) where
+it worked and improving it where it was weak:
+
+1. the loop x (S,) is expressed in a parametrization p: raw samples, or Fourier coefficients
+   weighted by (f / fmin)^−decay (:class:`Spectral`), so that updates come out pink instead
+   of white — cleaner sound;
+2. a batch of B items is played from it: item 0 is the clean loop (the one shown and heard),
+   items 1… are circularly shifted (loop-aware: the shifted loop is still the loop), with a
+   whisper of input noise so that exact silence has a gradient;
+3. the loop-aware ear (:mod:`ear3d.ml.loop`) hears each item with the loop's own past as
+   context; items 1… get a random time block and pitch block of their scalogram silenced;
+4. every layer is normalised by the model's statistics (:mod:`ear3d.ml.stats`), the
+   objective (:mod:`ear3d.ml.objectives`) is evaluated per item with activations aligned to
+   the loop position, and the loss is −objective + penalties (:mod:`ear3d.ml.regularizers`),
+   averaged over the batch;
+5. the gradient with respect to p is mapped back to a waveform update, divided by its
+   standard deviation (so ``learning_rate`` is the RMS change per sample), applied, mixed
+   towards the origin clip and bounded in amplitude;
+6. a non-finite loss or clip sends the loop back to the last clip that evaluated cleanly
+   (counted in ``recoveries``; after three in a row, back to the origin).
+
+Unlike the reference, a minimised target goes down rather than up (no squared objective),
+and a time region means the same moment of the loop in every shifted item.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import torch
+
+from ear3d import paths
+from ear3d.clips import AudioFileError, fit_length, read_audio
+from ear3d.config import Config, OptimizeConfig
+from ear3d.ml.loop import LoopedEar
+from ear3d.ml.model import Ear
+from ear3d.ml.objectives import Objective
+from ear3d.ml.regularizers import (
+    activity_penalty,
+    apply_masks,
+    bound_amplitude,
+    high_frequency_penalty,
+    mix_towards,
+    noise_penalty,
+    normalize,
+    normalize_gradient,
+    sample_masks,
+    sample_shifts,
+)
+from ear3d.ml.stats import Stats, compute_stats
+
+log = logging.getLogger(__name__)
+
+#: Consecutive non-finite steps after which the loop restarts from the origin clip.
+MAX_FAILURES_BEFORE_ORIGIN = 3
+#: Amplitude of the "noise" origin clip.
+NOISE_ORIGIN_LEVEL = 0.1
+
+
+# -- parametrizations ------------------------------------------------------------------------
+
+
+class Parametrization(Protocol):
+    """A linear, invertible map between parameters p and the loop's waveform x (S,)."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def decode(self, p: torch.Tensor) -> torch.Tensor: ...
+
+
+class Raw:
+    """p = x: the waveform's samples themselves (the reference's choice)."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+    def decode(self, p: torch.Tensor) -> torch.Tensor:
+        return p
+
+
+class Spectral:
+    """p = (K, 2) real/imaginary Fourier coefficients of x divided by w(f) = (max(f, f0)/f0)^−decay.
+
+    x = irfft(w · p) (orthonormal FFT). A gradient step on p moves x by the gradient filtered
+    by w²: with decay 0.5 the update's power falls as 1/f (pink), so high frequencies, which
+    the CQT resolves coarsely and the ear hears as hiss, grow slowly.
+    """
+
+    def __init__(self, n_samples: int, sample_rate: int, f0: float, decay: float, device: torch.device):
+        self.n_samples = n_samples
+        freqs = torch.fft.rfftfreq(n_samples, 1.0 / sample_rate).to(device)
+        self.weight = (freqs.clamp_min(f0) / f0).pow(-decay).float()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.view_as_real(torch.fft.rfft(x.float(), norm="ortho") / self.weight).contiguous()
+
+    def decode(self, p: torch.Tensor) -> torch.Tensor:
+        return torch.fft.irfft(torch.view_as_complex(p) * self.weight, n=self.n_samples, norm="ortho")
+
+
+def make_parametrization(settings: OptimizeConfig, n_samples: int, sample_rate: int, fmin: float,
+                         device: torch.device) -> Parametrization:
+    if settings.parametrization == "raw":
+        return Raw()
+    return Spectral(n_samples, sample_rate, fmin, settings.spectral_decay, device)
+
+
+# -- origin clips ----------------------------------------------------------------------------
+
+
+def origin_samples(value: Any, sample_rate: int, n_samples: int, seed: int = 0) -> np.ndarray:
+    """An origin clip as (S,) float32 at ``sample_rate``, cut or looped to ``n_samples``.
+
+    value: ``"silence"``, ``"noise"`` (white, peak 0.1), a clip name in assets/clips/ (with or
+    without extension), a path to any audio file (any rate, length, channel count), a
+    :class:`~ear3d.messages.Clip` at ``sample_rate``, or an (S,) array.
+    Raises AudioFileError or ValueError with the reason.
+    """
+    from ear3d.messages import Clip
+
+    if isinstance(value, Clip):
+        if value.sample_rate != sample_rate:
+            raise ValueError(f"clip sample rate {value.sample_rate} Hz differs from the model's {sample_rate} Hz")
+        value = value.samples
+    if isinstance(value, np.ndarray):
+        samples = np.asarray(value, dtype=np.float32).reshape(-1)
+        if samples.size == 0:
+            raise ValueError("origin clip is empty")
+        if not np.isfinite(samples).all():
+            raise ValueError("clip contains NaN or infinite samples")
+        return fit_length(samples, n_samples).astype(np.float32, copy=True)
+    if isinstance(value, str) and value == "silence":
+        return np.zeros(n_samples, np.float32)
+    if isinstance(value, str) and value == "noise":
+        rng = np.random.default_rng(seed)
+        return (NOISE_ORIGIN_LEVEL * rng.uniform(-1.0, 1.0, n_samples)).astype(np.float32)
+    if isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.exists() and isinstance(value, str) and "/" not in value:
+            named = sorted(paths.clips().glob(f"{value}.*")) + [paths.clips() / value]
+            path = next((p for p in named if p.is_file()), path)
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in paths.clips().glob("*.*"))) or "none"
+            raise AudioFileError(f"origin {str(value)!r} is not silence, noise, a clip in assets/clips/ ({known}) "
+                                 f"or an existing audio file")
+        return read_audio(path, sample_rate, n_samples / sample_rate)
+    raise ValueError(f"origin must be 'silence', 'noise', a clip name, a file path or a Clip, got {type(value).__name__}")
+
+
+# -- the optimisation ------------------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    """What one step (or one listen) produced. Tensors are detached, on the worker's device.
+
+    waveform (S,) float32: the clip the activations belong to; acts: name → (C, F, T) raw
+    activations of the clean item; scalogram and scalogram_grad: (F, T) of the clean item
+    (the gradient of the loss, zero when listening); loss and target: floats (target = the
+    objective on the clean item in normalised units, NaN without an objective); terms: the
+    loss's parts, batch means; ok: False when the step was rejected as non-finite.
+    """
+
+    waveform: torch.Tensor
+    acts: "OrderedDict[str, torch.Tensor]"
+    scalogram: torch.Tensor
+    scalogram_grad: torch.Tensor
+    loss: float = math.nan
+    target: float = math.nan
+    terms: dict[str, float] = field(default_factory=dict)
+    ok: bool = True
+
+
+class Sonifier:
+    """Owns the optimisation state of one loop on one device; not thread-safe (the worker owns it).
+
+    ear: the model (its parameters are frozen here: only the input gets gradients).
+    config: the root config (audio, cqt and optimize sections are used).
+    stats: per-layer statistics; measured from the ear when None.
+    """
+
+    def __init__(self, ear: Ear, config: Config, stats: Stats | None = None, device: torch.device | None = None):
+        self.device = device or next(ear.parameters()).device
+        self.ear = ear.to(self.device).eval().requires_grad_(False)  # gradients w.r.t. the input only
+        self.config = config
+        self.sample_rate = config.audio.sample_rate
+        self.n_samples = round(config.audio.clip_seconds * self.sample_rate)
+        self.settings = config.optimize
+        self.looped = self._looped(self.settings)
+        self.stats = stats if stats is not None else compute_stats(self.looped)
+        self._stat_tensors = self.stats.tensors(self.device)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(self.settings.seed)
+        self.param = make_parametrization(self.settings, self.n_samples, self.sample_rate, config.cqt.fmin, self.device)
+        self.network: Callable = self._network(self.settings)
+        self.objective: Objective | None = None
+        self.origin = torch.zeros(self.n_samples, device=self.device)
+        self.x = self.origin.clone()
+        self.last_good = self.x.clone()
+        self.steps = 0
+        self.recoveries = 0
+        self._failures = 0
+        self.loss_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
+        self.target_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
+        with torch.inference_mode():
+            probe = self.looped(torch.zeros(1, self.n_samples, device=self.device))
+        #: name → (C, F, T) of every layer's window activations
+        self.shapes: OrderedDict[str, tuple[int, int, int]] = OrderedDict(
+            (n, tuple(a.shape[1:])) for n, a in probe.items()
+        )
+        if list(self.stats.layers) != list(self.shapes):
+            raise ValueError("activation statistics do not cover this model's layers")
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _looped(self, s: OptimizeConfig) -> LoopedEar:
+        return LoopedEar(self.ear, self.n_samples, s.context_seconds).to(self.device)
+
+    def _network(self, s: OptimizeConfig) -> Callable:
+        looped, redirect = self.looped, s.relu_redirect == "on"
+
+        def fn(scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+            return looped.activations(scalogram, redirect=redirect)
+
+        if s.compile == "on":
+            # CUDA graphs ("reduce-overhead") replay the whole network in one launch; static shapes.
+            mode = "reduce-overhead" if self.device.type == "cuda" else "default"
+            fn = torch.compile(fn, mode=mode, dynamic=False)
+        return fn
+
+    def update_settings(self, settings: OptimizeConfig) -> None:
+        """Apply new factors; rebuilds what depends on them (context, parametrization, history)."""
+        old, self.settings = self.settings, settings
+        if settings.context_seconds != old.context_seconds:
+            self.looped = self._looped(settings)
+            self.network = self._network(settings)
+        elif (settings.compile, settings.relu_redirect) != (old.compile, old.relu_redirect):
+            self.network = self._network(settings)
+        if (settings.parametrization, settings.spectral_decay) != (old.parametrization, old.spectral_decay):
+            self.param = make_parametrization(settings, self.n_samples, self.sample_rate, self.config.cqt.fmin,
+                                              self.device)
+        if settings.history != old.history:
+            self.loss_history = collections.deque(self.loss_history, maxlen=settings.history)
+            self.target_history = collections.deque(self.target_history, maxlen=settings.history)
+        if settings.seed != old.seed:
+            self.generator.manual_seed(settings.seed)
+
+    def set_origin(self, samples: np.ndarray) -> None:
+        """A new origin (S,) float32: the loop restarts from it."""
+        self.origin = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the origin clip; step count and histories cleared (recoveries are kept)."""
+        self.x = self.origin.clone()
+        self.last_good = self.x.clone()
+        self.steps = 0
+        self._failures = 0
+        self.loss_history.clear()
+        self.target_history.clear()
+
+    def set_objective(self, objective: Objective | None) -> None:
+        """Aim at ``objective`` (checked against the layers) or at nothing."""
+        if objective is not None:
+            objective.check(self.shapes)
+        self.objective = objective
+
+    # -- forward passes ----------------------------------------------------------------------
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.settings.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _normalized(self, acts: "OrderedDict[str, torch.Tensor]") -> dict[str, torch.Tensor]:
+        return normalize(acts, self._stat_tensors)
+
+    def listen(self) -> StepResult:
+        """Evaluate the current loop without changing it (activations of the clean item)."""
+        with torch.inference_mode():
+            x = self.x[None]
+            shifts = torch.zeros(1, dtype=torch.long, device=self.device)
+            scal = self.looped.scalogram(self.looped.play(x, shifts))
+            with self._autocast():
+                acts = self.looped.crop(self.network(scal))
+            target = math.nan
+            if self.objective is not None:
+                target = float(self.objective(self._normalized(acts))[0])
+            window = self._window(scal)
+            return StepResult(
+                waveform=self.x.clone(),
+                acts=OrderedDict((n, a[0].float()) for n, a in acts.items()),
+                scalogram=window[0, 0],
+                scalogram_grad=torch.zeros_like(window[0, 0]),
+                target=target,
+            )
+
+    def normalized(self) -> dict[str, torch.Tensor]:
+        """Normalised activations name → (C, F, T) of the current loop's clean item (no gradient)."""
+        with torch.inference_mode():
+            x = self.x[None]
+            shifts = torch.zeros(1, dtype=torch.long, device=self.device)
+            with self._autocast():
+                acts = self.looped.crop(self.network(self.looped.scalogram(self.looped.play(x, shifts))))
+            return {n: a[0] for n, a in self._normalized(acts).items()}
+
+    def _window(self, scal: torch.Tensor) -> torch.Tensor:
+        c = self.looped.context_frames
+        return scal[..., c : c + self.looped.window_frames]
+
+    def step(self) -> StepResult:
+        """One optimisation step toward the objective (which must be set). See the module doc."""
+        if self.objective is None:
+            raise RuntimeError("no objective: select a target first")
+        s = self.settings
+        batch = s.batch
+        x = self.x
+        p = self.param.encode(x).requires_grad_(True)
+        wave = self.param.decode(p)
+        shifts = sample_shifts(batch, round(s.time_jitter * self.sample_rate), self.n_samples, self.generator,
+                               self.device)
+        played = self.looped.play(wave, shifts)
+        if s.input_noise > 0:
+            played = played + s.input_noise * torch.randn(played.shape, generator=self.generator, device=self.device)
+        scal = self.looped.scalogram(played)  # (B, C, F, Tc + T)
+        scal.retain_grad()
+        heard = scal
+        if batch > 1 and (s.time_mask > 0 or s.pitch_mask > 0):
+            masks = sample_masks(batch, scal.shape[2], scal.shape[3], (self.looped.context_frames,
+                                 self.looped.window_frames), s.time_mask, s.pitch_mask, self.generator, self.device)
+            heard = apply_masks(scal, masks)
+        if self.device.type == "cuda" and s.compile == "on":
+            torch.compiler.cudagraph_mark_step_begin()
+        with self._autocast():
+            acts_ext = self.network(heard)
+        acts = self.looped.crop(acts_ext, shifts)
+        normed = self._normalized(acts)
+        objective = self.objective(normed)  # (B,)
+        window = self.looped.crop(OrderedDict(scalogram=scal), shifts)["scalogram"]  # unmasked, aligned
+        terms = {"objective": objective.mean()}
+        loss_items = -objective
+        for key, factor, penalty in (
+            ("activity", s.activity_penalty, lambda: activity_penalty(normed)),
+            ("noise", s.noise_penalty, lambda: noise_penalty(window)),
+            ("high_frequency", s.hf_penalty, lambda: high_frequency_penalty(window)),
+        ):
+            if factor > 0:
+                value = penalty()
+                terms[key] = value.mean()
+                loss_items = loss_items + factor * value
+        loss = loss_items.mean()
+        loss.backward()
+
+        with torch.no_grad():
+            direction = self.param.decode(p.grad)  # the decode is linear: a step on p moves x by this
+            if s.grad_norm == "std":
+                direction = normalize_gradient(direction)
+            new = wave.detach() - s.learning_rate * direction
+            new = mix_towards(new, self.origin, s.mix_origin)
+            new = bound_amplitude(new, s.max_amplitude)
+            # One host sync per step: the loss, its parts, the target and whether all is finite.
+            finite = torch.isfinite(loss) & torch.isfinite(new).all() & torch.isfinite(objective[0])
+            numbers = torch.stack([loss.detach(), objective[0].detach(), finite.float()] +
+                                  [v.detach().float() for v in terms.values()]).tolist()
+        loss_value, target, ok = numbers[0], numbers[1], numbers[2] == 1.0
+        evaluated = x
+        if not ok:
+            self._recover()
+            blank = torch.zeros_like(self._window(scal.detach())[0, 0])
+            return StepResult(evaluated, OrderedDict(), blank, blank, loss_value, target, ok=False)
+        self._failures = 0
+        self.last_good = evaluated
+        self.x = new.detach().float()
+        self.steps += 1
+        self.loss_history.append(loss_value)
+        self.target_history.append(target)
+        grad = scal.grad
+        return StepResult(
+            waveform=evaluated,
+            acts=OrderedDict((n, a[0].detach().float()) for n, a in acts.items()),
+            scalogram=self._window(scal.detach())[0, 0],
+            scalogram_grad=self._window(grad)[0, 0] if grad is not None else torch.zeros_like(window[0, 0]),
+            loss=loss_value,
+            target=target,
+            terms=dict(zip(terms, numbers[3:])),
+        )
+
+    def _recover(self) -> None:
+        self.recoveries += 1
+        self._failures += 1
+        self.x = self.last_good.clone()
+        if self._failures >= MAX_FAILURES_BEFORE_ORIGIN:
+            self.x = self.origin.clone()
+            self.last_good = self.x.clone()
+        log.warning("non-finite step: restored the last good clip (%d recoveries so far)", self.recoveries)
+
+    def run(self, steps: int, progress: bool = False, on_step: Callable[[StepResult], None] | None = None
+            ) -> list[StepResult]:
+        """``steps`` steps in a row (a tqdm bar with ``progress``); returns every result."""
+        from tqdm import tqdm
+
+        out = []
+        bar = tqdm(range(steps), desc="sonify", unit="step", disable=not progress)
+        for _ in bar:
+            r = self.step()
+            out.append(r)
+            if on_step is not None:
+                on_step(r)
+            if progress and r.ok:
+                bar.set_postfix(target=f"{r.target:.3g}", loss=f"{r.loss:.3g}")
+        return out
+
+
+def with_settings(config: Config, **values: Any) -> Config:
+    """``config`` with optimize keys replaced and validated (ConfigError names a bad key or value)."""
+    return config.replace({"optimize": values})
+
+
+__all__ = [
+    "Parametrization",
+    "Raw",
+    "Spectral",
+    "Sonifier",
+    "StepResult",
+    "make_parametrization",
+    "origin_samples",
+    "with_settings",
+]

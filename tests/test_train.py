@@ -1,0 +1,140 @@
+"""`ear3d train` on the tiny preset: checkpoints, reproducibility, resume, folders, DDP."""
+
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ear3d.config import load
+from ear3d.ml.checkpoint import load_tensors
+from ear3d.ml.model import build_ear
+from ear3d.ml.train import learning_rate, train
+
+SR = 44100
+
+
+def tiny(directory, *extra):
+    return load(None, ["model.preset=tiny", f"model.name={directory}", "train.batch_size=3", "train.crop_seconds=3",
+                       "train.validation_clips=3", "train.validate_every=2", "train.checkpoint_every=2",
+                       "train.warmup_steps=1", "train.threads=1", *extra])
+
+
+def weights(directory):
+    return load_tensors(directory / "model.safetensors")[0]
+
+
+def test_training_writes_a_loadable_checkpoint_and_resumes_exactly(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    result = train(tiny(a, "train.steps=4"), progress=False, stats=False)
+    assert result.step == 4 and {"model.safetensors", "config.json", "train_state.safetensors",
+                                 "training_curves.png"} <= {p.name for p in a.iterdir()}
+    info = json.loads((a / "config.json").read_text())
+    assert info["training"]["step"] == 4 and info["model"]["preset"] == "tiny"
+    assert 0.0 <= info["metrics"]["val_accuracy"] <= 1.0 and np.isfinite(info["metrics"]["train_loss"])
+    # a run stopped after 2 steps (as if killed after its checkpoint) and resumed gives the same weights
+    train(tiny(b, "train.steps=4"), progress=False, stats=False, max_minutes=0.0)  # stops after step 1
+    assert json.loads((b / "config.json").read_text())["training"]["step"] == 1
+    result = train(tiny(b, "train.steps=4"), progress=False, stats=False)
+    assert result.step == 4
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # … and the trained weights are what build_ear loads
+    ear = build_ear(tiny(a))
+    assert torch.equal(ear.model.predictors.weight, wa["predictors.weight"])
+
+
+def test_training_on_a_folder_skips_bad_files_and_saves_statistics(tmp_path):
+    from ear3d.ml.stats import fingerprint, load_stats
+
+    data = tmp_path / "audio"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        t = np.arange(4 * 22050) / 22050
+        sf.write(str(data / f"tone{i}.flac"), 0.3 * np.sin(2 * np.pi * (220 + 110 * i) * t) + 0.01 * rng.standard_normal(len(t)), 22050)
+    (data / "broken.mp3").write_bytes(b"ID3 not really an mp3")
+    out = tmp_path / "m"
+    result = train(tiny(out, "train.steps=2", f"train.data={json.dumps(str(data))}"), progress=False)
+    assert result.skipped_files == 1 and result.step == 2
+    assert json.loads((out / "config.json").read_text())["data"]["skipped_files"] == 1
+    stats = load_stats(out / "stats.npz")
+    assert stats.fingerprint == fingerprint(build_ear(tiny(out)))  # the statistics belong to these weights
+    assert list(stats.layers) == build_ear(tiny(out)).layer_names()
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    assert learning_rate(0, 1.0, 10, 100) == pytest.approx(0.1)
+    assert learning_rate(9, 1.0, 10, 100) == pytest.approx(1.0)
+    assert learning_rate(55, 1.0, 10, 100) == pytest.approx(0.5)
+    assert learning_rate(100, 1.0, 10, 100) == pytest.approx(0.0)
+
+
+def _ddp_worker(rank: int, port: int, directory: str, queue) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    cfg = load(None, ["model.preset=tiny", f"model.name={directory}", "train.batch_size=2", "train.crop_seconds=3",
+                      "train.validation_clips=2", "train.steps=2", "train.device=cpu", "train.threads=1"])
+    result = train(cfg, progress=False, stats=False)
+    queue.put((rank, torch.cat([p.detach().flatten() for p in result.model.parameters()]).numpy()))  # by value
+    torch.distributed.destroy_process_group()
+
+
+def test_data_parallel_training_on_cpu_with_gloo(tmp_path):
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = torch.multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_ddp_worker, args=(r, port, str(tmp_path / "ddp"), queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = dict(queue.get(timeout=240) for _ in procs)
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    info = json.loads((tmp_path / "ddp" / "config.json").read_text())
+    assert info["training"]["world_size"] == 2 and info["training"]["step"] == 2
+    assert np.array_equal(results[0], results[1])  # each rank drew other data: equal only if gradients were averaged
+    saved = torch.cat([p.flatten() for p in build_ear(load(None, ["model.preset=tiny", f"model.name={tmp_path / 'ddp'}"])).model.parameters()])
+    assert np.array_equal(saved.detach().numpy(), results[0])
+
+
+def test_eval_reports_probes_and_baselines_side_by_side(tmp_path, capsys):
+    from ear3d.cli import main
+
+    train(tiny(tmp_path / "m", "train.steps=1"), progress=False, stats=False)
+    out = tmp_path / "eval.json"
+    code = main(["--set", "model.preset=tiny", "--set", f"model.name={tmp_path / 'm'}", "--set", "train.batch_size=3",
+                 "--set", "train.crop_seconds=3", "eval", "--train-clips", "12", "--test-clips", "6",
+                 "--contrastive-clips", "6", "--tasks", "tempo,instrument", "--json", str(out), "--quiet"])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert doc["bench"] == "eval" and doc["device"]
+    rows = {(r["case"], r["metric"]): r["value"] for r in doc["rows"]}
+    for case in ("cpc/c", "cpc/z", "random_init/c", "random_init/z", "raw_cqt", "chance"):
+        for task in ("tempo", "instrument"):
+            assert 0.0 <= rows[(case, f"probe_accuracy_{task}")] <= 100.0
+    assert ("cpc/c", "probe_accuracy_key") not in rows
+    assert 0.0 <= rows[("cpc", "contrastive_accuracy")] <= 100.0 and rows[("chance", "contrastive_accuracy")] == pytest.approx(100 / 3)
+    assert rows[("data", "probe_train_clips")] == 12 and rows[("data", "probe_test_clips")] == 6
+    assert "probe_accuracy_tempo" in capsys.readouterr().out
+
+
+def test_linear_probe_learns_a_separable_task_and_not_noise():
+    from ear3d.ml.evaluate import probe_accuracy
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(3, size=150)
+    signal = np.eye(3)[y] * 2.0 + 0.5 * rng.standard_normal((150, 3))
+    x = np.concatenate([signal, rng.standard_normal((150, 5))], 1)
+    acc, _ = probe_accuracy(x[:100], y[:100], x[100:], y[100:], 3)
+    assert acc > 0.9
+    noise = rng.standard_normal((150, 8))
+    acc, _ = probe_accuracy(noise[:100], y[:100], noise[100:], y[100:], 3)
+    assert acc < 0.6
