@@ -59,13 +59,15 @@ class LiveApp:
         elif name == "reopen_audio":
             self.playback.reopen()
         elif name == "reset_camera":
-            self.session.scene.reset_camera()
+            self.session.scene.reset_camera(1.0)
+        elif name == "focus_selection":
+            self.session.scene.focus_selection(1.5)
         elif name == "pause_orbit":
             self.orbit_paused = not self.orbit_paused
         elif name == "fullscreen":
             self.wants_fullscreen_toggle = True
         else:
-            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, pause_orbit, fullscreen")
+            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, focus_selection, pause_orbit, fullscreen")
 
     def key(self, name: str) -> None:
         """A key press by moderngl-window key name (see control.keyboard)."""

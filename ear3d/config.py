@@ -129,10 +129,26 @@ class OptimizeConfig:
 class LayoutConfig:
     """Placement of neurons in space."""
 
-    kind: str = _choice("grid", ("grid",), "placement method")
+    kind: str = _choice("grid", ("grid", "force"), "placement method ('force': models/<name>/layout.npz)")
     layer_gap: float = _num(0.5, 0.1, 100.0, "distance between consecutive layers")
     layer_height: float = _num(2.0, 0.1, 100.0, "extent of a layer along the pitch axis")
     channel_spacing: float = _num(0.03, 0.001, 10.0, "distance between neighbouring channels")
+    # The force layout (`ear3d layout`, ear3d.layout.engine).
+    dim: int = _num(3, 2, 3, "dimensions of the force layout")
+    theta: float = _num(0.8, 0.05, 2.0, "Barnes-Hut opening angle (smaller = more exact, slower)")
+    repulsion_exponent: float = _num(4.0, 2.0, 8.0, "α: repulsion q_i q_j d/|d|^α")
+    spring_exponent: float = _num(4.0, 1.0, 8.0, "β: an edge pulls with s·|d|^β (1 = linear)")
+    gravity: float = _num(0.02, 0.0, 10.0, "pull of every vertex towards the centre")
+    charge_floor: float = _num(0.5, 0.01, 1.0, "smallest charge, relative to a layer's mean activation")
+    coarsest: int = _num(40, 2, 100000, "the multi-level scheme coarsens down to this many vertices")
+    max_steps: int = _num(300, 1, 1000000, "most steps per level")
+    min_steps: int = _num(50, 0, 1000000, "fewest steps per level before convergence counts")
+    tolerance: float = _num(5e-4, 1e-7, 0.1, "converged: mean step below this fraction of the layout radius")
+    key_frames: int = _num(8, 1, 64, "layouts over the loop, each from its time window's activations")
+    key_frame_steps: int = _num(40, 0, 100000, "steps relaxing each key frame from the base layout")
+    radius: float = _num(2.0, 0.01, 1000.0, "RMS radius of the written layout in world units")
+    seed: int = _num(0, 0, 2**31 - 1, "seed of the initial positions")
+    device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the layout engine")
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def render_session(config: Config, seconds: float, out_dir: str | Path, progress
         session = Session(config, ctx)
         loop = LoopBuffer(session.clip.samples, ac.crossfade_samples, serial=session.clip.serial)
         clock = AudioClock(loop, latency_samples=0)  # offline: what is written is what is heard
-        target = OffscreenTarget(ctx, rc.width, rc.height, rc.samples)
+        target = OffscreenTarget(ctx, rc.width, rc.height, samples=0)  # the scene multisamples itself
         with tempfile.TemporaryDirectory(prefix="ear3d-render-") as tmp:
             silent = Path(tmp) / "video.mp4"
             with VideoWriter(silent, rc.width, rc.height, rc.fps) as video:

@@ -62,7 +62,7 @@ class Session:
 
     def _upload(self, frame: ActivationFrame) -> None:
         self.frame = frame
-        self.scene.neurons.set_activity(activity_table(frame.layers, self.table, self.steps))
+        self.scene.set_activity(activity_table(frame.layers, self.table, self.steps))
 
     def poll(self) -> bool:
         """Upload the worker's newest activations if there are any; True when it did."""
@@ -86,11 +86,11 @@ class Session:
         layer = int(values.get("highlight_layer", self.highlight_layer))
         if layer != self.highlight_layer:
             self.highlight_layer = layer
-            self.scene.neurons.set_selection(self.table.layer == layer if layer >= 0 else np.zeros(self.table.size, bool))
+            self.scene.set_selection(self.table.layer == layer if layer >= 0 else np.zeros(self.table.size, bool))
 
     def advance(self, dt: float) -> None:
         """Move time-driven things (the camera's orbit) by ``dt`` seconds."""
-        self.scene.camera.orbit(self.orbit_speed * dt)
+        self.scene.advance(dt, self.orbit_speed)
 
     def release(self) -> None:
         """Stop the worker and free GL objects (idempotent)."""

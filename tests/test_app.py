@@ -28,9 +28,13 @@ def draw(w) -> np.ndarray:
     return np.frombuffer(w.wnd.fbo.read(components=3), np.uint8).reshape(96, 160, 3)
 
 
+def lit_pixels(img: np.ndarray) -> int:
+    return int((img.max(axis=2) > 40).sum())
+
+
 def test_frames_show_the_network(window):
     img = draw(window)
-    assert (img.max(axis=2) > 40).sum() > 100  # spheres
+    assert lit_pixels(img) > 50  # spheres and edges
     assert (img[0, 0] < 20).all()  # background
 
 
@@ -72,9 +76,10 @@ def test_midi_message_reaches_the_picture(window):
 
 def test_bad_commands_never_stop_the_loop(window):
     app: LiveApp = window.app
+    before = lit_pixels(draw(window))
     errors = app.errors
     for bad in (Command("volume", float("nan")), Command("no_such_param", 1), Command("app:explode"),
                 Command("exposure:sideways"), Command("volume", "loud")):
         app.command(bad)
     assert app.errors == errors + 5
-    assert (draw(window).max(axis=2) > 40).sum() > 100
+    assert lit_pixels(draw(window)) > 0.5 * before > 0  # still drawing (the camera orbits on)

@@ -63,6 +63,8 @@ def reference_loss(model: CPCModel, z: np.ndarray, c: np.ndarray, over_time: boo
 def test_loss_matches_explicit_loops(over_time):
     torch.manual_seed(0)
     model = CPCModel(PRESETS["tiny"], 216).double()
+    torch.nn.init.normal_(model.predictors.weight, std=0.1)  # the heads start at zero; make scores differ
+    torch.nn.init.normal_(model.predictors.bias, std=0.1)
     z = torch.randn(3, model.z_dim, 24, dtype=torch.float64)
     c = torch.randn(3, model.c_dim, 6, dtype=torch.float64)
     r = cpc_loss(model, z, c, over_time)
@@ -80,13 +82,21 @@ def test_targets_lie_after_what_c_has_seen():
     assert model.target_step(2, 1) == model.target_step(0, 0) + 2 * model.c_stride + 1
 
 
-def test_objective_backpropagates_to_every_parameter():
+def test_training_starts_at_chance_and_backpropagates_to_every_parameter():
     torch.manual_seed(0)
     model = CPCModel(PRESETS["tiny"], 216)
-    loss, acc = ContrastiveObjective(model)(torch.rand(4, 1, 216, 172))
+    x = torch.rand(4, 1, 216, 172)
+    loss, acc = ContrastiveObjective(model)(x)
+    assert loss.item() == pytest.approx(math.log(4))  # zero heads: every score 0, nothing to collapse from
+    loss.backward()
+    assert model.predictors.weight.grad.abs().sum() > 0  # … and the heads still get a gradient
+    torch.nn.init.normal_(model.predictors.weight, std=0.1)
+    model.zero_grad()
+    loss, acc = ContrastiveObjective(model)(x)
     loss.backward()
     assert 0.0 <= acc.item() <= 1.0
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
 def test_too_short_a_crop_is_a_clear_error():

@@ -35,6 +35,12 @@ def test_training_writes_a_loadable_checkpoint_and_resumes_exactly(tmp_path):
     info = json.loads((a / "config.json").read_text())
     assert info["training"]["step"] == 4 and info["model"]["preset"] == "tiny"
     assert 0.0 <= info["metrics"]["val_accuracy"] <= 1.0 and np.isfinite(info["metrics"]["train_loss"])
+    from PIL import Image
+
+    from ear3d.ml.curves import VAL_COLOUR
+
+    png = np.asarray(Image.open(a / "training_curves.png").convert("RGB"))
+    assert png.shape[1] > 800 and (png == VAL_COLOUR).all(-1).sum() > 20  # the validation curve is drawn
     # a run stopped after 2 steps (as if killed after its checkpoint) and resumed gives the same weights
     train(tiny(b, "train.steps=4"), progress=False, stats=False, max_minutes=0.0)  # stops after step 1
     assert json.loads((b / "config.json").read_text())["training"]["step"] == 1

@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "audio": "ear3d.bench.audio",
     "model": "ear3d.bench.model",
     "optimize": "ear3d.bench.optimize",
+    "layout": "ear3d.bench.layout",
     "render": "ear3d.bench.render",
 }
 

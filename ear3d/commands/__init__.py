@@ -8,6 +8,8 @@ COMMANDS: dict[str, str] = {
     "render": "ear3d.commands.render",
     "audio": "ear3d.commands.audio",
     "bench": "ear3d.commands.bench",
+    "sonify": "ear3d.commands.sonify",
+    "layout": "ear3d.commands.layout",
     "train": "ear3d.commands.train",
     "eval": "ear3d.commands.eval",
 }

@@ -22,6 +22,7 @@ KEY_BINDINGS: dict[str, Command] = {
     "M": Command("app:mute"),
     "A": Command("app:reopen_audio"),
     "R": Command("app:reset_camera"),
+    "G": Command("app:focus_selection"),
     "F": Command("app:fullscreen"),
     "SPACE": Command("app:pause_orbit"),
 }

@@ -14,7 +14,6 @@ Storage buffer bindings used by every pass (see shaders/include/network.glsl):
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
@@ -24,7 +23,6 @@ import numpy as np
 from ear3d.gfx.interop import ActivityUploader, to_host
 from ear3d.gfx.shaders import load_program, set_uniforms
 
-log = logging.getLogger(__name__)
 
 BIND_ACTIVITY, BIND_CURRENT, BIND_STYLE, BIND_KEYFRAMES, BIND_EDGES, BIND_ACCUM = range(6)
 _GROUP = 64  # local_size_x of shaders/frame.glsl

@@ -25,22 +25,24 @@ from typing import Callable
 
 import torch
 
-from ear3d.layout.tree import barnes_hut_forces
+from ear3d.layout.tree import barnes_hut_forces, exact_forces
 
 
 @dataclass(frozen=True)
 class Physics:
     """Force constants. ``theta``: Barnes-Hut opening angle; ``exponent`` α of the repulsion;
     ``spring_exponent`` β: a spring pulls with ``s_ij · d^β`` (1: linear, the reference's;
-    2: Fruchterman–Reingold's); ``attraction`` k_a; ``gravity`` k_g; ``softening`` ε as a fraction of the layout extent."""
+    2: Fruchterman–Reingold's); ``attraction`` k_a; ``gravity`` k_g; ``softening`` ε as a fraction of the layout extent; graphs of fewer than
+    ``exact_below`` vertices use the exact O(N²) sum (faster than a tree at that size)."""
 
     theta: float = 0.8
-    exponent: float = 3.0
-    spring_exponent: float = 1.0
+    exponent: float = 4.0
+    spring_exponent: float = 4.0
     attraction: float = 1.0
     gravity: float = 0.02
     softening: float = 1e-4
     max_depth: int = 12
+    exact_below: int = 1024
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,10 @@ def check_charges(charge: torch.Tensor, n: int) -> None:
 
 def forces(pos: torch.Tensor, charge: torch.Tensor, springs: Springs, physics: Physics) -> torch.Tensor:
     """Total force (N, D) at ``pos`` (N, D)."""
-    f = barnes_hut_forces(pos, charge, physics.theta, physics.exponent, physics.softening, physics.max_depth)
+    if pos.shape[0] < physics.exact_below:
+        f = exact_forces(pos, charge, physics.exponent, physics.softening)
+    else:
+        f = barnes_hut_forces(pos, charge, physics.theta, physics.exponent, physics.softening, physics.max_depth)
     f += physics.attraction * springs.pull(pos, physics.spring_exponent)
     f -= physics.gravity * charge[:, None] * pos
     return f

@@ -54,15 +54,15 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
             s = x_lo + (x_hi - x_lo) * i / 4
             x, _ = xy(s, y_lo)
             draw.text((x - 10, bottom + 6), f"{s:.0f}", fill="black", font=font)
-        draw.text((left, bottom + 22), f"step — {label}", fill="black", font=font)
+        draw.text((left, bottom + 22), f"step - {label}", fill="black", font=font)
         for kind, colour, width in (("train", TRAIN_COLOUR, 1), ("val", VAL_COLOUR, 3)):
             pts = [xy(s, v) for s, v in series[kind]]
             if len(pts) > 1:
                 draw.line(pts, fill=colour, width=width)
             elif pts:
                 draw.ellipse((pts[0][0] - 3, pts[0][1] - 3, pts[0][0] + 3, pts[0][1] + 3), fill=colour)
-        draw.text((right - 150, top + 6), "— train", fill=TRAIN_COLOUR, font=font)
-        draw.text((right - 150, top + 20), "— validation", fill=VAL_COLOUR, font=font)
+        draw.text((right - 150, top + 6), "-- train", fill=TRAIN_COLOUR, font=font)
+        draw.text((right - 150, top + 20), "-- validation", fill=VAL_COLOUR, font=font)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)

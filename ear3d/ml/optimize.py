@@ -227,7 +227,9 @@ class Sonifier:
         return LoopedEar(self.ear, self.n_samples, s.context_seconds).to(self.device)
 
     def _network(self, s: OptimizeConfig) -> Callable:
-        looped, redirect = self.looped, s.relu_redirect == "on"
+        # Under torch.compile the ReLUs stay plain: the redirection is a torch function mode,
+        # which compiled graphs are not guaranteed to honour.
+        looped, redirect = self.looped, s.relu_redirect == "on" and s.compile != "on"
 
         def fn(scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
             return looped.activations(scalogram, redirect=redirect)
@@ -235,7 +237,14 @@ class Sonifier:
         if s.compile == "on":
             # CUDA graphs ("reduce-overhead") replay the whole network in one launch; static shapes.
             mode = "reduce-overhead" if self.device.type == "cuda" else "default"
-            fn = torch.compile(fn, mode=mode, dynamic=False)
+            compiled = torch.compile(fn, mode=mode, dynamic=False)
+
+            def fn_compiled(scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+                if self.device.type == "cuda":
+                    torch.compiler.cudagraph_mark_step_begin()  # outputs of the last replay are done with
+                return compiled(scalogram)
+
+            return fn_compiled
         return fn
 
     def update_settings(self, settings: OptimizeConfig) -> None:
@@ -339,8 +348,6 @@ class Sonifier:
             masks = sample_masks(batch, scal.shape[2], scal.shape[3], (self.looped.context_frames,
                                  self.looped.window_frames), s.time_mask, s.pitch_mask, self.generator, self.device)
             heard = apply_masks(scal, masks)
-        if self.device.type == "cuda" and s.compile == "on":
-            torch.compiler.cudagraph_mark_step_begin()
         with self._autocast():
             acts_ext = self.network(heard)
         acts = self.looped.crop(acts_ext, shifts)

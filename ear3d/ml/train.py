@@ -266,7 +266,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         from ear3d.ml.curves import plot_curves
 
         plot_curves(history, directory / CURVES_FILE,
-                    f"{config.model.preset} preset, {tc.data}, batch {tc.batch_size}×{dist.world}, step {step}")
+                    f"{config.model.preset} preset, {tc.data}, batch {tc.batch_size} x {dist.world} process(es), step {step}")
 
     model.train()
     t0 = time.perf_counter()

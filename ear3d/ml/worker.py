@@ -20,7 +20,8 @@ Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the 
                      a command of its own, e.g. ``Command("learning_rate", 0.01)``
 ``pause``/``resume``  hold or continue the steps (commands are still answered)
 ``reset``            back to the origin clip, histories cleared
-``step``             run N steps now (also while paused or without publishing in between)
+``step``             run N steps now (also while paused)
+``listen``           publish the current loop's activations now (after the last update)
 ===================  =====================================================================
 
 Each published :class:`ActivationFrame` carries the clip the activations belong to, the clean
@@ -258,6 +259,8 @@ class Worker:
         if name == "reset":
             son.reset()
             return True
+        if name == "listen":
+            return True
         if name == "step":
             n = 1 if value is None else value
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -272,7 +275,8 @@ class Worker:
         raise ValueError(f"unknown command {name!r}; known: {', '.join(self.command_names())}")
 
     def command_names(self) -> list[str]:
-        base = ["clip", "origin", "select", "keep", "clear", "objective", "set", "pause", "resume", "reset", "step"]
+        base = ["clip", "origin", "select", "keep", "clear", "objective", "set", "pause", "resume", "reset", "step",
+                "listen"]
         return base + [k for k in self._optimize_keys() if k not in FIXED_KEYS]
 
     def _optimize_keys(self) -> list[str]:

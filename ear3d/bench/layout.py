@@ -1,0 +1,161 @@
+"""`ear3d bench layout`: the multi-level force layout against its peers, on the default
+model's graph and on the `paper` preset's graph, in one run.
+
+Variants per graph: ``multilevel`` (ours), ``single-level`` (the same engine on the finest
+graph from random positions, given as many vertex-steps as the multi-level run used),
+``igraph-drl`` and ``igraph-fr`` (python-igraph's DrL and Fruchterman–Reingold, unweighted,
+in the same dimension). Rows per variant: seconds, and the quality measures of
+ear3d.layout.quality (stress ↓, trustworthiness ↑, edge-length CV ↓, overlapping vertices ↓),
+plus ratios of ours to the best peer.
+
+On a CPU the `paper` graph is cut down in iterations, not in size: our levels above
+``--fine-vertices`` vertices get at most ``--paper-steps`` steps, and the peers run
+``--peer-iterations`` of their default iteration counts; the rows ``…/settings`` say what ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from ear3d.bench import Row
+from ear3d.config import Config
+
+HELP = "multi-level force layout vs single-level and igraph DrL / Fruchterman–Reingold: time and quality"
+
+#: DrL's iteration counts in igraph's "default" preset (drl_layout.h); scaled for big graphs.
+_DRL_ITERATIONS = {"init": 0, "liquid": 200, "expansion": 200, "cooldown": 200, "crunch": 50, "simmer": 100}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--graphs", default="default,paper",
+                        help="comma-separated: default (the default model), paper (the paper preset's size)")
+    parser.add_argument("--dim", type=int, choices=(2, 3), default=3, help="layout dimension (default 3)")
+    parser.add_argument("--sources", type=int, default=64, help="BFS sources sampled for stress/trustworthiness")
+    parser.add_argument("--paper-steps", type=int, default=40,
+                        help="on the paper graph: most steps of our levels above --fine-vertices vertices")
+    parser.add_argument("--fine-vertices", type=int, default=4000, help="see --paper-steps")
+    parser.add_argument("--peer-iterations", type=float, default=0.1,
+                        help="on the paper graph: fraction of DrL's and FR's default iterations (1 = all)")
+    parser.add_argument("--skip-peers", action="store_true", help="leave out the igraph layouts")
+
+
+def _graph(config: Config, preset: str):
+    import torch
+
+    from ear3d.layout.network import ear_graph
+    from ear3d.ml.model import build_ear
+    from ear3d.ml.worker import listen
+    from ear3d.session import origin_clip
+
+    cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
+    ear = build_ear(cfg)
+    acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
+    return ear_graph(ear, cfg.cqt.n_bins), acts
+
+
+def _quality_rows(case: str, sample, pos: np.ndarray, seconds: float) -> list[Row]:
+    q = sample.measure(pos)
+    return [
+        Row(case, "seconds", seconds, "s"),
+        Row(case, "stress", q.stress, "scale-normalised, lower is better"),
+        Row(case, "trustworthiness", q.trustworthiness, "k=10, higher is better"),
+        Row(case, "edge_cv", q.edge_cv, "std/mean of edge length, lower is better"),
+        Row(case, "overlaps", q.overlaps, "vertices closer than 0.012 RMS radii to another"),
+    ]
+
+
+def _ours(graph, acts, config: Config, dim: int, big: bool, args) -> tuple[list[Row], dict]:
+    from ear3d.layout.build import levels_of, physics_of, schedule_of
+    from ear3d.layout.inputs import activation_charges
+    from ear3d.layout.multilevel import multilevel_layout, single_level_layout
+
+    settings = dataclasses.replace(config.layout, dim=dim)
+    charges = activation_charges(acts, graph.table, 0, settings.charge_floor)
+    t0 = time.perf_counter()
+    levels = levels_of(graph, charges, settings.coarsest, _device(settings))
+    t_coarsen = time.perf_counter() - t0
+    full = schedule_of(settings)
+    capped = schedule_of(settings, min(args.paper_steps, settings.max_steps))
+    schedules = [capped if big and lv.size > args.fine_vertices else full for lv in levels]
+    physics = physics_of(settings)
+    t0 = time.perf_counter()
+    pos, reports = multilevel_layout(levels, dim, physics, schedules, settings.seed)
+    t_ml = time.perf_counter() - t0 + t_coarsen
+    vertex_steps = sum(r.steps * r.vertices for r in reports)
+    budget = max(1, math.ceil(vertex_steps / levels[0].size))
+    t0 = time.perf_counter()
+    pos1, rep1 = single_level_layout(levels[0], dim, physics, schedule_of(settings, budget), settings.seed)
+    t_sl = time.perf_counter() - t0
+    info = {"levels": len(levels), "ml_steps_finest": reports[-1].steps, "vertex_steps": vertex_steps,
+            "sl_steps": rep1.steps}
+    return [("multilevel", pos.cpu().numpy(), t_ml), ("single-level", pos1.cpu().numpy(), t_sl)], info
+
+
+def _device(settings):
+    from ear3d.layout.build import choose_device
+
+    return choose_device(settings.device)
+
+
+def _peers(graph, dim: int, fraction: float) -> list[tuple[str, np.ndarray, float]]:
+    import igraph
+
+    edges = np.stack([graph.src, graph.dst], 1).astype(np.int64)
+    g = igraph.Graph(n=graph.table.size, edges=edges, directed=False)
+    out = []
+    options = {f"{k}_iterations": max(1 if v else 0, int(round(v * fraction))) for k, v in _DRL_ITERATIONS.items()}
+    t0 = time.perf_counter()
+    drl = g.layout_drl(dim=dim, seed=None, options=options if fraction != 1 else None)
+    out.append(("igraph-drl", np.asarray(drl.coords, np.float64), time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    fr = g.layout_fruchterman_reingold(dim=dim, niter=max(1, int(round(500 * fraction))))
+    out.append(("igraph-fr", np.asarray(fr.coords, np.float64), time.perf_counter() - t0))
+    return out
+
+
+def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    from ear3d.layout.quality import GraphSample
+
+    rows: list[Row] = []
+    for name in [g.strip() for g in args.graphs.split(",") if g.strip()]:
+        if name not in ("default", "paper"):
+            raise ValueError(f"unknown graph {name!r}; choose default and/or paper")
+        big = name == "paper"
+        graph, acts = _graph(config, "paper" if big else config.model.preset)
+        rows += [Row(f"{name}/graph", "vertices", graph.table.size, "neurons"),
+                 Row(f"{name}/graph", "edges", graph.edge_count, "connections")]
+        sample = GraphSample(graph.src, graph.dst, graph.table.size, args.sources)
+        results, info = _ours(graph, acts, config, args.dim, big, args)
+        fraction = args.peer_iterations if big else 1.0
+        if not args.skip_peers:
+            results += _peers(graph, args.dim, fraction)
+        rows += [Row(f"{name}/settings", "levels", info["levels"], "levels"),
+                 Row(f"{name}/settings", "multilevel finest-level steps", info["ml_steps_finest"], "steps"),
+                 Row(f"{name}/settings", "single-level steps (same vertex-steps budget)", info["sl_steps"], "steps"),
+                 Row(f"{name}/settings", "peer iterations", fraction, "of igraph's defaults")]
+        by_case: dict[str, list[Row]] = {}
+        for variant, pos, seconds in results:
+            by_case[variant] = _quality_rows(f"{name}/{variant}", sample, pos, seconds)
+            rows += by_case[variant]
+        rows += _ratios(name, by_case)
+    return rows
+
+
+def _ratios(name: str, by_case: dict[str, list[Row]]) -> list[Row]:
+    """Ours divided by the best of the others, per quality measure (< 1 is ours ahead, except
+    trustworthiness where > 1 is)."""
+    ours = {r.metric: r.value for r in by_case["multilevel"]}
+    out = []
+    for metric, better in (("stress", min), ("trustworthiness", max), ("edge_cv", min), ("overlaps", min)):
+        others = [next(r.value for r in rows if r.metric == metric) for case, rows in by_case.items()
+                  if case != "multilevel"]
+        if others:
+            best = better(others)
+            out.append(Row(f"{name}/multilevel", f"{metric} / best other", ours[metric] / best if best else
+                           (1.0 if ours[metric] == 0 else float("inf")), "ratio"))
+    return out

@@ -1,0 +1,263 @@
+"""Sonification: does gradient ascent make the chosen neurons fire, and how fast does it step?
+
+Selectivity: in an early, a middle and a late layer (``--layers``), the target is the
+channel that varies most over data (by the model's statistics), over the middle third of
+the pitch axis where the layer has one, over the whole loop. After ``--steps`` steps from
+silence and from noise (the worker's defaults otherwise), the rows give, in normalised
+units (0 = silence, 1 = one typical neuron's spread over data):
+
+* ``target start`` / ``target end``: the target region's mean activation;
+* ``target rise``: end ÷ max(start, 1) — the start is floored at one unit because silence
+  sits at 0 by construction (criterion: ≥ 10);
+* ``non-target end``: mean over the layer's other neurons (criterion: below target end);
+* ``pass``: 1 when both criteria hold.
+
+Speed: steps per second for each preset (``--presets``) at each batch (``--batches``),
+the engine (:class:`~ear3d.ml.optimize.Sonifier`: octave-grouped CQT, frozen weights) next
+to a straightforward eager fp32 loop (nnAudio's CQT, weights left trainable, torch.roll
+shifts, in-place masks), timed alternately in the same run; on CUDA also the engine under
+bf16 autocast and bf16 + torch.compile (CUDA graphs). Both loops do the same work per
+step: B items of context + window, masks, normalised objective, backward, update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ear3d.bench import Row
+from ear3d.config import Config
+
+HELP = "sonification: target selectivity per layer (from silence and noise) and steps/s vs an eager loop"
+
+ORIGINS = ("silence", "noise")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--layers", default="enc1,enc5,ar6", help="early, middle, late layer (default enc1,enc5,ar6)")
+    parser.add_argument("--steps", type=int, default=60, help="selectivity: steps per run (default 60)")
+    parser.add_argument("--presets", default="", help="speed: presets (default: the configured one, and paper)")
+    parser.add_argument("--batches", default="1,8", help="speed: batch sizes (default 1,8)")
+    parser.add_argument("--speed-steps", type=int, default=3, help="speed: timed steps per variant (default 3)")
+    parser.add_argument("--skip", choices=("selectivity", "speed"), action="append", default=[],
+                        help="leave out a part (repeatable)")
+    parser.add_argument("--out", type=Path, help="also write PNGs (target over steps, scalograms) and WAVs here")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads on the CPU (default 1: shared machines slow down badly with more)")
+
+
+def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    import torch
+
+    from ear3d.ml.worker import choose_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(config.optimize.device)
+    rows: list[Row] = []
+    if "selectivity" not in args.skip:
+        layers = [s.strip() for s in args.layers.split(",") if s.strip()]
+        rows += selectivity(config, layers, args.steps, device, args.out)
+    if "speed" not in args.skip:
+        presets = [p.strip() for p in args.presets.split(",") if p.strip()] or list(
+            dict.fromkeys([config.model.preset, "paper"]))
+        batches = [int(b) for b in args.batches.split(",") if b.strip()]
+        rows += speed(config, presets, batches, args.speed_steps, device)
+    return rows
+
+
+# -- selectivity ----------------------------------------------------------------------------
+
+
+def target_selection(stats, layer: str, shape: tuple[int, int, int]):
+    """The channel of ``layer`` that varies most over data, middle third of pitch, all time."""
+    from ear3d.ml.objectives import Selection
+
+    std = stats.layers[layer].std.mean(axis=1)  # (C,)
+    c, n = int(np.argmax(std)), len(std)
+    channel = (c / (n - 1) if n > 1 else 0.5, 1.0 / n)
+    pitch = (0.5, 1.0 / 3.0) if shape[1] > 1 else (0.5, 1.0)
+    return Selection.parse({"layer": layer, "channel": channel, "pitch": pitch})
+
+
+def measure(son, sel) -> tuple[float, float]:
+    """(target mean, non-target mean) of the current loop's normalised activations in sel.layer."""
+    from ear3d.ml.objectives import selected_mask
+
+    a = son.normalized()[sel.layer].float().cpu().numpy()
+    mask = selected_mask((sel,), {sel.layer: a.shape})[sel.layer]
+    return float(a[mask].mean()), float(a[~mask].mean()) if (~mask).any() else math.nan
+
+
+def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None) -> list[Row]:
+    from ear3d.clips import write_wav
+    from ear3d.ml.loop import LoopedEar
+    from ear3d.ml.model import build_ear
+    from ear3d.ml.objectives import combine
+    from ear3d.ml.optimize import Sonifier, origin_samples
+    from ear3d.ml.pictures import curves_png, scalograms_png
+    from ear3d.ml.stats import stats_for
+    from ear3d.ml.worker import model_folder
+
+    ear = build_ear(config).to(device)
+    looped = LoopedEar(ear, round(config.audio.clip_seconds * config.audio.sample_rate),
+                       config.optimize.context_seconds).to(device)
+    son = Sonifier(ear, config, stats_for(looped, model_folder(config), progress=True), device)
+    rows: list[Row] = []
+    curves: dict[str, list[float]] = {}
+    for layer in layers:
+        if layer not in son.shapes:
+            raise ValueError(f"unknown layer {layer!r}; layers: {', '.join(son.shapes)}")
+        sel = target_selection(son.stats, layer, son.shapes[layer])
+        for origin in ORIGINS:
+            son.set_origin(origin_samples(origin, son.sample_rate, son.n_samples, seed=config.optimize.seed))
+            son.set_objective(combine([sel]))
+            t0, n0 = measure(son, sel)
+            before = son.listen().scalogram.cpu().numpy()
+            history: list[float] = [t0]
+            son.run(steps, progress=True, on_step=lambda r: history.append(r.target))
+            t1, n1 = measure(son, sel)
+            history.append(t1)
+            rise = t1 / max(t0, 1.0)
+            case = f"{layer} from {origin}"
+            rows += [
+                Row(case, "target start", t0, "σ"),
+                Row(case, "target end", t1, "σ"),
+                Row(case, "target rise", rise, "×"),
+                Row(case, "non-target end", n1, "σ"),
+                Row(case, "pass", float(rise >= 10 and t1 > n1), "1 = yes"),
+            ]
+            curves[case] = history
+            if out is not None:
+                after = son.listen()
+                name = f"{layer}_{origin}"
+                scalograms_png(out / f"scalogram_{name}.png", {"before": before, "after": after.scalogram.cpu().numpy()})
+                write_wav(out / f"sonified_{name}.wav", after.waveform.cpu().numpy(), son.sample_rate)
+    if out is not None:
+        for origin in ORIGINS:
+            curves_png(out / f"target_from_{origin}.png", {k: v for k, v in curves.items() if k.endswith(origin)},
+                       f"target region from {origin} ({config.model.preset})", "normalised activation")
+    return rows
+
+
+# -- speed ----------------------------------------------------------------------------------
+
+
+def unit_stats(shapes: dict[str, tuple[int, int, int]]):
+    """Statistics that leave activations as they are (silence 0, scale 1): timing needs no real ones."""
+    from ear3d.ml.stats import LayerStats, Stats
+
+    layers = {n: LayerStats(np.zeros(s[:2], np.float32), np.zeros(s[:2], np.float32), np.ones(s[:2], np.float32), 1.0)
+              for n, s in shapes.items()}
+    return Stats(layers, "unit")
+
+
+def eager_loop(ear, son) -> Callable[[], None]:
+    """One step of a straightforward eager fp32 implementation of the same update (see module doc)."""
+    import torch
+
+    from ear3d.ml.regularizers import normalize
+
+    s = son.settings
+    looped = son.looped
+    n = son.n_samples
+    context = looped.context_frames * looped.frame_samples
+    stat_tensors = son.stats.tensors(son.device)
+    generator = torch.Generator().manual_seed(0)
+    state = {"x": (torch.rand(n, generator=generator) * 0.2 - 0.1).to(son.device)}
+
+    def step() -> None:
+        x = state["x"].detach().requires_grad_(True)
+        tiled = x.repeat(math.ceil(context / n) + 1)[-(context + n):]  # the loop's end, then the loop
+        jitter = round(s.time_jitter * son.sample_rate)
+        items = [tiled] + [torch.roll(tiled, int(torch.randint(-jitter, jitter + 1, (1,), generator=generator)))
+                           for _ in range(s.batch - 1)]
+        scal = ear.scalogram(torch.stack(items)).clone()
+        f, t = scal.shape[2], scal.shape[3]
+        for b in range(1, s.batch):
+            f0 = int(torch.randint(0, f - round(s.pitch_mask * f) + 1, (1,), generator=generator))
+            t0 = int(torch.randint(0, t - round(s.time_mask * t) + 1, (1,), generator=generator))
+            scal[b, :, f0 : f0 + round(s.pitch_mask * f)] = 0
+            scal[b, :, :, t0 : t0 + round(s.time_mask * t)] = 0
+        acts = ear.model(scal)
+        window = {k: a[..., -looped.window_steps[k]:] for k, a in acts.items()}
+        loss = -son.objective(normalize(window, stat_tensors)).mean()
+        loss.backward()
+        g = x.grad
+        state["x"] = (x - s.learning_rate * g / g.std().clamp_min(1e-30)).detach().clamp(-1, 1)
+        float(loss)  # wait for the device, as the engine does once per step
+
+    return step
+
+
+def speed(config: Config, presets: list[str], batches: list[int], steps: int, device) -> list[Row]:
+    import torch
+    from tqdm import tqdm
+
+    from ear3d.ml.model import build_ear
+    from ear3d.ml.objectives import region
+    from ear3d.ml.optimize import Sonifier
+
+    rows: list[Row] = []
+    for preset in presets:
+        cfg = config.replace({"model": {"preset": preset}})
+        engine_ear = build_ear(cfg).to(device)
+        stats = _stats_placeholder(engine_ear, cfg, device)
+        eager_ear = build_ear(cfg).to(device)  # weights left trainable, as a plain loop would
+        objective = region("enc5", pitch=(0.5, 0.5))
+        for batch in batches:
+            variants: dict[str, Callable[[], None]] = {}
+            sons = {"engine fp32": replace(cfg.optimize, batch=batch)}
+            if device.type == "cuda":
+                sons["engine bf16"] = replace(cfg.optimize, batch=batch, precision="bf16")
+                sons["engine bf16 + compile"] = replace(cfg.optimize, batch=batch, precision="bf16", compile="on")
+            reference = None
+            for name, settings in sons.items():
+                son = Sonifier(engine_ear, replace(cfg, optimize=settings), stats, device)
+                son.set_origin((np.random.default_rng(0).uniform(-0.1, 0.1, son.n_samples)).astype(np.float32))
+                son.set_objective(objective)
+                variants[name] = son.step
+                if reference is None:
+                    reference = son
+            variants = {"eager fp32 (straightforward)": eager_loop(eager_ear, reference), **variants}
+            warmups = {name: (3 if "compile" in name else 1) for name in variants}
+            for name, fn in variants.items():
+                for _ in range(warmups[name]):
+                    fn()
+            spent = dict.fromkeys(variants, 0.0)
+            for _ in tqdm(range(steps), desc=f"speed {preset} batch {batch}", unit="round"):
+                for name, fn in variants.items():  # alternate: the machine's noise hits all alike
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    t = time.perf_counter()
+                    fn()
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    spent[name] += time.perf_counter() - t
+            rate = {name: steps / max(spent[name], 1e-9) for name in variants}
+            for name, r in rate.items():
+                rows.append(Row(f"{preset} batch {batch} · {name}", "steps/s", r, "1/s"))
+            base = rate["eager fp32 (straightforward)"]
+            for name, r in rate.items():
+                if name.startswith("engine"):
+                    rows.append(Row(f"{preset} batch {batch} · {name}", "vs eager", r / base, "×"))
+    return rows
+
+
+def _stats_placeholder(ear, cfg: Config, device):
+    """Unit statistics for ``ear`` without measuring anything (shapes from one silent pass)."""
+    import torch
+
+    from ear3d.ml.loop import LoopedEar
+
+    n = round(cfg.audio.clip_seconds * cfg.audio.sample_rate)
+    looped = LoopedEar(ear, n, cfg.optimize.context_seconds).to(device)
+    with torch.inference_mode():
+        acts = looped(torch.zeros(1, n, device=device))
+    return unit_stats({k: tuple(a.shape[1:]) for k, a in acts.items()})
