@@ -101,13 +101,13 @@ class OptimizeConfig:
 
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the worker")
     threads: int = _num(0, 0, 256, "torch intra-op threads for the worker (0 = torch's default)")
-    # Sonification (ear3d.ml.optimize); every key below except precision/compile/seed can change live.
+    # Sonification (ear3d.ml.optimize); every key below except compile can change while the worker runs.
     batch: int = _num(2, 1, 64, "loop copies per step: item 0 is the clean loop, the others are shifted and masked")
     learning_rate: float = _num(3e-3, 1e-6, 100.0, "RMS change of the waveform per step (with grad_norm = 'std')")
     parametrization: str = _choice("spectral", ("spectral", "raw"), "what moves: Fourier coefficients or samples")
     spectral_decay: float = _num(0.5, 0.0, 2.0, "spectral: coefficient weight (f/fmin)^-decay; 0.5 = pink updates")
-    input_noise: float = _num(1e-4, 0.0, 0.1, "white noise amplitude added to the input each step (silence has no gradient)")
-    context_seconds: float = _num(4.75, 0.0, 16.0, "seconds of the loop's past heard before the window (ar8 hears 4.7 s)")
+    input_noise: float = _num(1e-4, 0.0, 0.1, "white noise added to the input each step (silence has no gradient)")
+    context_seconds: float = _num(4.75, 0.0, 16.0, "seconds of the loop's past heard before it (ar8 hears 4.7 s)")
     time_jitter: float = _num(0.5, 0.0, 30.0, "largest circular shift of the non-clean batch items, in seconds")
     time_mask: float = _num(0.1, 0.0, 1.0, "fraction of the time axis silenced in each non-clean item")
     pitch_mask: float = _num(0.1, 0.0, 1.0, "fraction of the pitch axis silenced in each non-clean item")

@@ -78,7 +78,7 @@ def table_from_activations(layers: Mapping[str, np.ndarray]) -> NeuronTable:
 #
 # A network is described by linear maps along the pitch axis between named layers (time is
 # summed out, nonlinearities and normalisation are treated as the identity). Composing and
-# adding these maps turns a residual block (conv → conv + shortcut → pool) into one map from
+# adding these maps turns a residual block (conv → pool → conv, plus its shortcut) into one map from
 # the block's input layer to its output layer; expanding a map gives the edges, vectorized
 # over channels and pitches (Python loops run over kernel taps only, never over edges).
 # --------------------------------------------------------------------------------------
@@ -117,11 +117,6 @@ class PitchOp:
     @property
     def taps(self) -> int:
         return self.kernel.shape[2]
-
-    def output_pitches(self, f_in: int) -> int:
-        """How many outputs a valid application to ``f_in`` inputs gives (last tap in range)."""
-        last = f_in - 1 - (self.offset + self.taps - 1)
-        return max(0, last // self.stride + 1) if last >= 0 else 0
 
 
 def conv_op(weight: np.ndarray, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1) -> PitchOp:

@@ -1,8 +1,8 @@
 """Sonification: does gradient ascent make the chosen neurons fire, and how fast does it step?
 
 Selectivity: in an early, a middle and a late layer (``--layers``), the target is the
-channel that varies most over data (by the model's statistics), over the middle third of
-the pitch axis where the layer has one, over the whole loop. After ``--steps`` steps from
+channel that sound drives furthest above its silence level (by the model's statistics), over
+the middle third of the pitch axis where the layer has one, over the whole loop. After ``--steps`` steps from
 silence and from noise (the worker's defaults otherwise), the rows give, in normalised
 units (0 = silence, 1 = one typical neuron's spread over data):
 
@@ -76,12 +76,11 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
 
 
 def target_selection(stats, layer: str, shape: tuple[int, int, int]):
-    """The channel of ``layer`` that varies most over data, middle third of pitch, all time."""
-    from ear3d.ml.objectives import Selection
+    """The channel of ``layer`` that sound drives furthest above silence (by the statistics),
+    over the middle third of the pitch axis where there is one, over the whole loop."""
+    from ear3d.ml.objectives import Selection, index_region
 
-    std = stats.layers[layer].std.mean(axis=1)  # (C,)
-    c, n = int(np.argmax(std)), len(std)
-    channel = (c / (n - 1) if n > 1 else 0.5, 1.0 / n)
+    channel = index_region(stats.most_driven_channel(layer), shape[0])
     pitch = (0.5, 1.0 / 3.0) if shape[1] > 1 else (0.5, 1.0)
     return Selection.parse({"layer": layer, "channel": channel, "pitch": pitch})
 
@@ -137,7 +136,8 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
             if out is not None:
                 after = son.listen()
                 name = f"{layer}_{origin}"
-                scalograms_png(out / f"scalogram_{name}.png", {"before": before, "after": after.scalogram.cpu().numpy()})
+                scalograms_png(out / f"scalogram_{name}.png",
+                               {"before": before, "after": after.scalogram.cpu().numpy()})
                 write_wav(out / f"sonified_{name}.wav", after.waveform.cpu().numpy(), son.sample_rate)
     if out is not None:
         for origin in ORIGINS:
@@ -191,7 +191,7 @@ def eager_loop(ear, son) -> Callable[[], None]:
         loss.backward()
         g = x.grad
         state["x"] = (x - s.learning_rate * g / g.std().clamp_min(1e-30)).detach().clamp(-1, 1)
-        float(loss)  # wait for the device, as the engine does once per step
+        float(loss.detach())  # wait for the device, as the engine does once per step
 
     return step
 

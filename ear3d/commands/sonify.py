@@ -31,9 +31,10 @@ def region(text: str) -> tuple[float, float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--layer", default="enc5", help="layer to aim at: scalogram, enc0…enc7, ar0…ar8 (default enc5)")
-    parser.add_argument("--channel", type=region, help="channel region POSITION,WIDTH (default: the layer's most "
-                                                        "variable channel over data)")
+    parser.add_argument("--layer", default="enc5",
+                        help="layer to aim at: scalogram, enc0…enc7, ar0…ar8 (default enc5)")
+    parser.add_argument("--channel", type=region, help="channel region POSITION,WIDTH (default: the one channel "
+                                                        "that sound drives furthest above silence)")
     parser.add_argument("--pitch", type=region, default=(0.5, 1 / 3), help="pitch region (default 0.5,0.333)")
     parser.add_argument("--time", type=region, default=(0.5, 1.0), help="time region (default 0.5,1: the whole loop)")
     parser.add_argument("--min", action="store_true", help="minimise the region instead of maximising it")
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     from ear3d.clips import write_wav
     from ear3d.messages import Command
+    from ear3d.ml.objectives import index_region
     from ear3d.ml.pictures import curves_png, scalograms_png
     from ear3d.ml.worker import Worker
 
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     with Worker(config) as worker:
         if args.layer not in worker.shapes:
             raise SystemExit(f"ear3d sonify: unknown layer {args.layer!r}; layers: {', '.join(worker.shapes)}")
-        channel = args.channel or most_variable_channel(worker.sonifier.stats, args.layer)
+        channel = args.channel or index_region(worker.sonifier.stats.most_driven_channel(args.layer),
+                                               worker.shapes[args.layer][0])
         selection = {"layer": args.layer, "channel": channel, "pitch": args.pitch, "time": args.time,
                      "mode": "min" if args.min else "max"}
         errors_seen = worker.errors.peek()[0]
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     wav = write_wav(out / "sonified.wav", frame.clip.samples, frame.clip.sample_rate)
     name = f"{selection['mode']} {args.layer} channel {_fmt(channel)}"
     curves_png(out / "target.png", {name: [*frame.target_history, frame.target]},
-               f"target over {args.steps} steps ({config.model.preset})", "normalised activation (signed: higher = nearer)")
+               f"target over {args.steps} steps ({config.model.preset})",
+               "normalised activation (signed: higher = nearer)")
     scalograms_png(out / "scalogram.png", {"before": first.scalogram, "after": frame.scalogram})
     scalograms_png(out / "gradient.png", {"d loss / d scalogram (last step)": last_step.scalogram_grad},
                    symmetric=True)
@@ -98,13 +102,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"non-finite steps undone: {frame.recoveries}")
     print(f"wrote {wav.resolve()} (and origin.wav, target.png, scalogram.png, gradient.png there)")
     return 0
-
-
-def most_variable_channel(stats, layer: str) -> tuple[float, float]:
-    """(position, width) of the single channel of ``layer`` whose activation varies most over data."""
-    std = stats.layers[layer].std.mean(axis=1)
-    c, n = int(std.argmax()), len(std)
-    return (c / (n - 1) if n > 1 else 0.5), 1.0 / n
 
 
 def _fmt(r: tuple[float, float]) -> str:

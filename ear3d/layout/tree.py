@@ -99,9 +99,13 @@ def build_tree(pos: torch.Tensor, charge: torch.Tensor, max_depth: int = 12) -> 
     return Tree(order, p, q, com, charge_l, count_l, cell_of, first_child, child_count, side)
 
 
+#: Cap on q_i q_j / r^α: coincident vertices (dv = 0) then get 0, never 0 · inf = NaN.
+_MAX_FACTOR = 1e30
+
+
 def _pair_force(dv: torch.Tensor, qq: torch.Tensor, exponent: float, eps2: float) -> torch.Tensor:
     r2 = (dv * dv).sum(1) + eps2
-    return dv * (qq * r2.pow(-exponent / 2))[:, None]
+    return dv * (qq * r2.pow(-exponent / 2)).clamp(max=_MAX_FACTOR)[:, None]
 
 
 def barnes_hut_forces(
@@ -168,7 +172,7 @@ def exact_forces(pos: torch.Tensor, charge: torch.Tensor, exponent: float = 2.5,
     for s in range(0, len(pos), chunk):
         dv = pos[s : s + chunk, None, :] - pos[None, :, :]  # (c, N, D)
         r2 = (dv * dv).sum(-1) + eps2
-        w = charge[s : s + chunk, None] * charge[None, :] * r2.pow(-exponent / 2)
+        w = (charge[s : s + chunk, None] * charge[None, :] * r2.pow(-exponent / 2)).clamp(max=_MAX_FACTOR)
         idx = torch.arange(s, min(s + chunk, len(pos)), device=pos.device)
         w[idx - s, idx] = 0  # no self force
         out[s : s + chunk] = (dv * w[..., None]).sum(1)

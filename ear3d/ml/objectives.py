@@ -99,7 +99,8 @@ class Selection:
         if isinstance(value, Selection):
             return value
         if not isinstance(value, Mapping):
-            raise SelectionError(f"a selection must be a Selection or a mapping with 'layer', got {type(value).__name__}")
+            kind = type(value).__name__
+            raise SelectionError(f"a selection must be a Selection or a mapping with 'layer', got {kind}")
         allowed = {"layer", "mode", "weight", *AXES}
         unknown = sorted(set(value) - allowed)
         if unknown:
@@ -227,6 +228,13 @@ def neuron(layer: str, channel: int, pitch: int | None = None, time: int | None 
         return a.float().mean(dim=(1, 2))
 
     return Objective(fn, f"max {layer}[c{channel}, f{pitch}, t{time}]", uses=(layer,))
+
+
+def index_region(index: int, n: int) -> tuple[float, float]:
+    """(position, width) that selects exactly entry ``index`` of an axis of ``n`` entries."""
+    if not 0 <= index < n:
+        raise SelectionError(f"index {index} is outside an axis of {n} entries")
+    return (index / (n - 1) if n > 1 else 0.5), 1.0 / n
 
 
 def combine(selections: list[Selection]) -> Objective | None:

@@ -154,7 +154,8 @@ def origin_samples(value: Any, sample_rate: int, n_samples: int, seed: int = 0) 
             raise AudioFileError(f"origin {str(value)!r} is not silence, noise, a clip in assets/clips/ ({known}) "
                                  f"or an existing audio file")
         return read_audio(path, sample_rate, n_samples / sample_rate)
-    raise ValueError(f"origin must be 'silence', 'noise', a clip name, a file path or a Clip, got {type(value).__name__}")
+    kind = type(value).__name__
+    raise ValueError(f"origin must be 'silence', 'noise', a clip name, a file path or a Clip, got {kind}")
 
 
 # -- the optimisation ------------------------------------------------------------------------

@@ -16,6 +16,9 @@ import numpy as np
 COLOURS = [(230, 90, 60), (60, 140, 230), (90, 190, 90), (200, 160, 40), (170, 90, 200), (60, 190, 190)]
 #: Colour map of scalograms: dark blue → purple → orange → pale yellow.
 MAP_STOPS = np.array([[5, 7, 30], [80, 20, 110], [190, 50, 80], [250, 150, 40], [252, 250, 190]], dtype=np.float64)
+#: Diverging map of signed data (gradients): blue → white (0) → red.
+DIVERGING_STOPS = np.array([[30, 60, 170], [140, 170, 230], [250, 250, 250], [235, 150, 130], [180, 30, 40]],
+                           dtype=np.float64)
 
 
 def _save(image: "Image.Image", path: str | Path) -> Path:  # noqa: F821
@@ -33,12 +36,12 @@ def _save(image: "Image.Image", path: str | Path) -> Path:  # noqa: F821
     return path
 
 
-def colour_map(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """(H, W) floats → (H, W, 3) uint8 through MAP_STOPS, ``lo`` → first stop, ``hi`` → last."""
-    t = np.clip((np.nan_to_num(values) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) * (len(MAP_STOPS) - 1)
-    i = np.minimum(t.astype(int), len(MAP_STOPS) - 2)
+def colour_map(values: np.ndarray, lo: float, hi: float, stops: np.ndarray = MAP_STOPS) -> np.ndarray:
+    """(H, W) floats → (H, W, 3) uint8 through ``stops``, ``lo`` → first stop, ``hi`` → last."""
+    t = np.clip((np.nan_to_num(values) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) * (len(stops) - 1)
+    i = np.minimum(t.astype(int), len(stops) - 2)
     f = (t - i)[..., None]
-    return ((1 - f) * MAP_STOPS[i] + f * MAP_STOPS[i + 1]).astype(np.uint8)
+    return ((1 - f) * stops[i] + f * stops[i + 1]).astype(np.uint8)
 
 
 def curves_png(path: str | Path, series: Mapping[str, Sequence[float]], title: str, y_label: str,
@@ -88,7 +91,7 @@ def scalograms_png(path: str | Path, panels: Mapping[str, np.ndarray], scale: in
                    symmetric: bool = False) -> Path:
     """(F, T) arrays side by side, low pitch at the bottom, one shared colour range.
 
-    symmetric: for signed data (gradients): the range is ±max|value| and 0 is mid-map.
+    symmetric: for signed data (gradients): the range is ±max|value|, 0 is white, blue < 0 < red.
     """
     from PIL import Image, ImageDraw
 
@@ -100,7 +103,8 @@ def scalograms_png(path: str | Path, panels: Mapping[str, np.ndarray], scale: in
         lo = min(float(np.nanmin(a)) for a in arrays)
         hi = max(float(np.nanmax(a)) for a in arrays)
     gap, label_h = 8, 16
-    tiles = [Image.fromarray(colour_map(a[::-1], lo, hi)).resize((a.shape[1] * scale, a.shape[0] * scale),
+    stops = DIVERGING_STOPS if symmetric else MAP_STOPS
+    tiles = [Image.fromarray(colour_map(a[::-1], lo, hi, stops)).resize((a.shape[1] * scale, a.shape[0] * scale),
                                                                  Image.NEAREST) for a in arrays]
     w = sum(t.width for t in tiles) + gap * (len(tiles) + 1)
     h = max(t.height for t in tiles) + label_h + 2 * gap

@@ -54,6 +54,12 @@ class Stats:
     layers: dict[str, LayerStats]
     fingerprint: str
 
+    def most_driven_channel(self, name: str) -> int:
+        """The channel of layer ``name`` that sound drives furthest above its silence level
+        (mean over pitch of (data mean − silence) / scale): a target that can be woken."""
+        s = self.layers[name]
+        return int(np.argmax(((s.mean - s.silence) / s.scale).mean(axis=1)))
+
     def tensors(self, device: torch.device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """name → (silence (1, C, F, 1), 1/scale (scalar)) on ``device`` for normalising (B, C, F, T)."""
         out = {}

@@ -21,7 +21,8 @@ Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the 
 ``pause``/``resume``  hold or continue the steps (commands are still answered)
 ``reset``            back to the origin clip, histories cleared
 ``step``             run N steps now (also while paused)
-``listen``           publish the current loop's activations now (after the last update)
+``listen``           publish the current loop's activations (after the last update) once no
+                     steps are running or queued
 ===================  =====================================================================
 
 Each published :class:`ActivationFrame` carries the clip the activations belong to, the clean
@@ -104,6 +105,7 @@ class Worker:
         self._scripted: Objective | None = None
         self._paused = False
         self._pending_steps = 0
+        self._listen_pending = False
 
     # -- the caller's side ------------------------------------------------------------------
 
@@ -178,8 +180,9 @@ class Worker:
                     log.exception("worker: command %r failed", command.name)
                     self._report(f"{command.name}: {type(e).__name__}: {e}")
             if self._running():
-                self._step_and_publish()
-            elif changed:
+                self._step_and_publish()  # a fresh frame shows whatever the commands changed
+            if not self._running() and (changed or self._listen_pending):
+                self._listen_pending = False
                 self._publish(self.sonifier.listen())
 
     def _next_commands(self) -> list[Command | None] | None:
@@ -260,7 +263,8 @@ class Worker:
             son.reset()
             return True
         if name == "listen":
-            return True
+            self._listen_pending = True  # published once the queued steps are done
+            return False
         if name == "step":
             n = 1 if value is None else value
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
