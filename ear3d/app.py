@@ -16,7 +16,8 @@ from ear3d.config import Config
 from ear3d.control.keyboard import KEY_BINDINGS
 from ear3d.control.mapping import load_mapping
 from ear3d.control.midi import MidiInput, MidiRouter
-from ear3d.control.params import LIVE_PARAMS, ControlError, Parameters
+from ear3d.control.params import ALL_PARAMS, ControlError, Parameters
+from ear3d.control.sonify import worker_commands
 from ear3d.messages import Command
 from ear3d.playback import Playback
 from ear3d.session import Session
@@ -30,10 +31,14 @@ class LiveApp:
     def __init__(self, config: Config, ctx: moderngl.Context):
         self.config = config
         self.session = Session(config, ctx)
-        self.params = Parameters(LIVE_PARAMS)
+        self.params = Parameters(ALL_PARAMS)
         self.params.set("volume", config.audio.volume)
         self.params.set("orbit_speed", config.render.orbit_speed)
-        self._param_version = 0
+        for name, value in self.session.sonify_values.items():
+            self.params.set(name, value)
+        self._param_version = self.params.version  # the worker already has these
+        self._error_version = 0
+        self.layer_names = [info.name for info in self.session.table.layers]
         self.playback = Playback(config.audio, self.session.clip)
         self.midi_router = MidiRouter(load_mapping(config.control.midi_mapping))
         self.midi = MidiInput(config.control, self.midi_router)
@@ -62,12 +67,18 @@ class LiveApp:
             self.session.scene.reset_camera(1.0)
         elif name == "focus_selection":
             self.session.scene.focus_selection(1.5)
+        elif name == "keep_selection":  # the next target is added to the current one
+            self.session.worker.send(Command("keep"))
+        elif name == "toggle_sonify":
+            self.params.set("sonify", 1 - self.params.get("sonify"))
+        elif name == "reset_origin":
+            self.session.worker.send(Command("reset"))
         elif name == "pause_orbit":
             self.orbit_paused = not self.orbit_paused
         elif name == "fullscreen":
             self.wants_fullscreen_toggle = True
         else:
-            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, focus_selection, pause_orbit, fullscreen")
+            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, focus_selection, keep_selection, toggle_sonify, reset_origin, pause_orbit, fullscreen")
 
     def key(self, name: str) -> None:
         """A key press by moderngl-window key name (see control.keyboard)."""
@@ -86,6 +97,12 @@ class LiveApp:
             self.session.apply(changed)
             if "volume" in changed:
                 self.playback.set_volume(float(changed["volume"]))
+            for command in worker_commands(changed, self.params.snapshot(), self.layer_names):
+                self.session.worker.send(command)
+        version, error = self.session.worker.errors.peek()
+        if version != self._error_version:  # say each worker error once; the loop goes on
+            self._error_version = version
+            log.warning("worker: %s", error)
         if self.session.poll():
             self.playback.submit(self.session.frame.clip)
         self.playback.check()

@@ -15,6 +15,7 @@ import numpy as np
 from ear3d.activity import activity_table
 from ear3d.clips import ensure_origin_clip, read_audio
 from ear3d.config import Config
+from ear3d.control.sonify import start_commands
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
 from ear3d.layout.grid import grid_positions
@@ -58,11 +59,31 @@ class Session:
         self.frame = frame
         self.orbit_speed = config.render.orbit_speed
         self.highlight_layer = -1
+        self._targets = np.zeros(self.table.size, bool)
+        self._shown_selection: np.ndarray | None = None
         self._upload(frame)
+        names = [info.name for info in self.table.layers]
+        self.sonify_values, commands = start_commands(config.optimize.start_target, names)
+        for command in commands:
+            self.worker.send(command)
 
     def _upload(self, frame: ActivationFrame) -> None:
         self.frame = frame
         self.scene.set_activity(activity_table(frame.layers, self.table, self.steps))
+        targets = np.zeros(self.table.size, bool)
+        for info in self.table.layers:
+            sel = frame.selected.get(info.name)
+            if sel is not None:  # (C, F, T) bool: a neuron is a target if it is at any time step
+                targets[info.offset : info.offset + info.size] = sel.any(axis=2).reshape(-1)
+        self._targets = targets
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        """Highlight the optimisation targets and the highlighted layer (uploaded on change only)."""
+        mask = self._targets | (self.table.layer == self.highlight_layer)
+        if self._shown_selection is None or not np.array_equal(mask, self._shown_selection):
+            self.scene.set_selection(mask)
+            self._shown_selection = mask
 
     def poll(self) -> bool:
         """Upload the worker's newest activations if there are any; True when it did."""
@@ -86,7 +107,7 @@ class Session:
         layer = int(values.get("highlight_layer", self.highlight_layer))
         if layer != self.highlight_layer:
             self.highlight_layer = layer
-            self.scene.set_selection(self.table.layer == layer if layer >= 0 else np.zeros(self.table.size, bool))
+            self._show_selection()
 
     def advance(self, dt: float) -> None:
         """Move time-driven things (the camera's orbit) by ``dt`` seconds."""

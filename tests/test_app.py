@@ -83,3 +83,23 @@ def test_bad_commands_never_stop_the_loop(window):
         app.command(bad)
     assert app.errors == errors + 5
     assert lit_pixels(draw(window)) > 0.5 * before > 0  # still drawing (the camera orbits on)
+
+
+def test_session_starts_sonifying_and_controls_steer_the_worker(window):
+    app: LiveApp = window.app
+    layer = app.layer_names.index(app.config.optimize.start_target)
+    assert app.params.get("target_layer") == layer and app.params.get("sonify") == 1
+    deadline = time.time() + 60
+    while time.time() < deadline and not app.session.frame.optimizing:
+        draw(window)
+    frame = app.session.frame
+    assert frame.optimizing and frame.step > 0 and list(frame.selected) == [app.layer_names[layer]]
+    assert app.session._targets.any()  # the targets are highlighted
+    app.key("T")  # next target layer
+    draw(window)
+    deadline = time.time() + 60
+    while time.time() < deadline and list(app.session.frame.selected) != [app.layer_names[layer + 1]]:
+        draw(window)
+        time.sleep(0.05)
+    assert list(app.session.frame.selected) == [app.layer_names[layer + 1]]
+    assert app.playback.latest.serial == app.session.frame.clip.serial  # new clips reach the loop

@@ -13,7 +13,7 @@ import pytest
 from ear3d.config import ControlConfig
 from ear3d.control.mapping import available_mappings, load_mapping
 from ear3d.control.midi import MidiInput, MidiRouter, list_input_names, parse_bytes
-from ear3d.control.params import LIVE_PARAMS, ControlError, Parameters, ParamSpec
+from ear3d.control.params import ALL_PARAMS, LIVE_PARAMS, ControlError, Parameters, ParamSpec
 from ear3d.messages import Command
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
@@ -150,7 +150,7 @@ def test_paramspec_rejects_bad_ranges() -> None:
 
 def test_shipped_mappings_load() -> None:
     assert {"generic", "bcf2000"} <= set(available_mappings())
-    known = {s.name for s in LIVE_PARAMS}
+    known = {s.name for s in ALL_PARAMS}
     for name in ("generic", "bcf2000"):
         m = load_mapping(name)
         assert m.cc
@@ -159,7 +159,8 @@ def test_shipped_mappings_load() -> None:
         for n in m.notes.values():
             assert n.action.param in known
     bcf = load_mapping("bcf2000")
-    assert set(range(81, 86)) <= set(bcf.cc) and {1, 2, 3, 4} <= set(bcf.cc)
+    assert set(range(81, 89)) <= set(bcf.cc) and set(range(1, 9)) <= set(bcf.cc)
+    assert bcf.cc[81].param == "learning_rate_log10" and bcf.cc[88].param == "time_width"
 
 
 def test_mapping_from_path_with_short_and_long_forms(tmp_path) -> None:

@@ -11,7 +11,16 @@ from ear3d.clips import AudioFileError, make_origin_clip, write_wav
 from ear3d.config import load
 from ear3d.ml.loop import LoopedEar, RedirectedReLU
 from ear3d.ml.model import build_ear
-from ear3d.ml.objectives import Objective, Region, Selection, SelectionError, combine, region, selected_mask
+from ear3d.ml.objectives import (
+    Objective,
+    Region,
+    Selection,
+    SelectionError,
+    combine,
+    index_region,
+    region,
+    selected_mask,
+)
 from ear3d.ml.optimize import Raw, Sonifier, Spectral, origin_samples
 from ear3d.ml.regularizers import (
     apply_masks,
@@ -142,6 +151,7 @@ def test_region_bounds_follow_position_and_width():
     assert Region(0.5, 0.5).bounds(8) == (2, 6)  # start = pos·(1 − width)·N
     assert Region(0.3, 0.0).bounds(10) == (3, 4)  # never empty
     assert Region(0.7, 1.0).bounds(5) == (0, 5)
+    assert all(Region(*index_region(i, 7)).bounds(7) == (i, i + 1) for i in range(7))  # one exact channel
     for bad in (-0.1, 1.5, math.nan, "x"):
         with pytest.raises(SelectionError):
             Region(bad, 0.5)

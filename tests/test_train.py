@@ -20,7 +20,7 @@ SR = 44100
 def tiny(directory, *extra):
     return load(None, ["model.preset=tiny", f"model.name={directory}", "train.batch_size=3", "train.crop_seconds=3",
                        "train.validation_clips=3", "train.validate_every=2", "train.checkpoint_every=2",
-                       "train.warmup_steps=1", "train.threads=1", *extra])
+                       "train.warmup_steps=1", "train.threads=1", "train.pool_clips=0", *extra])
 
 
 def weights(directory):
@@ -83,7 +83,8 @@ def _ddp_worker(rank: int, port: int, directory: str, queue) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     cfg = load(None, ["model.preset=tiny", f"model.name={directory}", "train.batch_size=2", "train.crop_seconds=3",
-                      "train.validation_clips=2", "train.steps=2", "train.device=cpu", "train.threads=1"])
+                      "train.validation_clips=2", "train.steps=2", "train.device=cpu", "train.threads=1",
+                      "train.pool_clips=2", "train.pool_refresh=1"])  # the pooled path, each rank its own pool
     result = train(cfg, progress=False, stats=False)
     queue.put((rank, torch.cat([p.detach().flatten() for p in result.model.parameters()]).numpy()))  # by value
     torch.distributed.destroy_process_group()

@@ -148,3 +148,20 @@ def test_clip_command_publishes_that_clip(worker):
     worker.send(Command("clip", clip))
     _, frame = next_frame(worker, version, lambda f: f.clip.samples[:100].any())
     assert np.array_equal(frame.clip.samples, clip.samples) and frame.step == 0
+
+
+def test_an_objective_that_raises_and_a_non_command_do_not_stop_the_worker(worker):
+    version = settle(worker)
+    errors_before = worker.errors.peek()[0]
+    worker.send("pause")  # not a Command at all
+
+    def broken(acts):
+        raise IndexError("no such neuron")
+
+    worker.send(Command("objective", Objective(broken, "broken", uses=("enc1",))))
+    worker.send(Command("step", 1))
+    n, error = worker.errors.wait_newer(errors_before + 1, WAIT)
+    assert n == errors_before + 2 and "no such neuron" in error and "target cleared" in error
+    worker.send(Command("select", {"layer": "enc2"}))  # and it goes on
+    worker.send(Command("step", 1))
+    _, frame = next_frame(worker, version, lambda f: f.step == 1 and "enc2" in f.selected)

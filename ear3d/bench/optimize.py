@@ -9,7 +9,8 @@ units (0 = silence, 1 = one typical neuron's spread over data):
 * ``target start`` / ``target end``: the target region's mean activation;
 * ``target rise``: end ÷ max(start, 1) — the start is floored at one unit because silence
   sits at 0 by construction (criterion: ≥ 10);
-* ``non-target end``: mean over the layer's other neurons (criterion: below target end);
+* ``target gain`` and ``non-target gain``: end − start of the target, and of the mean of the
+  layer's other neurons (criterion: the target gains more);
 * ``pass``: 1 when both criteria hold.
 
 Speed: steps per second for each preset (``--presets``) at each batch (``--batches``),
@@ -41,7 +42,7 @@ ORIGINS = ("silence", "noise")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", default="enc1,enc5,ar6", help="early, middle, late layer (default enc1,enc5,ar6)")
-    parser.add_argument("--steps", type=int, default=60, help="selectivity: steps per run (default 60)")
+    parser.add_argument("--steps", type=int, default=100, help="selectivity: steps per run (default 100)")
     parser.add_argument("--presets", default="", help="speed: presets (default: the configured one, and paper)")
     parser.add_argument("--batches", default="1,8", help="speed: batch sizes (default 1,8)")
     parser.add_argument("--speed-steps", type=int, default=3, help="speed: timed steps per variant (default 3)")
@@ -129,8 +130,9 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
                 Row(case, "target start", t0, "σ"),
                 Row(case, "target end", t1, "σ"),
                 Row(case, "target rise", rise, "×"),
-                Row(case, "non-target end", n1, "σ"),
-                Row(case, "pass", float(rise >= 10 and t1 > n1), "1 = yes"),
+                Row(case, "target gain", t1 - t0, "σ"),
+                Row(case, "non-target gain", n1 - n0, "σ"),
+                Row(case, "pass", float(rise >= 10 and t1 - t0 > n1 - n0), "1 = yes"),
             ]
             curves[case] = history
             if out is not None:

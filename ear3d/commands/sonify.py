@@ -5,6 +5,8 @@ Writes into --out: ``sonified.wav`` (the loop after N steps), ``origin.wav``, ``
 (the target's normalised activation over the steps), ``scalogram.png`` (before / after) and
 ``gradient.png`` (the loss's gradient with respect to the scalogram at the last step).
 Regions are position and width in 0–1 per axis, as the controllers drive them.
+``--save-stats`` stores the per-layer normalisation statistics next to the model
+(``models/<name>/stats.npz``) so the worker loads them instead of measuring at start.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--origin", help="start clip: silence, noise, a clip in assets/clips/ or an audio file "
                                          "(default: optimize.origin)")
     parser.add_argument("--out", type=Path, default=Path("out/sonify"), help="output folder (default out/sonify)")
+    parser.add_argument("--save-stats", action="store_true",
+                        help="also write the model's activation statistics to models/<model.name>/stats.npz")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -56,6 +60,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.steps < 1:
         raise SystemExit("ear3d sonify: --steps must be at least 1")
     with Worker(config) as worker:
+        if args.save_stats:
+            from ear3d.ml.stats import STATS_FILE, save_stats
+            from ear3d.ml.worker import model_folder
+
+            path = save_stats(model_folder(config) / STATS_FILE, worker.sonifier.stats)
+            print(f"wrote {path.resolve()} (fingerprint of these weights: {worker.sonifier.stats.fingerprint})")
         if args.layer not in worker.shapes:
             raise SystemExit(f"ear3d sonify: unknown layer {args.layer!r}; layers: {', '.join(worker.shapes)}")
         channel = args.channel or index_region(worker.sonifier.stats.most_driven_channel(args.layer),

@@ -25,6 +25,15 @@ KEY_BINDINGS: dict[str, Command] = {
     "G": Command("app:focus_selection"),
     "F": Command("app:fullscreen"),
     "SPACE": Command("app:pause_orbit"),
+    "T": Command("target_layer:next"),
+    "Y": Command("target_layer:prev"),
+    "L": Command("channel_pos:next"),
+    "J": Command("channel_pos:prev"),
+    "I": Command("pitch_pos:next"),
+    "U": Command("pitch_pos:prev"),
+    "K": Command("app:keep_selection"),
+    "P": Command("app:toggle_sonify"),
+    "O": Command("app:reset_origin"),
 }
 
 

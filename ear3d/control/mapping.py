@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ear3d import paths
-from ear3d.control.params import ACTIONS, LIVE_PARAMS, ControlError, ParamSpec
+from ear3d.control.params import ACTIONS, ALL_PARAMS, ControlError, ParamSpec
 
 _TOP_KEYS = ("name", "description", "cc", "note")
 _CC_KEYS = ("param", "action", "channel", "min", "max", "trigger")
@@ -116,7 +116,7 @@ def resolve_mapping_path(name_or_path: str | Path) -> Path:
     return mapping_dir() / f"{text}.toml"
 
 
-def load_mapping(name_or_path: str | Path, specs: Sequence[ParamSpec] = LIVE_PARAMS) -> MidiMapping:
+def load_mapping(name_or_path: str | Path, specs: Sequence[ParamSpec] = ALL_PARAMS) -> MidiMapping:
     """Read and validate a mapping file; parameter names are checked against ``specs``."""
     path = resolve_mapping_path(name_or_path)
     try:
@@ -138,7 +138,7 @@ def load_mapping(name_or_path: str | Path, specs: Sequence[ParamSpec] = LIVE_PAR
 
 
 def parse_mapping(
-    data: dict[str, Any], specs: Sequence[ParamSpec] = LIVE_PARAMS, source: Path | None = None
+    data: dict[str, Any], specs: Sequence[ParamSpec] = ALL_PARAMS, source: Path | None = None
 ) -> MidiMapping:
     """Validate already-parsed TOML data (see the module docstring for the format)."""
     return _Parser({s.name: s for s in specs}, source).mapping(data)

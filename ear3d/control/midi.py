@@ -21,7 +21,7 @@ import mido
 
 from ear3d.config import ControlConfig
 from ear3d.control.mapping import Action, CCBinding, MidiMapping
-from ear3d.control.params import LIVE_PARAMS, ParamSpec
+from ear3d.control.params import ALL_PARAMS, ParamSpec
 from ear3d.messages import Command
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class MidiRouter:
     All methods are thread-safe; :meth:`handle` runs on the MIDI callback thread and never raises.
     """
 
-    def __init__(self, mapping: MidiMapping, specs: Sequence[ParamSpec] = LIVE_PARAMS, max_pending: int = 1024) -> None:
+    def __init__(self, mapping: MidiMapping, specs: Sequence[ParamSpec] = ALL_PARAMS, max_pending: int = 1024) -> None:
         self.mapping = mapping
         self._specs = {s.name: s for s in specs}
         self._lock = threading.Lock()

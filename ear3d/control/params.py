@@ -73,6 +73,30 @@ LIVE_PARAMS: tuple[ParamSpec, ...] = (
 )
 
 
+#: The sonification, steered live (translated into worker commands by control.sonify).
+SONIFY_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("target_layer", 0, 63, 0, "layer of the target neurons (index in the model's layer order)", integer=True),
+    ParamSpec("channel_pos", 0.0, 1.0, 0.5, "target region along channels: position"),
+    ParamSpec("channel_width", 0.0, 1.0, 0.1, "target region along channels: width"),
+    ParamSpec("pitch_pos", 0.0, 1.0, 0.5, "target region along pitch: position"),
+    ParamSpec("pitch_width", 0.0, 1.0, 0.3, "target region along pitch: width"),
+    ParamSpec("time_pos", 0.0, 1.0, 0.0, "target region along the loop: position"),
+    ParamSpec("time_width", 0.0, 1.0, 1.0, "target region along the loop: width"),
+    ParamSpec("learning_rate_log10", -5.0, 0.0, -2.0, "log10 of the waveform change per step"),
+    ParamSpec("mix_origin", 0.0, 1.0, 0.0, "pull back towards the origin clip after each step"),
+    ParamSpec("time_jitter", 0.0, 4.0, 0.5, "largest circular shift of the shifted copies, seconds"),
+    ParamSpec("time_mask", 0.0, 1.0, 0.1, "fraction of time masked in the shifted copies"),
+    ParamSpec("pitch_mask", 0.0, 1.0, 0.1, "fraction of pitch masked in the shifted copies"),
+    ParamSpec("activity_penalty", 0.0, 10.0, 0.0, "penalty on total activity"),
+    ParamSpec("noise_penalty", 0.0, 10.0, 0.0, "penalty on noise (mean scalogram level)"),
+    ParamSpec("hf_penalty", 0.0, 10.0, 0.0, "penalty on high frequencies"),
+    ParamSpec("sonify", 0, 1, 1, "1 = optimise towards the target, 0 = pause", integer=True),
+)
+
+#: Everything keyboard and MIDI can change.
+ALL_PARAMS: tuple[ParamSpec, ...] = LIVE_PARAMS + SONIFY_PARAMS
+
+
 def _finite_number(what: str, value: Any) -> float:
     """``value`` as a float, or ControlError when it is not a finite real number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -61,8 +61,10 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
                 draw.line(pts, fill=colour, width=width)
             elif pts:
                 draw.ellipse((pts[0][0] - 3, pts[0][1] - 3, pts[0][0] + 3, pts[0][1] + 3), fill=colour)
-        draw.text((right - 150, top + 6), "-- train", fill=TRAIN_COLOUR, font=font)
-        draw.text((right - 150, top + 20), "-- validation", fill=VAL_COLOUR, font=font)
+        # the legend goes where the curves are not: top right for loss (falls), bottom right for accuracy (rises)
+        ly = top + 6 if metric == "loss" else bottom - 36
+        draw.text((right - 150, ly), "-- train", fill=TRAIN_COLOUR, font=font)
+        draw.text((right - 150, ly + 14), "-- validation", fill=VAL_COLOUR, font=font)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)

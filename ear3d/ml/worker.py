@@ -175,15 +175,20 @@ class Worker:
                 try:
                     changed |= self._handle(command)
                 except (ConfigError, SelectionError, ValueError, TypeError, KeyError, OSError) as e:
-                    self._report(f"{command.name}: {e}")
+                    self._report(f"{getattr(command, 'name', command)!s}: {e}")
                 except Exception as e:  # one bad command never ends the loop
-                    log.exception("worker: command %r failed", command.name)
-                    self._report(f"{command.name}: {type(e).__name__}: {e}")
+                    log.exception("worker: command %r failed", command)
+                    self._report(f"{getattr(command, 'name', command)!s}: {type(e).__name__}: {e}")
             if self._running():
                 self._step_and_publish()  # a fresh frame shows whatever the commands changed
             if not self._running() and (changed or self._listen_pending):
                 self._listen_pending = False
-                self._publish(self.sonifier.listen())
+                try:
+                    self._publish(self.sonifier.listen())
+                except Exception as e:  # e.g. a scripted objective that raises: drop it, keep serving
+                    log.exception("worker: listening failed")
+                    self._clear_target()
+                    self._report(f"listen failed, target cleared: {type(e).__name__}: {e}")
 
     def _next_commands(self) -> list[Command | None] | None:
         """Everything queued now; waits for one first when there is nothing to compute."""
@@ -212,8 +217,7 @@ class Worker:
             result = son.step()
         except Exception as e:  # an objective that raises: stop aiming at it, keep serving
             log.exception("worker: step failed")
-            self._kept, self._current, self._scripted = [], None, None
-            son.set_objective(None)
+            self._clear_target()
             self._report(f"step failed, target cleared: {type(e).__name__}: {e}")
             return
         if not result.ok:
@@ -242,8 +246,7 @@ class Worker:
             self._keep_next = True
             return False
         if name == "clear":
-            self._kept, self._current, self._scripted = [], None, None
-            son.set_objective(None)
+            self._clear_target()
             return True
         if name == "objective":
             if value is not None and not isinstance(value, Objective):
@@ -309,6 +312,10 @@ class Worker:
         objective = combine(kept + [selection])
         self.sonifier.set_objective(objective)
         self._kept, self._current, self._scripted, self._keep_next = kept, selection, None, False
+
+    def _clear_target(self) -> None:
+        self._kept, self._current, self._scripted, self._keep_next = [], None, None, False
+        self.sonifier.set_objective(None)
 
     def _set(self, values: dict) -> None:
         fixed = [k for k in values if k in FIXED_KEYS]
