@@ -46,7 +46,8 @@ def reference_loss(model: CPCModel, z: np.ndarray, c: np.ndarray, over_time: boo
     terms, correct = [], 0
     for k in range(k_steps):
         js = [j for j in range(c.shape[2]) if model.target_step(j, k) < tz]
-        cands = [(m, model.target_step(j2, k) if over_time else None) for m in range(b) for j2 in (js if over_time else [0])]
+        cands = [(m, model.target_step(j2, k) if over_time else None)
+                 for m in range(b) for j2 in (js if over_time else [0])]
         for n in range(b):
             for j in js:
                 pred = (w @ c[n, :, j] + bias).reshape(k_steps, d)[k]

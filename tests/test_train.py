@@ -61,7 +61,8 @@ def test_training_on_a_folder_skips_bad_files_and_saves_statistics(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(2):
         t = np.arange(4 * 22050) / 22050
-        sf.write(str(data / f"tone{i}.flac"), 0.3 * np.sin(2 * np.pi * (220 + 110 * i) * t) + 0.01 * rng.standard_normal(len(t)), 22050)
+        tone = 0.3 * np.sin(2 * np.pi * (220 + 110 * i) * t) + 0.01 * rng.standard_normal(len(t))
+        sf.write(str(data / f"tone{i}.flac"), tone, 22050)
     (data / "broken.mp3").write_bytes(b"ID3 not really an mp3")
     out = tmp_path / "m"
     result = train(tiny(out, "train.steps=2", f"train.data={json.dumps(str(data))}"), progress=False)
@@ -80,7 +81,8 @@ def test_learning_rate_warms_up_then_decays_to_zero():
 
 
 def _ddp_worker(rank: int, port: int, directory: str, queue) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                      LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     cfg = load(None, ["model.preset=tiny", f"model.name={directory}", "train.batch_size=2", "train.crop_seconds=3",
                       "train.validation_clips=2", "train.steps=2", "train.device=cpu", "train.threads=1",
@@ -108,7 +110,8 @@ def test_data_parallel_training_on_cpu_with_gloo(tmp_path):
     info = json.loads((tmp_path / "ddp" / "config.json").read_text())
     assert info["training"]["world_size"] == 2 and info["training"]["step"] == 2
     assert np.array_equal(results[0], results[1])  # each rank drew other data: equal only if gradients were averaged
-    saved = torch.cat([p.flatten() for p in build_ear(load(None, ["model.preset=tiny", f"model.name={tmp_path / 'ddp'}"])).model.parameters()])
+    saved_ear = build_ear(load(None, ["model.preset=tiny", f"model.name={tmp_path / 'ddp'}"]))
+    saved = torch.cat([p.flatten() for p in saved_ear.model.parameters()])
     assert np.array_equal(saved.detach().numpy(), results[0])
 
 
@@ -128,7 +131,8 @@ def test_eval_reports_probes_and_baselines_side_by_side(tmp_path, capsys):
         for task in ("tempo", "instrument"):
             assert 0.0 <= rows[(case, f"probe_accuracy_{task}")] <= 100.0
     assert ("cpc/c", "probe_accuracy_key") not in rows
-    assert 0.0 <= rows[("cpc", "contrastive_accuracy")] <= 100.0 and rows[("chance", "contrastive_accuracy")] == pytest.approx(100 / 3)
+    assert 0.0 <= rows[("cpc", "contrastive_accuracy")] <= 100.0
+    assert rows[("chance", "contrastive_accuracy")] == pytest.approx(100 / 3)
     assert rows[("data", "probe_train_clips")] == 12 and rows[("data", "probe_test_clips")] == 6
     assert "probe_accuracy_tempo" in capsys.readouterr().out
 

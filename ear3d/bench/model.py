@@ -113,7 +113,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     variants["cqt2010v2"] = lambda w: (v2010(w) + 1e-9).square()
     ear = Ear(config.replace({"model": {"weights": "random"}})).to(device)
     looped = LoopedEar(ear, n, 0.0).to(device)
-    variants["octave_grouped"] = lambda w: looped.scalogram(looped.play(w, torch.zeros(w.shape[0], dtype=torch.long, device=device)))
+    no_shift = torch.zeros(1, dtype=torch.long, device=device)
+    variants["octave_grouped"] = lambda w: looped.scalogram(looped.play(w, no_shift))
     times = {}
     for name, fn in variants.items():
         x = torch.randn(1, n, device=device) * 0.1

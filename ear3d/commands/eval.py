@@ -17,8 +17,10 @@ HELP = "evaluate the trained ear: contrastive accuracy and linear probes vs two 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train-clips", type=int, default=600, help="labelled clips to fit each probe on (default 600)")
-    parser.add_argument("--test-clips", type=int, default=300, help="held-out labelled clips to score it on (default 300)")
+    parser.add_argument("--train-clips", type=int, default=600,
+                        help="labelled clips to fit each probe on (default 600)")
+    parser.add_argument("--test-clips", type=int, default=300,
+                        help="held-out labelled clips to score it on (default 300)")
     parser.add_argument("--contrastive-clips", type=int, default=128,
                         help="held-out crops for the contrastive accuracy (default 128)")
     parser.add_argument("--tasks", default="instrument,key,tempo", help="comma-separated probe tasks")

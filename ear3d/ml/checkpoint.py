@@ -165,7 +165,8 @@ def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
             if diff or rate != config.audio.sample_rate:
                 what = ", ".join(f"cqt.{k} = {saved_cqt[k]!r} (config: {current[k]!r})" for k in diff)
                 if rate != config.audio.sample_rate:
-                    what = ", ".join(filter(None, [what, f"audio.sample_rate = {rate} (config: {config.audio.sample_rate})"]))
+                    rate_diff = f"audio.sample_rate = {rate} (config: {config.audio.sample_rate})"
+                    what = ", ".join(filter(None, [what, rate_diff]))
                 raise CheckpointError(f"{path} was trained with other front-end settings: {what}; "
                                       "use those settings, another model.name, or model.weights=random")
     if saved_preset is not None and saved_preset != config.model.preset:

@@ -60,7 +60,8 @@ def _t(dur: float, sr: int) -> np.ndarray:
 
 def _adsr(n: int, sr: int, attack: float, decay: float, sustain: float, release: float) -> np.ndarray:
     t = np.arange(n) / sr
-    env = np.where(t < attack, t / max(attack, 1e-4), sustain + (1 - sustain) * np.exp(-(t - attack) / max(decay, 1e-4)))
+    falling = sustain + (1 - sustain) * np.exp(-(t - attack) / max(decay, 1e-4))
+    env = np.where(t < attack, t / max(attack, 1e-4), falling)
     tail = min(n, int(release * sr))
     if tail > 0:
         env[n - tail :] *= np.linspace(1.0, 0.0, tail)
@@ -284,7 +285,8 @@ def render_piece(seed: int | tuple[int, ...], sample_rate: int = 44100, seconds:
         if rng.random() < 0.85:
             degree = int(np.clip(degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]), -3, 10))
             m = degree_midi(degree, tonic_octave)
-            place(b, note(voice, m, dur * beat * float(rng.choice([0.7, 0.85, 1.0]))), 0.3 * float(rng.uniform(0.7, 1.0)))
+            held = dur * beat * float(rng.choice([0.7, 0.85, 1.0]))
+            place(b, note(voice, m, held), 0.3 * float(rng.uniform(0.7, 1.0)))
         b += dur
     # Drums: kick / snare / hats, a pattern per piece, sometimes absent.
     if rng.random() < 0.75:

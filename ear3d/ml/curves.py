@@ -43,7 +43,8 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
         y_lo, y_hi = _nice_range(values)
 
         def xy(s: float, v: float) -> tuple[float, float]:
-            return (left + (s - x_lo) / (x_hi - x_lo) * (right - left), bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top))
+            return (left + (s - x_lo) / (x_hi - x_lo) * (right - left),
+                    bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top))
 
         draw.rectangle((left, top, right, bottom), outline=(90, 90, 90))
         for i in range(5):  # grid and tick labels

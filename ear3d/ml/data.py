@@ -61,7 +61,8 @@ def list_audio_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise AudioFileError(f"training data folder {folder} does not exist or is not a folder")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts))
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts))
 
 
 class FolderSource:
@@ -83,7 +84,8 @@ class FolderSource:
             try:
                 info = sf.info(str(path))
             except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError…
-                self._skip(path, f"unknown format or unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+                why = str(e).splitlines()[0] if str(e) else type(e).__name__
+                self._skip(path, f"unknown format or unreadable ({why})")
                 continue
             if info.frames <= 0:
                 self._skip(path, "empty")
@@ -149,7 +151,8 @@ def folder_sources(folder: Path, sample_rate: int, min_samples: int) -> tuple[Fo
 def make_sources(data: str, sample_rate: int, min_samples: int) -> tuple[Source, Source]:
     """(training, validation) sources for ``train.data``: 'procedural' or a folder."""
     if data == "procedural":
-        return ProceduralSource(sample_rate, ProceduralCorpus.TRAIN), ProceduralSource(sample_rate, ProceduralCorpus.VALIDATION)
+        return (ProceduralSource(sample_rate, ProceduralCorpus.TRAIN),
+                ProceduralSource(sample_rate, ProceduralCorpus.VALIDATION))
     return folder_sources(Path(data).expanduser(), sample_rate, min_samples)
 
 

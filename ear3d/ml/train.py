@@ -31,7 +31,7 @@ from torch import nn
 
 from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
-from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
+from ear3d.ml.data import ScalogramPool, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
 from ear3d.ml.model import Ear
 
@@ -134,7 +134,8 @@ def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
 # -- validation ------------------------------------------------------------------------------------
 
 
-def validate(model: nn.Module, data: torch.Tensor, batch: int, over_time: bool, dtype: torch.dtype | None) -> dict[str, float]:
+def validate(model: nn.Module, data: torch.Tensor, batch: int, over_time: bool,
+             dtype: torch.dtype | None) -> dict[str, float]:
     """Mean contrastive loss and top-1 accuracy over ``data`` (N, C, F, T) in batches of
     ``batch`` (the negatives are the other items of each batch), in eval mode."""
     was_training = model.training
@@ -213,7 +214,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
     if resume and state_path.is_file():
         start, meta = load_train_state(state_path, model, optimizer)
         if meta.get("preset") != config.model.preset:
-            raise ckpt.CheckpointError(f"{state_path} is a {meta.get('preset')!r} run; the config asks for {config.model.preset!r}")
+            raise ckpt.CheckpointError(f"{state_path} is a {meta.get('preset')!r} run; "
+                                       f"the config asks for {config.model.preset!r}")
         history, elapsed_before = meta.get("history", []), float(meta.get("seconds", 0.0))
         if dist.main:
             log.warning("resuming %s at step %d", directory, start)
@@ -230,7 +232,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                              step_seed(tc.seed, 10**9 + start, dist.rank), dist.device, progress and dist.main)
     val_data = None
     if dist.main:
-        val_waves = crop_batch(val_source, np.random.default_rng([tc.seed, 2**31]), tc.validation_clips, crop_samples, 0.0)
+        val_rng = np.random.default_rng([tc.seed, 2**31])
+        val_waves = crop_batch(val_source, val_rng, tc.validation_clips, crop_samples, 0.0)
         val_data = scalograms(front_end, val_waves, dist.device)
 
     stop = {"flag": False}
@@ -266,7 +269,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         from ear3d.ml.curves import plot_curves
 
         plot_curves(history, directory / CURVES_FILE,
-                    f"{config.model.preset} preset, {tc.data}, batch {tc.batch_size} x {dist.world} process(es), step {step}")
+                    f"{config.model.preset} preset, {tc.data}, batch {tc.batch_size} x {dist.world} process(es), "
+                    f"step {step}")
 
     model.train()
     t0 = time.perf_counter()
@@ -308,7 +312,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                          "train_accuracy": float(np.mean([w[1] for w in window])), "lr": lr}
                 window.clear()
             if dist.main and (step % tc.validate_every == 0 or step == tc.steps):
-                entry = {**(entry or {"step": step}), **validate(model, val_data, tc.batch_size, tc.score_over_time, dtype)}
+                metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype)
+                entry = {**(entry or {"step": step}), **metrics}
                 bar.set_postfix(loss=f"{loss_value:.3f}", val_loss=f"{entry['val_loss']:.3f}",
                                 val_acc=f"{entry['val_accuracy']:.3f}")
             if entry is not None:
