@@ -7,11 +7,13 @@ from ear3d.clips import AudioFileError
 from ear3d.control.params import ControlError
 from ear3d.gfx.context import GLUnavailable
 from ear3d.gfx.shaders import ShaderError
+from ear3d.ml.checkpoint import CheckpointError
 from ear3d.video import VideoError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     AudioFileError,
     AudioUnavailable,
+    CheckpointError,
     ControlError,
     GLUnavailable,
     ShaderError,

@@ -71,6 +71,7 @@ def report(name: str, rows: list[Row], json_path: Path | None) -> dict:
         fd, tmp = tempfile.mkstemp(prefix=f".{json_path.name}.", dir=json_path.parent)
         with os.fdopen(fd, "w") as f:
             json.dump(doc, f, indent=2)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
         os.replace(tmp, json_path)
         print(f"wrote {json_path}")
     return doc
