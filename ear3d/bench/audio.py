@@ -1,12 +1,11 @@
 """Audio callback cost under load: how long each PortAudio callback takes (median, p99,
-max) and how many underruns happen while the ear's forward + backward pass (what every
-optimization step computes) runs flat out in another thread. Our preallocated loop buffer
+max) and how many underruns happen while the sonification worker optimizes flat out in
+another thread. Our preallocated loop buffer
 is measured against a straightforward callback that indexes and allocates per buffer."""
 
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ from ear3d.audio import AudioOutput, LoopBuffer
 from ear3d.bench import Row
 from ear3d.config import Config
 
-HELP = "audio callback time and underruns while the optimizer's work runs flat out"
+HELP = "audio callback time and underruns while the optimizer runs flat out"
 
 
 class NaiveLoop(LoopBuffer):
@@ -37,47 +36,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class OptimizerLoad:
-    """A thread running the ear's forward + backward on the origin clip until stopped."""
+    """The sonification worker stepping flat out toward ``optimize.start_target`` (or ar6)."""
 
     def __init__(self, config: Config):
+        from ear3d.ml.worker import Worker
+
         self.config = config
+        self.worker = Worker(config)
         self.steps = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-load", daemon=True)
-
-    def _run(self) -> None:
-        import torch
-
-        from ear3d.ml.model import build_ear
-        from ear3d.session import origin_clip
-
-        ear = build_ear(self.config)
-        x = torch.from_numpy(origin_clip(self.config).samples)[None].clone().requires_grad_(True)
-        while not self._stop.is_set():
-            acts = ear(x)
-            sum(a.square().mean() for a in acts.values()).backward()
-            self.steps += 1
 
     def __enter__(self) -> "OptimizerLoad":
-        self._thread.start()
+        from ear3d.control.sonify import start_commands
+        from ear3d.messages import Command
+        from ear3d.session import origin_clip
+
+        self.worker.start()
+        self.worker.send(Command("clip", origin_clip(self.config)))
+        _, frame = self.worker.frames.wait_newer(0, timeout=300)
+        _, commands = start_commands(self.config.optimize.start_target or "ar6", list(frame.layers))
+        for command in commands:
+            self.worker.send(command)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        _, frame = self.worker.frames.peek()
+        self.steps = frame.step if frame is not None else 0
+        self.worker.stop()
 
 
 def measure(loop: LoopBuffer, config: Config, seconds: float) -> dict[str, float]:
     ac = config.audio
     with AudioOutput(loop, ac.sample_rate, ac.buffer_frames, ac.device, ac.volume) as out:
-        time.sleep(0.5)  # settle
-        c0, u0, t0 = out.callbacks, out.underruns, time.perf_counter()
-        with OptimizerLoad(config) as load:
+        with OptimizerLoad(config) as load:  # measured once the worker is optimizing
+            c0, u0, t0 = out.callbacks, out.underruns, time.perf_counter()
             time.sleep(seconds)
+            n = out.callbacks - c0
+            underruns = out.underruns - u0
         elapsed = time.perf_counter() - t0
-        n = out.callbacks - c0
         durations = out.callback_durations()[-n:] if n else np.zeros(1)
-        return {"callbacks": n, "underruns": out.underruns - u0, "load_steps_per_s": load.steps / elapsed,
+        return {"callbacks": n, "underruns": underruns, "load_steps_per_s": load.steps / elapsed,
                 "median": float(np.median(durations)), "p99": float(np.percentile(durations, 99)),
                 "max": float(durations.max()), "buffer": ac.buffer_frames / out.stream_rate}
 
