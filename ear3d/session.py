@@ -12,12 +12,14 @@ from typing import Mapping
 import moderngl
 import numpy as np
 
+from ear3d import paths
 from ear3d.activity import activity_table
 from ear3d.clips import ensure_origin_clip, read_audio
 from ear3d.config import Config
 from ear3d.control.sonify import start_commands
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
+from ear3d.layout.file import LayoutMismatch, load_layout
 from ear3d.layout.grid import grid_positions
 from ear3d.messages import ActivationFrame, Clip, Command
 from ear3d.ml.worker import Worker
@@ -36,6 +38,23 @@ def origin_clip(config: Config) -> Clip:
     return Clip(samples, config.audio.sample_rate)
 
 
+def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Key-frame positions (K, N, 3) float32, edges (E, 2) uint32 and weights (E,) float32.
+
+    ``layout.kind = "force"`` reads models/<name>/layout.npz (made by `ear3d layout`); when it
+    is missing or belongs to another network, ear3d says why once and uses the grid, without
+    edges.
+    """
+    if config.layout.kind == "force":
+        path = paths.models() / config.model.name / "layout.npz"
+        try:
+            layout = load_layout(path, table)
+            return layout.positions, layout.edges, layout.weights
+        except (FileNotFoundError, LayoutMismatch) as e:
+            log.warning("%s; showing the neurons on a grid instead", e)
+    return grid_positions(table, config.layout)[None], None, None
+
+
 class Session:
     """Starts the worker on ``clip``, waits for its first activations and builds the scene."""
 
@@ -51,8 +70,9 @@ class Session:
                 raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
             self.table: NeuronTable = table_from_activations(frame.layers)
             self.steps = max(a.shape[2] for a in frame.layers.values())
-            self.positions = grid_positions(self.table, config.layout)
-            self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette), config.render)
+            self.positions, edges, weights = placement(config, self.table)
+            self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette),
+                               config.render, edges, weights)
         except BaseException:
             self.worker.stop()
             raise
