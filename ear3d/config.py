@@ -160,7 +160,7 @@ class RenderConfig:
     height: int = _num(720, 16, 8192, "frame height in pixels")
     fps: int = _num(30, 1, 240, "frames per second of rendered video")
     sphere_radius: float = _num(0.012, 0.0005, 1.0, "radius of an idle neuron in world units")
-    orbit_speed: float = _num(0.15, -10.0, 10.0, "camera orbit speed in radians per second")
+    orbit_speed: float = _num(0.06, -10.0, 10.0, "camera orbit speed in radians per second")
     background: str = _free("#05070d", "background colour as #rrggbb")
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")

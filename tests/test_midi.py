@@ -57,7 +57,7 @@ def write(tmp_path, text: str):
 
 def test_live_params_defaults() -> None:
     p = Parameters()
-    assert p.snapshot() == {"volume": 0.8, "orbit_speed": 0.15, "sphere_scale": 1.0, "exposure": 1.0,
+    assert p.snapshot() == {"volume": 0.8, "orbit_speed": 0.06, "sphere_scale": 1.0, "exposure": 1.0,
                             "highlight_layer": -1}
     assert isinstance(p.get("highlight_layer"), int)
     assert [s.name for s in LIVE_PARAMS] == list(p.specs)

@@ -66,7 +66,7 @@ class ParamSpec:
 
 LIVE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("volume", 0.0, 1.0, 0.8, "output gain, linear"),
-    ParamSpec("orbit_speed", -1.0, 1.0, 0.15, "camera orbit speed in radians per second"),
+    ParamSpec("orbit_speed", -1.0, 1.0, 0.06, "camera orbit speed in radians per second"),
     ParamSpec("sphere_scale", 0.25, 4.0, 1.0, "multiplier of the neuron sphere radius"),
     ParamSpec("exposure", 0.25, 4.0, 1.0, "brightness multiplier of the rendered image"),
     ParamSpec("highlight_layer", -1, 63, -1, "index of the highlighted layer (-1 = none)", integer=True),
