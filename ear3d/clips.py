@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from ear3d import paths
+from ear3d.atomic import atomic_write
 
 
 class AudioFileError(ValueError):
@@ -21,19 +20,8 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write ``samples`` ((S,) or (S, channels) float in [-1, 1]) as 16-bit PCM, atomically."""
     import soundfile as sf
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32)), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, data, sample_rate, subtype="PCM_16", format="WAV")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a clip is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: sf.write(tmp, data, sample_rate, subtype="PCM_16", format="WAV"), suffix=".wav")
 
 
 def read_audio(path: str | Path, sample_rate: int, seconds: float | None = None) -> np.ndarray:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ear3d.atomic import atomic_write
 
 #: name → module; each module is imported only when `ear3d bench` is parsed.
 BENCHES: dict[str, str] = {
@@ -66,12 +67,6 @@ def report(name: str, rows: list[Row], json_path: Path | None) -> dict:
     print(f"bench {name} on {doc['device']}")
     print(format_table(rows))
     if json_path is not None:
-        json_path = Path(json_path)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{json_path.name}.", dir=json_path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, json_path)
+        atomic_write(json_path, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2)))
         print(f"wrote {json_path}")
     return doc

@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 
 from ear3d import paths
+from ear3d.atomic import atomic_write
 from ear3d.config import Config
 
 log = logging.getLogger(__name__)
@@ -40,17 +39,7 @@ def model_dir(config: Config) -> Path:
 
 def _atomic(path: Path, write: Any) -> Path:
     """Call ``write(tmp_path)`` and rename the result onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, write)
 
 
 def save_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> Path:

@@ -6,10 +6,10 @@ optimizer step, training (thin, light) and validation (thick, dark) curves.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from ear3d.atomic import atomic_write
 
 PANEL_W, PANEL_H, MARGIN = 520, 340, 56
 TRAIN_COLOUR, VAL_COLOUR = (120, 160, 230), (200, 60, 40)
@@ -66,15 +66,4 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
         ly = top + 6 if metric == "loss" else bottom - 36
         draw.text((right - 150, ly), "-- train", fill=TRAIN_COLOUR, font=font)
         draw.text((right - 150, ly + 14), "-- validation", fill=VAL_COLOUR, font=font)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        img.save(tmp, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"), suffix=".png")

@@ -5,12 +5,12 @@ Files are written atomically."""
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from ear3d.atomic import atomic_write
 
 #: Line colours of successive curves (RGB).
 COLOURS = [(230, 90, 60), (60, 140, 230), (90, 190, 90), (200, 160, 40), (170, 90, 200), (60, 190, 190)]
@@ -22,18 +22,7 @@ DIVERGING_STOPS = np.array([[30, 60, 170], [140, 170, 230], [250, 250, 250], [23
 
 
 def _save(image: "Image.Image", path: str | Path) -> Path:  # noqa: F821
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"), suffix=".png")
 
 
 def colour_map(values: np.ndarray, lo: float, hi: float, stops: np.ndarray = MAP_STOPS) -> np.ndarray:

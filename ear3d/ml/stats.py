@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ear3d.atomic import atomic_write
 from ear3d.clips import make_origin_clip
 from ear3d.ml.loop import LoopedEar
 from ear3d.ml.model import Ear
@@ -161,16 +160,7 @@ def save_stats(path: str | Path, stats: Stats) -> Path:
         arrays[f"{name}/mean"] = s.mean
         arrays[f"{name}/std"] = s.std
         arrays[f"{name}/scale"] = np.array(s.scale, dtype=np.float64)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
 
 
 def load_stats(path: str | Path) -> Stats:
