@@ -153,6 +153,15 @@ def test_charges_from_activations_and_bad_activations():
     assert q.shape == (10,) and np.isfinite(q).all() and q.min() >= 0.3
     assert np.allclose(q[6:], 0.3)  # a silent layer sits at the floor, never at zero
     assert activation_charges(acts, table, 4, floor=0.3).shape == (4, 10)
+    # Key frames: a neuron loud only in the first half of the loop pushes harder there.
+    acts["a"][0, 0, 8:] = 0
+    frames = activation_charges(acts, table, 4, floor=0.3)
+    assert frames[1, 0] > 1.5 * frames[3, 0]
+    spread = {"a": np.full((2, 3), 2.0), "b": np.ones((4, 1))}
+    base = activation_charges(acts, table, 0, floor=0.3, spread=spread)
+    assert np.allclose(base, 1.0)  # equal spreads: every neuron at its layer's mean
+    with pytest.raises(ValueError, match="spread"):
+        activation_charges(acts, table, spread={**spread, "b": np.full((4, 1), np.nan)})
     with pytest.raises(ValueError, match="NaN"):
         activation_charges({**acts, "a": np.full((2, 3, 16), np.nan)}, table)
     with pytest.raises(ValueError, match="shape"):

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _graph(config: Config, preset: str):
     import torch
 
+    from ear3d import paths
+    from ear3d.layout.build import model_spread
     from ear3d.layout.network import ear_graph
     from ear3d.ml.model import build_ear
     from ear3d.ml.worker import listen
@@ -55,7 +57,10 @@ def _graph(config: Config, preset: str):
     cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
     ear = build_ear(cfg)
     acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
-    return ear_graph(ear, cfg.cqt.n_bins), acts
+    spread = model_spread(ear, paths.models() / cfg.model.name) if cfg is config else None
+    t0 = time.perf_counter()
+    graph = ear_graph(ear, cfg.cqt.n_bins)
+    return graph, acts, spread, time.perf_counter() - t0
 
 
 def _quality_rows(case: str, sample, pos: np.ndarray, seconds: float) -> list[Row]:
@@ -69,13 +74,13 @@ def _quality_rows(case: str, sample, pos: np.ndarray, seconds: float) -> list[Ro
     ]
 
 
-def _ours(graph, acts, config: Config, dim: int, big: bool, args) -> tuple[list[Row], dict]:
+def _ours(graph, acts, spread, config: Config, dim: int, big: bool, args) -> tuple[list, dict]:
     from ear3d.layout.build import levels_of, physics_of, schedule_of
     from ear3d.layout.inputs import activation_charges
     from ear3d.layout.multilevel import multilevel_layout, single_level_layout
 
     settings = dataclasses.replace(config.layout, dim=dim)
-    charges = activation_charges(acts, graph.table, 0, settings.charge_floor)
+    charges = activation_charges(acts, graph.table, 0, settings.charge_floor, spread=spread)
     t0 = time.perf_counter()
     levels = levels_of(graph, charges, settings.coarsest, _device(settings))
     t_coarsen = time.perf_counter() - t0
@@ -126,11 +131,13 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         if name not in ("default", "paper"):
             raise ValueError(f"unknown graph {name!r}; choose default and/or paper")
         big = name == "paper"
-        graph, acts = _graph(config, "paper" if big else config.model.preset)
+        graph, acts, spread, seconds = _graph(config, "paper" if big else config.model.preset)
         rows += [Row(f"{name}/graph", "vertices", graph.table.size, "neurons"),
-                 Row(f"{name}/graph", "edges", graph.edge_count, "connections")]
+                 Row(f"{name}/graph", "edges", graph.edge_count, "connections"),
+                 Row(f"{name}/graph", "extraction seconds", seconds, "s"),
+                 Row(f"{name}/graph", "charges", 1.0 if spread else 0.0, "1 = spread over data, 0 = origin clip")]
         sample = GraphSample(graph.src, graph.dst, graph.table.size, args.sources)
-        results, info = _ours(graph, acts, config, args.dim, big, args)
+        results, info = _ours(graph, acts, spread, config, args.dim, big, args)
         fraction = args.peer_iterations if big else 1.0
         if not args.skip_peers:
             results += _peers(graph, args.dim, fraction)

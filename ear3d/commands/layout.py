@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
     from tqdm import tqdm
 
-    from ear3d.layout.build import build_layout, choose_device
+    from ear3d.layout.build import build_layout, choose_device, model_spread
     from ear3d.layout.file import save_layout
     from ear3d.layout.network import ear_graph
     from ear3d.layout.picture import draw
@@ -63,6 +63,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     palette = load_palette(config.render.palette)
     ear = build_ear(config)
     activations = listen(ear, origin_clip(config), torch.device("cpu"))
+    spread = model_spread(ear, layout_path(config).parent)
+    if spread is None:
+        print("note: no activation statistics of these weights in the model folder; charges come from the origin clip")
     graph = ear_graph(ear, config.cqt.n_bins)
     print(f"graph: {graph.table.size} neurons in {len(graph.table.layers)} layers, {graph.edge_count} edges")
 
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         bars["frames"].update(1)
 
     try:
-        result = build_layout(graph, activations, settings, device, on_level, on_step, on_frame)
+        result = build_layout(graph, activations, settings, device, on_level, on_step, on_frame, spread=spread)
     except BaseException:
         if recorder:
             recorder.writer.abort()  # no half-written video left behind
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         "levels": [dataclasses.asdict(r) for r in result.levels],
         "seconds": result.seconds,
         "device": str(device),
-        "charges": "origin clip",
+        "charges": "spread over data (stats.npz), key frames by the origin clip" if spread else "origin clip",
     }
     out = args.out or layout_path(config)
     save_layout(out, graph.table, result.positions, graph.src, graph.dst, graph.weight,

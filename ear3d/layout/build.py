@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -27,6 +28,20 @@ def choose_device(spec: str) -> torch.device:
     if spec == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("layout.device = 'cuda' but torch sees no CUDA device")
     return torch.device(spec)
+
+
+def model_spread(ear: torch.nn.Module, model_dir: Path) -> dict[str, np.ndarray] | None:
+    """Each neuron's standard deviation over data, ``{layer: (C, F)}``, from the model's
+    ``stats.npz`` when that file belongs to these weights (same fingerprint); else None."""
+    from ear3d.ml.stats import STATS_FILE, fingerprint, load_stats
+
+    path = Path(model_dir) / STATS_FILE
+    if not path.exists():
+        return None
+    stats = load_stats(path)
+    if stats.fingerprint != fingerprint(ear):
+        return None
+    return {name: s.std for name, s in stats.layers.items()}
 
 
 def physics_of(settings: LayoutConfig) -> Physics:
@@ -103,11 +118,13 @@ def build_layout(
     on_step: StepHook | None = None,
     on_frame: Callable[[int, torch.Tensor], None] | None = None,
     allow_isolated: bool = False,
+    spread: Mapping[str, np.ndarray] | None = None,
 ) -> LayoutResult:
     """Lay out ``graph`` in ``settings.dim`` dimensions.
 
     activations: ``{layer: (C, F, T)}`` from one clip (charges and key frames come from
-    them); None: uniform charges and a single key frame.
+    them); None: uniform charges and a single key frame. spread: ``{layer: (C, F)}`` each
+    neuron's standard deviation over data (the model's statistics), for the base charges.
     """
     check_graph(graph, allow_isolated)
     device = device or choose_device(settings.device)
@@ -116,8 +133,9 @@ def build_layout(
     if activations is None:
         base_q, frame_q = uniform_charges(graph.table), None
     else:
-        base_q = activation_charges(activations, graph.table, 0, settings.charge_floor)
-        frame_q = activation_charges(activations, graph.table, settings.key_frames, settings.charge_floor)
+        base_q = activation_charges(activations, graph.table, 0, settings.charge_floor, spread=spread)
+        frame_q = activation_charges(activations, graph.table, settings.key_frames, settings.charge_floor,
+                                     spread=spread)
     levels = levels_of(graph, base_q, settings.coarsest, device)
     times["coarsen"] = time.perf_counter() - t0
     physics = physics_of(settings)

@@ -2,13 +2,16 @@
 
 numpy only; the engine converts to tensors.
 
-Charges: a neuron's charge is the RMS of its activation over a time window, divided by the
-mean RMS of its layer over the whole clip (so every layer weighs the same on average, and a
-window where a layer is loud makes it push harder), mapped to ``floor + (1 − floor) · x`` and
-capped at ``cap``. RMS rather than the reference's standard deviation: a key frame's window
-holds only one or two steps of the slow autoregressive layers, where a deviation is zero.
-Windows are periodic Gaussians centred on key frame k's phase k / K, σ = 0.5 / K of the loop,
-so every window sees at least part of every layer, however few steps it has.
+Charges: a neuron's base charge is its spread — its standard deviation over data (the
+reference's statistic, from the model's ``stats.npz``) when given, else the RMS of its
+activation over the clip — divided by the mean spread of its layer (so every layer weighs
+the same on average). A key frame scales it by the neuron's activity in that frame's time
+window relative to the whole clip (RMS over the window / RMS over the clip), so a neuron
+that is loud at that moment pushes harder. Both are mapped to ``floor + (1 − floor) · x``
+and capped at ``cap``: never zero, never huge. RMS rather than a deviation within a window:
+a window holds only one or two steps of the slow autoregressive layers, where a deviation
+is zero. Windows are periodic Gaussians centred on key frame k's phase k / K, σ = 0.5 / K of
+the loop, so every window sees part of every layer, however few steps it has.
 
 Strengths: the magnitude of each edge's learned weight relative to the mean magnitude of
 its connection (layers differ in weight scale by their fan-in), divided by
@@ -41,13 +44,15 @@ def activation_charges(
     activations: Mapping[str, np.ndarray],
     table: NeuronTable,
     key_frames: int = 0,
-    floor: float = 0.2,
-    cap: float = 8.0,
+    floor: float = 0.5,
+    cap: float = 4.0,
+    spread: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Charges from activations ``{layer: (C, F, T)}``.
+    """Charges from activations ``{layer: (C, F, T)}`` of one clip, and optionally each
+    neuron's spread over data ``{layer: (C, F)}`` (see the module docstring).
 
-    key_frames = 0: one set over the whole clip, (N,) float32. key_frames = K ≥ 1: one set
-    per key frame window, (K, N) float32. Always finite and ≥ ``floor`` > 0.
+    key_frames = 0: the base charges, (N,) float32. key_frames = K ≥ 1: one set per key
+    frame window, (K, N) float32. Always finite and in [floor, cap], floor > 0.
     """
     if not 0 < floor <= 1:
         raise ValueError(f"charge floor must be in (0, 1], got {floor}")
@@ -63,11 +68,22 @@ def activation_charges(
         if not np.isfinite(a).all():
             raise ValueError(f"layer {info.name!r}: activations contain NaN or infinity; charges would be garbage")
         power = (a * a).reshape(info.size, a.shape[2])
-        whole = np.sqrt(power.mean(1))
-        scale = whole.mean()
-        w = window_weights(a.shape[2], key_frames) if key_frames else np.full((1, a.shape[2]), 1 / a.shape[2])
-        rms = np.sqrt(w @ power.T)  # (rows, size)
-        x = rms / scale if scale > 0 else np.zeros_like(rms)  # a silent layer: every neuron at the floor
+        whole = np.sqrt(power.mean(1))  # (size,) RMS over the clip
+        if spread is not None:
+            sd = np.asarray(spread[info.name], dtype=np.float64)
+            if sd.shape != (info.channels, info.pitches) or not np.isfinite(sd).all() or (sd < 0).any():
+                raise ValueError(f"layer {info.name!r}: spread must be finite, ≥ 0 and of shape "
+                                 f"({info.channels}, {info.pitches}), got {sd.shape}")
+            base = sd.reshape(-1)
+        else:
+            base = whole
+        scale = base.mean()
+        x = base / scale if scale > 0 else np.zeros_like(base)  # a silent layer: every neuron at the floor
+        if key_frames:
+            w = window_weights(a.shape[2], key_frames)
+            rms = np.sqrt(w @ power.T)  # (K, size)
+            # Activity in the window relative to the clip; a neuron silent all clip keeps its base.
+            x = x * np.divide(rms, whole, out=np.ones_like(rms), where=whole > 0)
         out[:, info.offset : info.offset + info.size] = np.minimum(floor + (1 - floor) * x, cap)
     return out[0] if key_frames == 0 else out
 
