@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         from PIL import Image
 
         w, h = config.render.width, config.render.height
-        img = draw(result.positions[0], colors, (w, h), 0.6, np.stack([graph.src, graph.dst], 1), graph.weight)
+        img = draw(result.positions[0], colors, (w, h), 0.0, np.stack([graph.src, graph.dst], 1), graph.weight)
         args.picture.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(args.picture)
         print(f"picture: {args.picture}")

@@ -32,8 +32,14 @@ from ear3d.layout.tree import barnes_hut_forces, exact_forces
 class Physics:
     """Force constants. ``theta``: Barnes-Hut opening angle; ``exponent`` α of the repulsion;
     ``spring_exponent`` β: a spring pulls with ``s_ij · d^β`` (1: linear, the reference's;
-    2: Fruchterman–Reingold's); ``attraction`` k_a; ``gravity`` k_g; ``softening`` ε as a fraction of the layout extent; graphs of fewer than
-    ``exact_below`` vertices use the exact O(N²) sum (faster than a tree at that size)."""
+    2: Fruchterman–Reingold's); ``attraction`` k_a; ``gravity`` k_g; ``softening`` ε as a
+    fraction of the layout extent; graphs of fewer than ``exact_below`` vertices use the exact
+    O(N²) sum (faster than a tree at that size).
+
+    The defaults (α = β = 4: a short-range push, stiff springs) gave the lowest stress, edge-
+    length spread and overlap in a sweep on the default model's graph; the reference's α = 2.5,
+    β = 1 packs the channels of one pitch, which share every neighbour, into overlapping clumps
+    (same charges: stress 0.099 and 3233 of 7504 vertices overlapping, against 0.068 and 12)."""
 
     theta: float = 0.8
     exponent: float = 4.0
