@@ -17,7 +17,6 @@ processed in chunks so memory stays bounded on large graphs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
