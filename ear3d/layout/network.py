@@ -129,12 +129,14 @@ def sequential_graph(model: nn.Sequential, input_shape: tuple[int, ...]) -> Netw
         m.register_forward_hook(lambda mod, inp, out, i=i: shapes.__setitem__(i, (inp[0].shape, out.shape)))
         for i, (_, m) in enumerate(leaves)
     ]
+    was_training = model.training
     try:
         with torch.no_grad():
             p = next(model.parameters(), None)
             model.eval()(torch.zeros((1, *input_shape), dtype=p.dtype if p is not None else torch.float32,
                                      device=p.device if p is not None else "cpu"))
     finally:
+        model.train(was_training)
         for h in hooks:
             h.remove()
     c, f, _ = _cft(torch.Size((1, *input_shape)))
@@ -214,8 +216,13 @@ def cpc_connections(model: nn.Module) -> list[Connection]:
 def cpc_shapes(model: nn.Module, n_bins: int) -> list[tuple[str, int, int]]:
     """(name, channels, pitches) of every named layer, from one forward pass on zeros."""
     p = next(model.parameters())
-    with torch.no_grad():
-        acts = model.eval()(torch.zeros(1, 1, n_bins, 16, dtype=p.dtype, device=p.device))
+    c_in = model.encoder[0].conv1.in_channels  # 1, or 2 with the phase channel
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            acts = model.eval()(torch.zeros(1, c_in, n_bins, 16, dtype=p.dtype, device=p.device))
+    finally:
+        model.train(was_training)
     return [(name, int(a.shape[1]), int(a.shape[2])) for name, a in acts.items()]
 
 
