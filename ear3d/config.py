@@ -130,7 +130,8 @@ class OptimizeConfig:
 class LayoutConfig:
     """Placement of neurons in space."""
 
-    kind: str = _choice("grid", ("grid", "force"), "placement method ('force': models/<name>/layout.npz)")
+    kind: str = _choice("force", ("force", "grid"),
+                        "placement: 'force' = models/<name>/layout.npz with its edges (the grid when the model has none), 'grid' = layers side by side, no edges")
     layer_gap: float = _num(0.5, 0.1, 100.0, "distance between consecutive layers")
     layer_height: float = _num(2.0, 0.1, 100.0, "extent of a layer along the pitch axis")
     channel_spacing: float = _num(0.03, 0.001, 10.0, "distance between neighbouring channels")
@@ -166,7 +167,8 @@ class RenderConfig:
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
     edge_mode: str = _choice("auto", ("auto", "lines", "compute", "naive"),
                              "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, a compute shader, or the naive baseline")
-    edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all)")
+    edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all, or software_edge_budget)")
+    software_edge_budget: int = _num(200_000, 0, 2**31 - 1, "edge budget when edge_budget is 0 and OpenGL runs in software (llvmpipe, softpipe); 0 = all")
     edge_gain: float = _num(1.0, 0.0, 1000.0, "brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")
     edge_cull: float = _num(0.01, 0.0, 1.0, "edges carrying less than this |weight × activity| (typical strong edge = 1) are skipped")
     edge_chunk: int = _num(0, 0, 2**31 - 1, "edges per GPU buffer (0 = the driver's storage-block limit)")

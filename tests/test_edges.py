@@ -162,6 +162,8 @@ def test_edge_set_sorts_by_weight_and_splits(gl_context):
         assert np.allclose(w, weights[[1, 3, 2, 0, 4]] * weight_scale(weights))  # scaled, signs kept
         assert [(c.count, n) for c, n in es.ranges(3)] == [(2, 2), (2, 1)]
         assert es.drawn(0) == 5 and es.drawn(99) == 5 and es.drawn(2) == 2
+        mean = np.abs(weights).mean()
+        assert es.equivalent(0) == 5 and es.equivalent(2) == pytest.approx((3.0 + 2.0) / mean)
     finally:
         es.release()
 
@@ -261,3 +263,37 @@ def test_scene_refuses_edges_of_another_network_and_cleans_up(gl_context):
 def test_float16_weights_of_the_layout_file_are_accepted():
     e, w = check_edges(np.array([[0, 1], [1, 2]], np.uint32), np.array([0.5, -2.0], np.float16), 3)
     assert e.dtype == np.uint32 and w.dtype == np.float32 and w.tolist() == [0.5, -2.0]
+
+
+def test_a_budget_keeps_the_light_of_the_whole_graph(gl_context):
+    # 100 weak parallel edges and one strong one: under a budget of one edge, the strong edge
+    # keeps its share of the light instead of brightening to the whole graph's.
+    n = 101
+    pos = np.zeros((2 * n, 3), np.float32)
+    pos[:n, 0], pos[n:, 0] = -0.8, 0.8
+    pos[:, 1] = np.linspace(-0.6, 0.6, n)[np.r_[np.arange(n), np.arange(n)]]
+    edges = np.stack([np.arange(n), np.arange(n) + n], 1)
+    weights = np.r_[np.full(n - 1, 0.01), 1.0].astype(np.float32)
+    cfg = RenderConfig(width=SIZE, height=SIZE, samples=0, edge_budget=1, bloom=0.0, fog=0.0)
+    scene = Scene(gl_context, pos, np.zeros(2 * n, int), WHITE, cfg, edges, weights)
+    try:
+        mean = np.abs(weights).mean()
+        assert scene.edge_set.equivalent(1) == pytest.approx(1.0 / mean)
+        full = scene.edge_set.equivalent(0)
+        assert full == n and scene.edge_set.equivalent(1) < full  # dimmed by the light drawn, not by 1 edge
+    finally:
+        scene.release()
+
+
+def test_software_opengl_gets_the_software_edge_budget(gl_context):
+    from ear3d.gfx.context import is_software
+
+    pos = [[-0.5, 0, 0], [0.5, 0, 0], [0, 0.5, 0]]
+    edges, weights = [[0, 1], [1, 2], [2, 0]], [1.0, 0.5, 0.25]
+    for budget, software, expected in ((0, 2, 2 if is_software(gl_context) else 0), (0, 0, 0), (1, 2, 1)):
+        cfg = RenderConfig(width=SIZE, height=SIZE, samples=0, edge_budget=budget, software_edge_budget=software)
+        scene = Scene(gl_context, pos, np.zeros(3, int), WHITE, cfg, edges, weights)
+        try:
+            assert scene.look.edge_budget == expected, (budget, software)
+        finally:
+            scene.release()

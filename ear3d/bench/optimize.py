@@ -1,10 +1,12 @@
 """Sonification: does gradient ascent make the chosen neurons fire, and how fast does it step?
 
-Selectivity: in an early, a middle and a late layer (``--layers``), the target is the
-channel that sound drives furthest above its silence level (by the model's statistics), over
-the middle third of the pitch axis where the layer has one, over the whole loop. After ``--steps`` steps from
-silence and from noise (the worker's defaults otherwise), the rows give, in normalised
-units (0 = silence, 1 = one typical neuron's spread over data):
+Selectivity: in an early, a middle and a late layer (``--layers``), the target is one
+neuron row: the middle pitch row of the channel that music drives furthest above where the
+start clip leaves it (by the model's statistics: data mean − silence level, minus the start
+clip's level), over the whole loop — a neuron that can be woken, as a person aiming at a
+quiet neuron would choose. After ``--steps`` steps from silence and from noise (the worker's
+defaults otherwise), the rows give, in normalised units (0 = silence, 1 = one typical
+neuron's spread over data):
 
 * ``target start`` / ``target end``: the target region's mean activation;
 * ``target rise``: end ÷ max(start, 1) — the start is floored at one unit because silence
@@ -42,7 +44,7 @@ ORIGINS = ("silence", "noise")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", default="enc1,enc5,ar6", help="early, middle, late layer (default enc1,enc5,ar6)")
-    parser.add_argument("--steps", type=int, default=100, help="selectivity: steps per run (default 100)")
+    parser.add_argument("--steps", type=int, default=200, help="selectivity: steps per run (default 200)")
     parser.add_argument("--presets", default="", help="speed: presets (default: the configured one, and paper)")
     parser.add_argument("--batches", default="1,8", help="speed: batch sizes (default 1,8)")
     parser.add_argument("--speed-steps", type=int, default=3, help="speed: timed steps per variant (default 3)")
@@ -76,14 +78,22 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
 # -- selectivity ----------------------------------------------------------------------------
 
 
-def target_selection(stats, layer: str, shape: tuple[int, int, int]):
-    """The channel of ``layer`` that sound drives furthest above silence (by the statistics),
-    over the middle third of the pitch axis where there is one, over the whole loop."""
+def target_selection(stats, layer: str, shape: tuple[int, int, int], start: np.ndarray | None = None):
+    """The middle pitch row of the channel of ``layer`` that music drives furthest above the
+    start clip's level, over the whole loop.
+
+    stats: the model's Stats; shape: (C, F, T) of the layer; start: (C, F, T) normalised
+    activations of the start clip (None = silence, 0 everywhere).
+    """
     from ear3d.ml.objectives import Selection, index_region
 
-    channel = index_region(stats.most_driven_channel(layer), shape[0])
-    pitch = (0.5, 1.0 / 3.0) if shape[1] > 1 else (0.5, 1.0)
-    return Selection.parse({"layer": layer, "channel": channel, "pitch": pitch})
+    s = stats.layers[layer]
+    row = shape[1] // 2
+    headroom = (s.mean[:, row] - s.silence[:, row]) / s.scale  # (C,) data level above silence
+    if start is not None:
+        headroom = headroom - start[:, row].mean(axis=-1)
+    channel = index_region(int(np.argmax(headroom)), shape[0])
+    return Selection.parse({"layer": layer, "channel": channel, "pitch": index_region(row, shape[1])})
 
 
 def measure(son, sel) -> tuple[float, float]:
@@ -114,9 +124,10 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
     for layer in layers:
         if layer not in son.shapes:
             raise ValueError(f"unknown layer {layer!r}; layers: {', '.join(son.shapes)}")
-        sel = target_selection(son.stats, layer, son.shapes[layer])
         for origin in ORIGINS:
             son.set_origin(origin_samples(origin, son.sample_rate, son.n_samples, seed=config.optimize.seed))
+            sel = target_selection(son.stats, layer, son.shapes[layer],
+                                   son.normalized()[layer].float().cpu().numpy())
             son.set_objective(combine([sel]))
             t0, n0 = measure(son, sel)
             before = son.listen().scalogram.cpu().numpy()

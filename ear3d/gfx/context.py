@@ -21,3 +21,13 @@ def headless_context() -> moderngl.Context:
             f"cannot create a headless OpenGL {GL_VERSION // 100}.{GL_VERSION % 100 // 10} context through EGL: {e}. "
             "Install the EGL libraries (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri; `make run` does this)."
         ) from None
+
+
+#: Substrings of GL_RENDERER that mean the GPU is emulated on the CPU.
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "lavapipe")
+
+
+def is_software(ctx: moderngl.Context) -> bool:
+    """Whether ``ctx`` renders on the CPU (Mesa llvmpipe and friends)."""
+    renderer = str(ctx.info.get("GL_RENDERER", "")).lower()
+    return any(name in renderer for name in SOFTWARE_RENDERERS)

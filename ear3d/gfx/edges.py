@@ -98,6 +98,10 @@ def buffer_limit_edges(ctx: moderngl.Context) -> int:
     return limit // _EDGE_BYTES
 
 
+#: Most entries of EdgeSet's running |weight| sum (exact below this many edges).
+_LIGHT_SAMPLES = 32_768
+
+
 class EdgeSet:
     """E edges on the GPU, strongest |weight| first.
 
@@ -114,6 +118,13 @@ class EdgeSet:
         self.neuron_count = neuron_count
         order = np.argsort(-np.abs(w), kind="stable")
         self.weight_scale = weight_scale(w)
+        # Running sum of |weight| (strongest first) every _light_stride edges: how much of the
+        # graph's light a budget keeps, without a float per edge on the host.
+        self._light_stride = max(1, -(-self.count // _LIGHT_SAMPLES))
+        strength = np.abs(w[order])
+        strength = np.pad(strength, (0, -len(strength) % self._light_stride)).reshape(-1, self._light_stride)
+        self._light = np.concatenate([[0.0], np.cumsum(strength.sum(1, dtype=np.float64))])
+        self._mean_strength = float(self._light[-1]) / self.count if self.count else 0.0
         scale = np.float32(self.weight_scale)
         limit = buffer_limit_edges(ctx)
         self.chunk_edges = min(chunk_edges, limit) if chunk_edges > 0 else limit
@@ -128,6 +139,17 @@ class EdgeSet:
     def drawn(self, budget: int) -> int:
         """How many edges a budget draws (budget ≤ 0: all)."""
         return self.count if budget <= 0 else min(budget, self.count)
+
+    def equivalent(self, budget: int) -> float:
+        """The edges a budget draws, counted in edges of the graph's mean |weight|: the
+        drawn edges' total |weight| ÷ the mean |weight| of all edges. Equal to the count
+        when every edge is drawn; larger under a budget, which keeps the strongest."""
+        n = self.drawn(budget)
+        if n == self.count or self._mean_strength == 0.0:
+            return float(n)
+        i, rest = divmod(n, self._light_stride)  # n < count, so stride i + 1 exists; interpolate in it
+        lo, hi = self._light[i], self._light[i + 1]
+        return float(lo + (hi - lo) * rest / self._light_stride) / self._mean_strength
 
     def ranges(self, budget: int) -> list[tuple[EdgeChunk, int]]:
         """(chunk, edges of it to draw) for the ``budget`` strongest edges."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from ear3d.config import RenderConfig, parse_hex_color
 from ear3d.gfx.camera import CameraRig, OrbitCamera
+from ear3d.gfx.context import is_software
 from ear3d.gfx.edges import EDGE_MODES, EdgePass, EdgeSet, EdgeStyle
 from ear3d.gfx.network import NetworkBuffers, as_key_frames, clean_phase
 from ear3d.gfx.neurons import NeuronPass
@@ -33,9 +34,10 @@ log = logging.getLogger(__name__)
 AUTO_MODES = ("lines", "compute")
 AUTO_SAMPLES = 3
 
-#: Above this many drawn edges each edge's light is scaled by DENSITY_REFERENCE / drawn, so
-#: that the total light of the edges stays the same however many are drawn (a denser graph
-#: or a larger budget does not turn into a white sheet).
+#: Above this many edges each edge's light is scaled by DENSITY_REFERENCE / (drawn edges,
+#: counted in edges of mean |weight|), so that the edges' total light stays the same however
+#: many there are (a denser graph does not turn into a white sheet) and however many a budget
+#: leaves out (the strongest edges it keeps carry the light of the whole graph).
 DENSITY_REFERENCE = 50_000
 
 
@@ -87,6 +89,11 @@ class Scene:
         self.palette = palette
         self.background = parse_hex_color(render.background)
         self.look = Look.from_config(render)
+        if self.look.edge_budget == 0 and render.software_edge_budget and is_software(ctx):
+            # Millions of lines cost seconds per frame on the CPU: keep the strongest.
+            self.look.edge_budget = render.software_edge_budget
+            log.info("software OpenGL (%s): drawing at most the %d strongest edges (render.edge_budget, "
+                     "render.software_edge_budget)", ctx.info.get("GL_RENDERER", "?"), render.software_edge_budget)
         self.aspect = render.width / render.height
         if (edges is None) != (weights is None):
             raise ValueError("edges and weights come together: give both or neither")
@@ -229,8 +236,8 @@ class Scene:
         """Per-edge light: the look's gain, dimmed for dense graphs (see DENSITY_REFERENCE)."""
         if self.edge_set is None:
             return 0.0
-        drawn = self.edge_set.drawn(self.look.edge_budget)
-        return self.look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1))
+        drawn = self.edge_set.equivalent(self.look.edge_budget)
+        return self.look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1.0))
 
     def _frame_targets(self, size: tuple[int, int]) -> FrameTargets:
         if self._targets is None or self._targets.size != size:
