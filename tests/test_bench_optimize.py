@@ -24,3 +24,7 @@ def test_target_is_the_middle_row_of_the_channel_music_drives_furthest_above_the
     start[1] = 2.5  # the start clip already drives channel 1: channel 3 has more room left
     mask = selected_mask((target_selection(stats, "enc", shape, start),), {"enc": shape})["enc"]
     assert mask[3, 2].all() and mask.sum() == 6
+
+    start[1], start[3] = -5.0, -5.0  # held below silence: not more room than the data level
+    mask = selected_mask((target_selection(stats, "enc", shape, start),), {"enc": shape})["enc"]
+    assert mask[1, 2].all()

@@ -23,3 +23,13 @@ def test_render_bench_rows(tmp_path, capsys):
     assert all(r.value > 0 for r in rows if r.metric in ("frame_time", "bandwidth"))
     doc = report("render", rows, tmp_path / "render.json")
     assert json.loads((tmp_path / "render.json").read_text())["rows"] == doc["rows"]
+
+
+def test_default_graph_is_the_shipped_layout():
+    from ear3d.bench.render import _graph
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    label, pos, layer, edges, weights, activity = _graph("default", parser.parse_args([]), Config())
+    assert label == "default (layout.npz)"
+    assert pos.shape[1] == len(layer) == activity.shape[0] == 7504 and len(edges) == len(weights) > 1_000_000

@@ -3,7 +3,7 @@
 Selectivity: in an early, a middle and a late layer (``--layers``), the target is one
 neuron row: the middle pitch row of the channel that music drives furthest above where the
 start clip leaves it (by the model's statistics: data mean − silence level, minus the start
-clip's level), over the whole loop — a neuron that can be woken, as a person aiming at a
+clip's level where that is above silence), over the whole loop — a neuron that can be woken, as a person aiming at a
 quiet neuron would choose. After ``--steps`` steps from silence and from noise (the worker's
 defaults otherwise), the rows give, in normalised units (0 = silence, 1 = one typical
 neuron's spread over data):
@@ -90,8 +90,8 @@ def target_selection(stats, layer: str, shape: tuple[int, int, int], start: np.n
     s = stats.layers[layer]
     row = shape[1] // 2
     headroom = (s.mean[:, row] - s.silence[:, row]) / s.scale  # (C,) data level above silence
-    if start is not None:
-        headroom = headroom - start[:, row].mean(axis=-1)
+    if start is not None:  # what the start clip already drives is not woken by the steps
+        headroom = headroom - np.maximum(start[:, row].mean(axis=-1), 0.0)
     channel = index_region(int(np.argmax(headroom)), shape[0])
     return Selection.parse({"layer": layer, "channel": channel, "pitch": index_region(row, shape[1])})
 

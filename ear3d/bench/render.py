@@ -95,19 +95,17 @@ def _graph(name: str, args: argparse.Namespace, config: Config):
 
 
 def _load_layout(path: Path):
-    """positions, layer, edges, weights from a layout file (DESIGN.md), or None."""
-    if not path.exists():
-        return None
+    """positions (K, N, 3), layer (N,), edges (E, 2), weights (E,) from a layout file, or None."""
+    from ear3d.layout.file import LayoutMismatch, load_layout
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            pos = np.asarray(data["positions"], np.float32)
-            edges = np.asarray(data["edges"])
-            weights = np.asarray(data["weights"], np.float32)
-            layer = np.asarray(data["layer"]) if "layer" in data else np.zeros(pos.shape[-2], np.int32)
-    except (KeyError, ValueError, OSError) as e:
-        log.warning("cannot read %s (%s): using a synthetic stand-in", path, e)
+        layout = load_layout(path)
+    except FileNotFoundError:
         return None
-    return pos, layer, edges, weights
+    except LayoutMismatch as e:
+        log.warning("%s: using a synthetic stand-in", e)
+        return None
+    return layout.positions, layout.table.layer, layout.edges, layout.weights
 
 
 def _lit_fraction(scene, edges: np.ndarray, weights: np.ndarray, activity: np.ndarray) -> float:
