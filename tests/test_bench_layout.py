@@ -22,3 +22,22 @@ def test_peers_lay_out_a_small_graph():
 def test_a_peer_past_its_timeout_is_stopped_and_reported():
     results = _peers(ring(3000), 2, 1.0, timeout=0.05)
     assert [(name, pos) for name, pos, _ in results] == [("igraph-drl", None), ("igraph-fr", None)]
+
+
+def test_comparison_picture_shows_every_variant(tmp_path):
+    from PIL import Image
+
+    from ear3d.bench.layout import comparison_png
+    from ear3d.config import Config
+
+    g = ring(30)
+    g.weight = np.ones(30, np.float32)
+    g.table.layer = np.arange(30) % 3
+    angle = np.linspace(0, 2 * np.pi, 30, endpoint=False)
+    circle = np.stack([np.cos(angle), np.sin(angle), np.zeros(30)], 1)
+    q = {"stress": 0.1, "trustworthiness": 0.9, "edge_cv": 0.2, "seconds": 1.0}
+    path = tmp_path / "layout.png"
+    comparison_png(path, g, [("a", circle, q), ("b", circle[:, :2] * 2, q), ("c", circle, q)], Config(), (160, 100))
+    img = np.asarray(Image.open(path))
+    assert img.shape == (200, 320, 3)
+    assert img[100:, 160:].max() < 40 and img[:100, :160, :].max() > 100  # a 2×2 grid, one tile left dark

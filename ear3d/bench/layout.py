@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fr-iterations", type=float, default=0.1,
                         help="on the paper graph: fraction of Fruchterman–Reingold's 500 iterations")
     parser.add_argument("--skip-peers", action="store_true", help="leave out the igraph layouts")
+    parser.add_argument("--out", type=Path, help="also write a PNG per graph with every variant's layout side by side")
 
 
 def _graph(config: Config, preset: str):
@@ -183,7 +185,43 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             by_case[variant] = _quality_rows(f"{name}/{variant}", sample, pos, seconds)
             rows += by_case[variant]
         rows += _ratios(name, by_case)
+        if args.out is not None:
+            finished = [(v, pos, value_of(by_case[v])) for v, pos, _ in results if pos is not None]
+            path = args.out / f"layout_{name}.png"
+            comparison_png(path, graph, finished, config)
+            print(f"picture: {path}")
     return rows
+
+
+def value_of(rows: list[Row]) -> dict[str, float]:
+    return {r.metric: r.value for r in rows}
+
+
+def comparison_png(path: Path, graph, variants: list[tuple[str, np.ndarray, dict[str, float]]],
+                   config: Config, tile: tuple[int, int] = (640, 400)) -> None:
+    """Every variant's layout (N, D) in a grid of ``tile``-sized pictures, labelled with its
+    stress, trustworthiness and seconds; edges are the strongest 30 k (colours: layer palette)."""
+    from PIL import Image, ImageDraw
+
+    from ear3d.atomic import atomic_write
+    from ear3d.layout.picture import draw
+    from ear3d.palette import load_palette
+
+    colors = load_palette(config.render.palette).layer_colors(graph.table.layer)
+    edges = np.stack([graph.src, graph.dst], 1)
+    cols = 2
+    rows = -(-len(variants) // cols)
+    sheet = Image.new("RGB", (tile[0] * cols, tile[1] * rows))
+    for i, (variant, pos, q) in enumerate(variants):
+        pos = np.asarray(pos, np.float64)
+        if pos.shape[1] == 2:
+            pos = np.concatenate([pos, np.zeros((len(pos), 1))], 1)
+        img = Image.fromarray(draw(pos, colors, tile, 0.0, edges, graph.weight, max_edges=30000))
+        ImageDraw.Draw(img).text(
+            (10, 8), f"{variant}   stress {q['stress']:.3f}   trust {q['trustworthiness']:.4f}   "
+                     f"edge CV {q['edge_cv']:.3f}   {q['seconds']:.0f} s", fill=(235, 235, 235))
+        sheet.paste(img, ((i % cols) * tile[0], (i // cols) * tile[1]))
+    atomic_write(path, lambda tmp: sheet.save(tmp, format="PNG"))
 
 
 def _ratios(name: str, by_case: dict[str, list[Row]]) -> list[Row]:
