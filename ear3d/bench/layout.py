@@ -115,8 +115,11 @@ def _device(settings):
 
 def _peer_job(name: str, src: np.ndarray, dst: np.ndarray, n: int, dim: int, fr_fraction: float, out: str) -> None:
     """Child process: one igraph layout of the graph, saved to ``out`` as (N, dim) float64 .npy."""
+    import random
+
     import igraph
 
+    random.seed(0)  # igraph draws from Python's random module: the same start on every run
     g = igraph.Graph(n=n, edges=np.stack([src, dst], 1).astype(np.int64), directed=False)
     if name == "igraph-drl":
         layout = g.layout_drl(dim=dim)
