@@ -33,7 +33,6 @@ from ear3d.config import Config
 HELP = "multi-level force layout vs single-level and igraph DrL / Fruchterman–Reingold: time and quality"
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graphs", default="default,paper",
                         help="comma-separated: default (the default model), paper (the paper preset's size)")
@@ -133,7 +132,6 @@ def _peers(graph, dim: int, fr_fraction: float, timeout: float) -> list[tuple[st
     in a forked child so that a layout stuck in igraph's C code can be stopped."""
     import multiprocessing
     import tempfile
-    from pathlib import Path
 
     out = []
     with tempfile.TemporaryDirectory(prefix="ear3d-peers-") as tmp:
@@ -197,6 +195,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
 
 
 def value_of(rows: list[Row]) -> dict[str, float]:
+    """metric → value of one variant's rows."""
     return {r.metric: r.value for r in rows}
 
 
@@ -231,7 +230,7 @@ def _ratios(name: str, by_case: dict[str, list[Row]]) -> list[Row]:
     """Ours against each other variant, per quality measure: the other's value divided by ours
     for stress, edge CV and overlaps, ours divided by the other's for trustworthiness — so
     above 1 means ours is better — and the rank of ours among all variants (1 = best)."""
-    value = {case: {r.metric: r.value for r in rows} for case, rows in by_case.items()}
+    value = {case: value_of(rows) for case, rows in by_case.items()}
     ours = value["multilevel"]
     out = []
     for metric, lower_better in (("stress", True), ("trustworthiness", False), ("edge_cv", True),

@@ -89,7 +89,7 @@ class Scene:
         self.palette = palette
         self.background = parse_hex_color(render.background)
         self.look = Look.from_config(render)
-        if self.look.edge_budget == 0 and render.software_edge_budget and is_software(ctx):
+        if edges is not None and self.look.edge_budget == 0 and render.software_edge_budget and is_software(ctx):
             # Millions of lines cost seconds per frame on the CPU: keep the strongest.
             self.look.edge_budget = render.software_edge_budget
             log.info("software OpenGL (%s): drawing at most the %d strongest edges (render.edge_budget, "
