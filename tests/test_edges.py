@@ -11,6 +11,7 @@ from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.edges import EdgeSet, check_edges, weight_scale
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.gfx.scene import Scene
+from scene_image import scene_image
 from ear3d.palette import Palette
 
 WHITE = Palette("white", np.array([[1, 1, 1]], np.float32), np.array([0, 1, 1], np.float32))
@@ -27,14 +28,7 @@ def draw(ctx, positions, activity, edges, weights, mode="lines", budget=0, chunk
                        fog=config.pop("fog", 0.0), **config)
     layer = np.zeros(positions.shape[-2], int)
     scene = Scene(ctx, positions, layer, WHITE, cfg, edges, weights)
-    scene.camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.1, far=10.0)
-    scene.set_activity(np.asarray(activity, np.float32))
-    try:
-        with OffscreenTarget(ctx, size, size, samples=0) as target:
-            scene.draw(target.fbo, phase)
-            return target.read_rgb().astype(np.float32) / 255
-    finally:
-        scene.release()
+    return scene_image(ctx, scene, activity, size, phase)
 
 
 # Two neurons far apart on a horizontal line through the centre, one edge between them.

@@ -9,6 +9,7 @@ from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.gfx.scene import Scene
 from ear3d.gfx.shaders import ShaderError, all_shader_names, load_program
+from scene_image import scene_image
 from ear3d.palette import Palette, load_palette
 
 RED_GREEN = Palette("test", np.array([[1, 0, 0], [0, 1, 0]], np.float32), np.array([0, 1, 1], np.float32))
@@ -179,14 +180,7 @@ def render_scene(ctx, positions, layer, activity, phase=0.0, size=SIZE, **config
     cfg = RenderConfig(width=size, height=size, background=config.pop("background", BACKGROUND),
                        sphere_radius=config.pop("radius", 0.1), samples=config.pop("samples", 0), **config)
     scene = Scene(ctx, np.asarray(positions, np.float32), np.asarray(layer), RED_GREEN, cfg)
-    scene.camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.1, far=10.0)
-    scene.set_activity(np.asarray(activity, np.float32))
-    try:
-        with OffscreenTarget(ctx, size, size, samples=0) as target:
-            scene.draw(target.fbo, phase)
-            return target.read_rgb().astype(np.float32) / 255
-    finally:
-        scene.release()
+    return scene_image(ctx, scene, activity, size, phase)
 
 
 def centre_x(img):

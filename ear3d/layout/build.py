@@ -19,15 +19,12 @@ from ear3d.layout.engine import Physics, Schedule, make_springs
 from ear3d.layout.inputs import activation_charges, spring_strengths, uniform_charges
 from ear3d.layout.keyframes import key_frames
 from ear3d.layout.multilevel import LevelHook, LevelReport, StepHook, multilevel_layout
+from ear3d.ml.worker import choose_device as worker_device
 
 
 def choose_device(spec: str) -> torch.device:
-    """'auto' → CUDA when available, else CPU; 'cuda' without CUDA is an error."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("layout.device = 'cuda' but torch sees no CUDA device")
-    return torch.device(spec)
+    """The layout engine's device for ``layout.device`` (see ear3d.ml.worker.choose_device)."""
+    return worker_device(spec, "layout.device")
 
 
 def model_spread(ear: torch.nn.Module, model_dir: Path) -> dict[str, np.ndarray] | None:

@@ -54,12 +54,12 @@ log = logging.getLogger(__name__)
 FIXED_KEYS = ("device", "threads", "compile")
 
 
-def choose_device(spec: str) -> torch.device:
-    """'auto' → CUDA when available, else CPU; 'cuda' without CUDA is an error."""
+def choose_device(spec: str, key: str = "optimize.device") -> torch.device:
+    """'auto' → CUDA when available, else CPU; 'cuda' without CUDA is an error naming ``key``."""
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("optimize.device = 'cuda' but torch sees no CUDA device (CPU build or no GPU)")
+        raise RuntimeError(f"{key} = 'cuda' but torch sees no CUDA device (CPU build or no GPU)")
     return torch.device(spec)
 
 
