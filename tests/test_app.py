@@ -16,7 +16,7 @@ from ear3d.messages import Command
 
 @pytest.fixture(scope="module")
 def window():
-    cfg = load(None, ["model.preset=tiny", "render.width=160", "render.height=96", "audio.device=no-such-device"])
+    cfg = load(None, ["model.preset=tiny", "render.width=320", "render.height=192", "audio.device=no-such-device"])
     w = mglw.create_window_config_instance(window_class(cfg), args=["--window", "headless", "--backend", "egl"])
     yield w
     w.on_close()
@@ -25,7 +25,7 @@ def window():
 
 def draw(w) -> np.ndarray:
     w.on_render(0.0, 1 / 30)
-    return np.frombuffer(w.wnd.fbo.read(components=3), np.uint8).reshape(96, 160, 3)
+    return np.frombuffer(w.wnd.fbo.read(components=3), np.uint8).reshape(192, 320, 3)
 
 
 def lit_pixels(img: np.ndarray) -> int:

@@ -32,4 +32,4 @@ def test_default_graph_is_the_shipped_layout():
     add_arguments(parser)
     label, pos, layer, edges, weights, activity = _graph("default", parser.parse_args([]), Config())
     assert label == "default (layout.npz)"
-    assert pos.shape[1] == len(layer) == activity.shape[0] == 7504 and len(edges) == len(weights) > 1_000_000
+    assert pos.shape[1] == len(layer) == activity.shape[0] == 15_560 and len(edges) == len(weights) > 1_800_000

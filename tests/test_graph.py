@@ -77,30 +77,59 @@ def test_weights_equal_the_jacobian_of_a_linear_network():
         assert edges[key] == pytest.approx(w, rel=1e-5, abs=1e-6)
 
 
+def layer_edges(g, src, dst) -> set[tuple[int, int]]:
+    """Edges between two layers of ``g`` as (row in src, row in dst)."""
+    m = (g.src >= src.offset) & (g.src < src.offset + src.size) & (g.dst >= dst.offset) & (g.dst < dst.offset + dst.size)
+    return set(zip((g.src[m] - src.offset).tolist(), (g.dst[m] - dst.offset).tolist()))
+
+
+def gradient_support(fn, src, dst, picked: list[int], trials: int) -> set[tuple[int, int]]:
+    """(input row, output row) pairs where d fn(x)[output] / d x[input] ≠ 0 for some of
+    ``trials`` random signed inputs (max-pools and ReLUs pass gradient to some inputs only: take
+    the union)."""
+    support = set()
+    c_idx, f_idx = torch.tensor(picked) // dst.pitches, torch.tensor(picked) % dst.pitches
+    for _ in range(trials):
+        # One batch item per picked output: a single backward pass gives every gradient.
+        x = torch.randn(1, src.channels, src.pitches, 4).expand(len(picked), -1, -1, -1).clone().requires_grad_()
+        y = fn(x)
+        assert y.shape[1:3] == (dst.channels, dst.pitches)
+        y[torch.arange(len(picked)), c_idx, f_idx, -1].sum().backward()
+        reach = x.grad.abs().sum(-1).reshape(len(picked), -1) > 0
+        support |= {(s, picked[k]) for k, s in reach.nonzero().tolist()}
+    return support
+
+
 def test_cpc_edges_are_exactly_the_blocks_receptive_fields():
+    """Each encoder block's hidden layer is reached from its input by exactly the graph's
+    conv1 edges, its output by exactly the two-hop paths through the hidden layer plus the
+    shortcut edges."""
     torch.manual_seed(0)
     model = CPCModel(PRESETS["tiny"], 216).eval()
     g = cpc_graph(model, 216)
     t = g.table
     for i, block in enumerate(model.encoder):
-        src, dst = t.layers[i], t.layers[i + 1]
-        picked = list(range(0, dst.size, max(1, dst.size // 12)))
-        m = (g.src >= src.offset) & (g.src < src.offset + src.size) & np.isin(g.dst, np.array(picked) + dst.offset)
-        edges = set(zip((g.src[m] - src.offset).tolist(), (g.dst[m] - dst.offset).tolist()))
-        support = set()
-        c_idx, f_idx = torch.tensor(picked) // dst.pitches, torch.tensor(picked) % dst.pitches
-        for _ in range(3):  # max-pools and ReLUs pass gradient to some inputs: take the union
-            # One batch item per picked output: a single backward pass gives every gradient.
-            x = torch.rand(1, src.channels, src.pitches, 4).expand(len(picked), -1, -1, -1).clone().requires_grad_()
-            y = block(x)
-            assert y.shape[1:3] == (dst.channels, dst.pitches)
-            y[torch.arange(len(picked)), c_idx, f_idx, -1].sum().backward()
-            reach = x.grad.abs().sum(-1).reshape(len(picked), -1) > 0
-            support |= {(s, picked[k]) for k, s in reach.nonzero().tolist()}
-        assert support <= edges, f"block {i}: gradient reaches neurons the graph does not connect"
-        checked = {d for _, d in support}  # outputs whose ReLU let some gradient through
-        assert len(checked) >= len(picked) // 2
-        assert support == {e for e in edges if e[1] in checked}, f"block {i}: edges without a path"
+        src, mid, dst = t.layers[2 * i], t.layers[2 * i + 1], t.layers[2 * i + 2]
+        assert (mid.name, dst.name) == (f"enc{i}.mid", f"enc{i}")
+        first = layer_edges(g, src, mid)
+        second = layer_edges(g, mid, dst)
+        through: dict[int, set[int]] = {}
+        for m, d in second:
+            through.setdefault(d, set()).add(m)
+        into_mid: dict[int, set[int]] = {}
+        for s_, m in first:
+            into_mid.setdefault(m, set()).add(s_)
+        paths = layer_edges(g, src, dst) | {(s_, d) for d, ms in through.items() for m in ms for s_ in into_mid[m]}
+        # A max-pool right before the hidden layer routes each trial's gradient to one row of
+        # its window, so that map needs many trials before every row has won once.
+        for fn, out, expected, trials in ((lambda x, b=block: b(x)[0], mid, first, 100),
+                                          (lambda x, b=block: b(x)[1], dst, paths, 20)):
+            picked = list(range(0, out.size, max(1, out.size // 12)))
+            support = gradient_support(fn, src, out, picked, trials)
+            assert support <= expected, f"block {i} → {out.name}: gradient reaches neurons the graph does not connect"
+            checked = {d for _, d in support}  # outputs whose ReLU let some gradient through
+            assert len(checked) >= len(picked) // 2
+            assert support == {e for e in expected if e[1] in checked}, f"block {i} → {out.name}: edges without a path"
 
 
 def test_cpc_graph_counts_and_heads():

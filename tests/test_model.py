@@ -41,7 +41,8 @@ def test_gradient_is_finite_from_silence():
 def test_named_layers_and_shapes(tiny):
     cfg, ear = tiny
     names = ear.layer_names()
-    assert names[0] == "scalogram" and names[1:9] == [f"enc{i}" for i in range(8)] and names[-1] == "ar8"
+    encoder = [n for i in range(8) for n in (f"enc{i}.mid", f"enc{i}")]
+    assert names == ["scalogram", *encoder, *(f"ar{i}" for i in range(9))]
     acts = listen(ear, Clip(make_origin_clip(), SR), torch.device("cpu"))
     assert list(acts) == names
     for name, a in acts.items():
@@ -49,7 +50,9 @@ def test_named_layers_and_shapes(tiny):
     assert acts["enc7"].shape[1] == 1  # pitch collapsed: z is one vector per step
     assert all(acts[f"ar{i}"].shape[1] == 1 for i in range(9))
     assert acts["enc0"].shape[0] == PRESETS["tiny"].enc_channels[0]
-    assert (acts["enc3"] >= 0).all()  # after ReLU
+    assert (acts["enc3"] >= 0).all() and (acts["enc3.mid"] >= 0).all()  # after ReLU
+    assert acts["enc0.mid"].shape[1:] == (107, acts["enc0"].shape[2])  # pooled pitch and time, like its block
+    assert acts["enc1.mid"].shape[1] == 83 - 2  # conv1 is valid along pitch
 
 
 def test_encoder_and_ar_are_causal(tiny):

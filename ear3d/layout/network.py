@@ -5,18 +5,18 @@ Two walkers share the per-module converters:
 - :func:`sequential_graph` takes any ``nn.Sequential`` CNN (Conv1d/Conv2d/Linear, max/avg
   pools, Flatten, elementwise layers and normalisation): every weight layer's output (after
   the pools that follow it) is a vertex layer, ``input`` is the first.
-- :func:`cpc_graph` takes the CPC model: each encoder block (conv 3 × kt → [pool] → conv
-  kp × 1, plus the shortcut: [pool] → centre crop → 1 × 1) and each AR block (causal conv +
-  shortcut) becomes one
-  map from its input layer to its output layer; the prediction heads connect c (the last AR
-  layer) to z (the last encoder layer).
+- :func:`cpc_graph` takes the CPC model: each encoder block becomes three maps (conv 3 × kt
+  → [pool] into its hidden layer ``enc{i}.mid``, conv kp × 1 from there to its output, and
+  the shortcut from its input: [pool] → centre crop → 1 × 1), each AR block (causal conv +
+  shortcut) one map from its input layer to its output layer; the prediction heads connect
+  c (the last AR layer) to z (the last encoder layer).
 
 Conventions: tensors are (B, C, F, T) — pitch (height) F, time (width) T — or (B, C, T) or
 (B, features). Time axes are summed out of kernels (a Conv1d runs over time, so it has one
 pitch tap); nonlinearities, dropout and normalisation are the identity; a max-pool is the
-mean over its window; the hidden grid between two convs of a block is not a vertex layer, its
-paths are summed (see ``ear3d.graph.compose``). The edges (which neuron reaches which) are
-exact; a weight is this linearisation's, so at a pitch edge where a ceil-mode pool pools one
+mean over its window; a pool is folded into the map of the weight layer before it (see
+``ear3d.graph.compose``), so every weight layer's output is a vertex layer. The edges (which
+neuron reaches which) are exact; a weight is this linearisation's, so at a pitch edge where a ceil-mode pool pools one
 real row with padding, that row's paths count half.
 """
 
@@ -182,24 +182,26 @@ def sequential_graph(model: nn.Sequential, input_shape: tuple[int, ...]) -> Netw
 
 
 def cpc_connections(model: nn.Module) -> list[Connection]:
-    """The CPC model's connections: one per encoder block, one per AR block, the heads."""
+    """The CPC model's connections: three per encoder block (conv1 + pool into its hidden
+    layer, conv2 out of it, the shortcut around it), one per AR block, the heads."""
+    from ear3d.ml.model import encoder_hidden_name
+
     names = model.layer_names()
     conns, prev = [], names[0]
     for i, block in enumerate(model.encoder):
         c_in, c_out = block.conv1.in_channels, block.conv1.out_channels
+        hidden, out = encoder_hidden_name(i), f"enc{i}"
+        # main: conv1 (3 × kt) → [pool] → hidden → conv2 (kp × 1)
+        first = conv_from(block.conv1)
         pool = pool_from(block.pool, c_out)
-        # main: conv1 (3 × kt) → [pool] → conv2 (kp × 1)
-        main = conv_from(block.conv1)
-        if pool is not None:
-            main = compose(main, pool)
-        main = compose(main, conv_from(block.conv2))
+        conns.append(Connection(prev, hidden, first if pool is None else compose(first, pool)))
+        conns.append(Connection(hidden, out, conv_from(block.conv2)))
         # shortcut: [pool] → the centre rows from skip_offset → 1 × 1 conv or identity
         skip = identity_op(c_in, block.skip_offset)
         if pool is not None:
             skip = compose(pool_from(block.pool, c_in), skip)  # type: ignore[arg-type]
-        op = add(main, compose(skip, shortcut_from(block.shortcut, c_in)))
-        conns.append(Connection(prev, f"enc{i}", op))
-        prev = f"enc{i}"
+        conns.append(Connection(prev, out, compose(skip, shortcut_from(block.shortcut, c_in))))
+        prev = out
     z = prev
     for i, block in enumerate(model.autoregressive):
         op = add(conv_from(block.conv), shortcut_from(block.shortcut, block.conv.in_channels))

@@ -36,7 +36,7 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from ear3d.ml.cqt import LOG_RANGE, POWER_EPS
-from ear3d.ml.model import Ear
+from ear3d.ml.model import Ear, encoder_hidden_name
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def layer_strides(ear: Ear) -> "OrderedDict[str, int]":
     for i, block in enumerate(ear.model.encoder):
         if not isinstance(block.pool, nn.Identity):
             stride *= 2
-        out[f"enc{i}"] = stride
+        out[encoder_hidden_name(i)] = out[f"enc{i}"] = stride  # the pool sits before the hidden layer
     for i, block in enumerate(ear.model.autoregressive):
         if not isinstance(block.pool, nn.Identity):
             stride *= 2

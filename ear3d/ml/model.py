@@ -2,9 +2,12 @@
 linear predictors of future encodings. Every neuron layer is named.
 
 Named layers (in order) and their activations, each (B, C, F, T) float after the
-nonlinearity: ``scalogram`` (the input, C = 1 or 2), ``enc0`` … ``enc7`` (F shrinks to 1 at
-the last block), ``ar0`` … ``ar8`` (F = 1). The layout, the optimizer and the renderer
-address neurons through this list.
+nonlinearity: ``scalogram`` (the input, C = 1 or 2); for each encoder block i,
+``enc{i}.mid`` (its hidden layer: first conv, BatchNorm, [pool], ReLU) then ``enc{i}`` (its
+output; F shrinks to 1 at the last block); ``ar0`` … ``ar8`` (F = 1). Every layer whose
+neurons a weight feeds is named, so the layout's graph has every connection of the network
+(the paper preset: 40,776 neurons). The layout, the optimizer and the renderer address
+neurons through this list.
 
 Time steps: the scalogram has T frames (hop · time_pool samples each, ≈ 23 ms); the encoder
 pools time by 2 in two blocks, so z (``enc7``) has one step per 4 frames (≈ 93 ms); the
@@ -144,14 +147,19 @@ class EncoderBlock(nn.Module):
         self.shrink = pooled_pitches(f_in, pool) - self.f_out
         self.skip_offset = self.shrink // 2
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.bn1(self.conv1(causal_pad_time(x, self.time_kernel)))
-        y = self.dropout(F.relu(pool_pitch_ceil(y, self.pool)))
-        y = self.bn2(self.conv2(y))
+    @property
+    def f_mid(self) -> int:
+        """Pitch rows of the hidden layer (after conv1 and the pool)."""
+        return self.f_out + self.pitch_kernel - 1
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, Cin, F, T) → (hidden (B, Cout, F_mid, T'), output (B, Cout, F', T'))."""
+        hidden = F.relu(pool_pitch_ceil(self.bn1(self.conv1(causal_pad_time(x, self.time_kernel))), self.pool))
+        y = self.bn2(self.conv2(self.dropout(hidden)))
         skip = pool_pitch_ceil(x, self.pool)
         lo = (skip.shape[2] - y.shape[2]) // 2  # the shortcut sees the centre of the pitch range
         skip = self.shortcut(skip[:, :, lo : lo + y.shape[2]])
-        return F.relu(y + skip)
+        return hidden, F.relu(y + skip)
 
 
 class ARBlock(nn.Module):
@@ -171,6 +179,11 @@ class ARBlock(nn.Module):
         x = self.pool(x)
         y = self.bn(self.conv(causal_pad_time(x, self.kernel)))
         return F.relu(self.dropout(y) + self.shortcut(x))
+
+
+def encoder_hidden_name(block: int) -> str:
+    """The name of encoder block ``block``'s hidden layer (between its two convs)."""
+    return f"enc{block}.mid"
 
 
 def encoder_pitch_kernels(arch: Architecture, n_bins: int) -> tuple[int, ...]:
@@ -240,15 +253,16 @@ class CPCModel(nn.Module):
         return 2 ** len(self.arch.ar_pool_before)
 
     def layer_names(self) -> list[str]:
-        return ["scalogram"] + [f"enc{i}" for i in range(len(self.encoder))] + [
-            f"ar{i}" for i in range(len(self.autoregressive))
-        ]
+        names = ["scalogram"]
+        for i in range(len(self.encoder)):
+            names += [encoder_hidden_name(i), f"enc{i}"]
+        return names + [f"ar{i}" for i in range(len(self.autoregressive))]
 
     def forward(self, scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
         out: OrderedDict[str, torch.Tensor] = OrderedDict(scalogram=scalogram)
         x = scalogram
         for i, block in enumerate(self.encoder):
-            x = block(x)
+            out[encoder_hidden_name(i)], x = block(x)
             out[f"enc{i}"] = x
         h = x.squeeze(2)  # z: (B, C, T)
         for i, block in enumerate(self.autoregressive):
