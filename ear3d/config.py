@@ -149,6 +149,7 @@ class LayoutConfig:
     key_frames: int = _num(8, 1, 64, "layouts over the loop, each from its time window's activations")
     key_frame_steps: int = _num(40, 0, 100000, "steps relaxing each key frame from the base layout")
     radius: float = _num(2.0, 0.01, 1000.0, "RMS radius of the written layout in world units")
+    min_separation: float = _num(0.012, 0.0, 0.5, "no two neurons closer than this × the layout's RMS radius (0.012 = two idle spheres at the default sizes; 0 = as relaxed)")
     seed: int = _num(0, 0, 2**31 - 1, "seed of the initial positions")
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the layout engine")
 

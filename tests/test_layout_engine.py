@@ -17,7 +17,8 @@ from ear3d.layout.file import LayoutMismatch, load_layout, periodic_catmull_rom,
 from ear3d.layout.inputs import activation_charges, window_weights
 from ear3d.layout.keyframes import align
 from ear3d.layout.multilevel import multilevel_layout, prolong, single_level_layout
-from ear3d.layout.quality import GraphSample
+from ear3d.layout.quality import GraphSample, overlapping
+from ear3d.layout.separate import close_pairs, rms_radius, separate
 from ear3d.layout.tree import barnes_hut_forces, build_tree, exact_forces
 
 
@@ -284,6 +285,42 @@ def test_layout_command_writes_a_matching_layout_picture_and_video(tmp_path):
     rms = np.sqrt((layout.positions[0] ** 2).sum(1).mean())
     assert rms == pytest.approx(LayoutConfig().radius, rel=0.05)
     assert len(layout.edges) > table.size and layout.meta["preset"] == "tiny" and len(layout.meta["levels"]) > 3
+    for frame in layout.positions:  # 12 steps leave clumps: the separation pass still parts them all
+        # (the file's float16 positions may round a pair up to 0.001 world units closer)
+        assert len(close_pairs(frame, 0.9 * LayoutConfig().min_separation * rms_radius(frame))) == 0
     assert Image.open(png).size == (160, 90)
     info = probe(mp4)
     assert info.frames > 2 * 4 * 6 and (info.width, info.height) == (160, 90)
+
+
+def test_separation_parts_close_vertices_and_leaves_the_rest():
+    g = torch.Generator().manual_seed(0)
+    pos = torch.randn(400, 3, generator=g)
+    pos[1] = pos[0]  # coincident
+    pos[2] = pos[0] + 1e-4  # and a third almost on them
+    pos[11] = pos[10] + torch.tensor([2e-3, 0.0, 0.0])
+    before = pos.clone()
+    out, pairs = separate(pos, 0.012)
+    assert pairs >= 4 and out.dtype == pos.dtype and out.shape == pos.shape
+    p = out.numpy()
+    assert len(close_pairs(p, 0.999 * 0.012 * rms_radius(p))) == 0
+    assert overlapping(p) == 0 and overlapping(before.numpy()) >= 4
+    moved = (out - before).norm(dim=1)
+    untouched = torch.ones(400, dtype=torch.bool)
+    untouched[[0, 1, 2, 10, 11]] = False
+    far = torch.from_numpy(np.asarray(close_pairs(before.numpy(), 0.05 * rms_radius(before.numpy())))).flatten()
+    untouched[far] = False  # neighbours of the moved ones may be nudged in later rounds
+    assert (moved[untouched] == 0).all() and moved.max() < 2 * 0.012 * rms_radius(before.numpy())  # a few radii at most
+    assert torch.equal(pos, before)  # the input is not modified
+
+
+def test_separation_refuses_bad_input_and_zero_is_off():
+    pos = torch.randn(10, 2)
+    same, pairs = separate(pos, 0.0)
+    assert same is pos and pairs == 0
+    with pytest.raises(ValueError, match="≥ 0"):
+        separate(pos, -0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        separate(torch.full((4, 3), math.nan), 0.01)
+    with pytest.raises(ValueError, match="same point"):
+        separate(torch.zeros(4, 3), 0.01)

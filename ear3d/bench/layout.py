@@ -4,7 +4,8 @@ model's graph and on the `paper` preset's graph, in one run.
 Variants per graph: ``multilevel`` (ours), ``single-level`` (the same engine on the finest
 graph from random positions, given as many vertex-steps as the multi-level run used),
 ``igraph-drl`` and ``igraph-fr`` (python-igraph's DrL and Fruchterman–Reingold, unweighted,
-in the same dimension). Rows per variant: seconds, and the quality measures of
+in the same dimension; both of ours end with the same separation pass,
+``layout.min_separation``). Rows per variant: seconds, and the quality measures of
 ear3d.layout.quality (stress ↓, trustworthiness ↑, edge-length CV ↓, overlapping vertices ↓),
 plus ours against each other variant (advantage ratios and rank).
 
@@ -94,15 +95,17 @@ def _ours(graph, acts, spread, config: Config, dim: int, big: bool, args) -> tup
     schedules = [capped if big and lv.size > args.fine_vertices else full for lv in levels]
     physics = physics_of(settings)
     t0 = time.perf_counter()
-    pos, reports = multilevel_layout(levels, dim, physics, schedules, settings.seed)
+    pos, reports = multilevel_layout(levels, dim, physics, schedules, settings.seed,
+                                     separation=settings.min_separation)
     t_ml = time.perf_counter() - t0 + t_coarsen
     vertex_steps = sum(r.steps * r.vertices for r in reports)
     budget = max(1, math.ceil(vertex_steps / levels[0].size))
     t0 = time.perf_counter()
-    pos1, rep1 = single_level_layout(levels[0], dim, physics, schedule_of(settings, budget), settings.seed)
+    pos1, rep1 = single_level_layout(levels[0], dim, physics, schedule_of(settings, budget), settings.seed,
+                                     separation=settings.min_separation)
     t_sl = time.perf_counter() - t0
     info = {"levels": len(levels), "ml_steps_finest": reports[-1].steps, "vertex_steps": vertex_steps,
-            "sl_steps": rep1.steps}
+            "sl_steps": rep1.steps, "ml_separated": reports[-1].separated, "sl_separated": rep1.separated}
     return [("multilevel", pos.cpu().numpy(), t_ml), ("single-level", pos1.cpu().numpy(), t_sl)], info
 
 
@@ -176,6 +179,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         rows += [Row(f"{name}/settings", "levels", info["levels"], "levels"),
                  Row(f"{name}/settings", "multilevel finest-level steps", info["ml_steps_finest"], "steps"),
                  Row(f"{name}/settings", "single-level steps (same vertex-steps budget)", info["sl_steps"], "steps"),
+                 Row(f"{name}/settings", "multilevel pairs separated", info["ml_separated"], "pairs"),
+                 Row(f"{name}/settings", "single-level pairs separated", info["sl_separated"], "pairs"),
                  Row(f"{name}/settings", "FR iterations", fr, "of igraph's default 500"),
                  Row(f"{name}/settings", "peer timeout", args.peer_timeout, "s")]
         by_case: dict[str, list[Row]] = {}

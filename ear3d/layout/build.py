@@ -138,7 +138,7 @@ def build_layout(
     physics = physics_of(settings)
     t0 = time.perf_counter()
     base, reports = multilevel_layout(levels, settings.dim, physics, schedule_of(settings), settings.seed,
-                                      on_level, on_step)
+                                      on_level, on_step, settings.min_separation)
     times["layout"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if frame_q is None or settings.key_frames == 1 and settings.key_frame_steps == 0:
@@ -147,7 +147,7 @@ def build_layout(
         fine = levels[0]
         springs = make_springs(fine.src, fine.dst, fine.strength, fine.size)
         frames = key_frames(base, springs, torch.as_tensor(frame_q, device=device), physics,
-                            key_frame_schedule(settings), on_frame)
+                            key_frame_schedule(settings), on_frame, settings.min_separation)
     times["key_frames"] = time.perf_counter() - t0
     # World units: centre on the base layout's centroid, scale its RMS radius to settings.radius.
     centre = base.mean(0)

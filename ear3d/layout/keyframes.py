@@ -1,6 +1,7 @@
 """Key frames over the loop: the base layout relaxed under each time window's charges, then
 rigidly aligned back onto the base (a relaxation may drift or turn the whole picture; only
-the change of shape should move on screen)."""
+the change of shape should move on screen), then separated like the base
+(``ear3d.layout.separate``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Callable
 import torch
 
 from ear3d.layout.engine import Physics, Schedule, Springs, relax
+from ear3d.layout.separate import separate
 
 
 def align(pos: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -30,16 +32,18 @@ def key_frames(
     physics: Physics,
     schedule: Schedule,
     on_frame: Callable[[int, torch.Tensor], None] | None = None,
+    separation: float = 0.0,
 ) -> torch.Tensor:
     """base: (N, D) the converged layout; charges: (K, N) one set per key frame window.
-    Returns (K, N, D): frame k relaxed from ``base`` under ``charges[k]``, aligned onto ``base``.
+    Returns (K, N, D): frame k relaxed from ``base`` under ``charges[k]``, aligned onto ``base``,
+    no two vertices closer than ``separation`` RMS radii (0 = as relaxed).
     """
     if charges.ndim != 2 or charges.shape[1] != base.shape[0]:
         raise ValueError(f"charges must be (K, {base.shape[0]}), got {tuple(charges.shape)}")
     frames = []
     for k in range(charges.shape[0]):  # a handful of frames: each one is a full relaxation
         moved = relax(base, charges[k], springs, physics, schedule).pos if schedule.max_steps > 0 else base.clone()
-        frame = align(moved, base)
+        frame, _ = separate(align(moved, base), separation, seed=k)
         frames.append(frame)
         if on_frame is not None:
             on_frame(k, frame)

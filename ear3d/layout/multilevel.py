@@ -1,11 +1,13 @@
 """The multi-level scheme: lay out the coarsest graph first, then reconstruct the finer levels
 in reverse order, each vertex starting from its parent's position plus a little noise, and
 relax each level with the engine. The single-level variant (for comparison) starts the
-finest graph from random positions.
+finest graph from random positions. Both end by pushing apart vertices closer than
+``separation`` (``ear3d.layout.separate``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -14,6 +16,7 @@ import torch
 
 from ear3d.layout.coarsen import Level
 from ear3d.layout.engine import Physics, Relaxed, Schedule, make_springs, relax
+from ear3d.layout.separate import separate
 
 #: on_level(level index (0 = finest), level, max steps) before a level; on_step(level index, step, pos, displacement).
 LevelHook = Callable[[int, Level, int], None]
@@ -22,7 +25,8 @@ StepHook = Callable[[int, int, torch.Tensor, float], None]
 
 @dataclass(frozen=True)
 class LevelReport:
-    """How one level went: index (0 = finest), vertices, edges, steps, converged, seconds."""
+    """How one level went: index (0 = finest), vertices, edges, steps, converged, seconds;
+    separated: pairs of vertices pushed apart after the relaxation (finest level only)."""
 
     index: int
     vertices: int
@@ -30,6 +34,7 @@ class LevelReport:
     steps: int
     converged: bool
     seconds: float
+    separated: int = 0
 
 
 def _schedule_for(schedules: Schedule | Sequence[Schedule], index: int) -> Schedule:
@@ -79,11 +84,13 @@ def multilevel_layout(
     seed: int = 0,
     on_level: LevelHook | None = None,
     on_step: StepHook | None = None,
+    separation: float = 0.0,
 ) -> tuple[torch.Tensor, list[LevelReport]]:
     """Positions (N_0, dim) of the finest level and one report per level (coarsest first).
 
     levels: [finest, …, coarsest] from ``ear3d.layout.coarsen.hierarchy``; schedules: one for
-    all levels or one per level index (finest first; the last one repeats for coarser ones).
+    all levels or one per level index (finest first; the last one repeats for coarser ones);
+    separation: the finest layout's minimum vertex distance in RMS radii (0 = as relaxed).
     """
     if not levels:
         raise ValueError("no levels to lay out")
@@ -99,6 +106,16 @@ def multilevel_layout(
                                       on_level, on_step)
         pos = result.pos
         reports.append(report)
+    return _separated(pos, reports, separation, seed)
+
+
+def _separated(pos: torch.Tensor, reports: list[LevelReport], separation: float,
+               seed: int) -> tuple[torch.Tensor, list[LevelReport]]:
+    """The finest layout after :func:`separate`, its report amended with the pairs and the time."""
+    t0 = time.perf_counter()
+    pos, pairs = separate(pos, separation, seed=seed)
+    last = reports[-1]
+    reports[-1] = dataclasses.replace(last, seconds=last.seconds + time.perf_counter() - t0, separated=pairs)
     return pos, reports
 
 
@@ -110,9 +127,11 @@ def single_level_layout(
     seed: int = 0,
     on_level: LevelHook | None = None,
     on_step: StepHook | None = None,
+    separation: float = 0.0,
 ) -> tuple[torch.Tensor, LevelReport]:
     """The same engine on the finest graph only, from random positions."""
     gen = torch.Generator().manual_seed(seed)
     pos = random_positions(level.size, dim, gen).to(level.charge.device)
     result, report = _relax_level(0, level, pos, physics, schedule, on_level, on_step)
-    return result.pos, report
+    pos, (report,) = _separated(result.pos, [report], separation, seed)
+    return pos, report
