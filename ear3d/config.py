@@ -139,7 +139,7 @@ class LayoutConfig:
     dim: int = _num(3, 2, 3, "dimensions of the force layout")
     theta: float = _num(0.8, 0.05, 2.0, "Barnes-Hut opening angle (smaller = more exact, slower)")
     repulsion_exponent: float = _num(4.0, 2.0, 8.0, "α: repulsion q_i q_j d/|d|^α")
-    spring_exponent: float = _num(4.0, 1.0, 8.0, "β: an edge pulls with s·|d|^β (1 = linear)")
+    spring_exponent: float = _num(2.0, 1.0, 8.0, "β: an edge pulls with s·|d|^β (1 = linear, 2 = Fruchterman–Reingold's)")
     gravity: float = _num(0.02, 0.0, 10.0, "pull of every vertex towards the centre")
     charge_floor: float = _num(0.5, 0.01, 1.0, "smallest charge, relative to a layer's mean activation")
     coarsest: int = _num(40, 2, 100000, "the multi-level scheme coarsens down to this many vertices")

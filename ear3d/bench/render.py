@@ -1,8 +1,8 @@
 """`ear3d bench render`: frame time of the renderer, straightforward vs optimized, side by side.
 
 Graphs: ``default`` — the default model's graph (models/<name>/layout.npz when it exists,
-else a synthetic stand-in of the small model's size: 10,288 neurons, 2 M edges) — and
-``paper`` — a synthetic graph of the paper preset's size (41,000 neurons, 26 M edges).
+else a synthetic stand-in of the small model's size: 15,560 neurons, 1.9 M edges) — and
+``paper`` — a synthetic graph of the paper preset's size (40,776 neurons, 26.7 M edges).
 Paths, each at 1280×720 and 1920×1080:
 
 - ``naive``: the straightforward renderer — plain GL_LINES from a vertex buffer, every edge,
@@ -33,7 +33,7 @@ from ear3d.config import Config
 HELP = "renderer frame time: straightforward vs optimized edges, and the activation upload"
 log = logging.getLogger(__name__)
 
-GRAPHS = {"default": (10_288, 2_000_000), "paper": (41_000, 26_000_000)}
+GRAPHS = {"default": (15_560, 1_876_032), "paper": (40_776, 26_720_592)}
 PATHS = ("naive", "lines", "compute")
 ACTIVITY_STEPS = 172  # time steps of the small model's scalogram over a 4 s loop
 
