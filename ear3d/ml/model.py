@@ -120,10 +120,11 @@ def pooled_pitches(f: int, pool: bool) -> int:
 
 
 class EncoderBlock(nn.Module):
-    """(B, Cin, F, T) → (B, Cout, F', T'): a residual block over pitch × time.
+    """(B, Cin, F, T) → hidden (B, Cout, pooled(F − 2), T'), output (B, Cout, F', T'): a
+    residual block over pitch × time.
 
     main: conv1 (3 pitch × ``time_kernel``, causal in time) → BatchNorm → [2 × 2 max-pool] →
-    ReLU → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut: [the same max-pool]
+    ReLU (the hidden layer) → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut: [the same max-pool]
     → the centre ``F'`` pitch rows (starting at row ``skip_offset``) → 1 × 1 conv where the
     channels change. Output ReLU(main + shortcut). Pitch convolutions are valid:
     F' = pooled(F − 2) − (pitch_kernel − 1); T' = T, or T // 2 when pooling.
@@ -146,11 +147,6 @@ class EncoderBlock(nn.Module):
         #: rows the (pooled) shortcut input has beyond the output: it sees their centre.
         self.shrink = pooled_pitches(f_in, pool) - self.f_out
         self.skip_offset = self.shrink // 2
-
-    @property
-    def f_mid(self) -> int:
-        """Pitch rows of the hidden layer (after conv1 and the pool)."""
-        return self.f_out + self.pitch_kernel - 1
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, Cin, F, T) → (hidden (B, Cout, F_mid, T'), output (B, Cout, F', T'))."""
