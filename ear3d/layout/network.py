@@ -16,8 +16,8 @@ Conventions: tensors are (B, C, F, T) — pitch (height) F, time (width) T — o
 pitch tap); nonlinearities, dropout and normalisation are the identity; a max-pool is the
 mean over its window; a pool is folded into the map of the weight layer before it (see
 ``ear3d.graph.compose``), so every weight layer's output is a vertex layer. The edges (which
-neuron reaches which) are exact; a weight is this linearisation's, so at a pitch edge where a ceil-mode pool pools one
-real row with padding, that row's paths count half.
+neuron reaches which) are exact; a weight is this linearisation's, so at a pitch edge where a
+ceil-mode pool pools one real row with padding, that row's paths count half.
 """
 
 from __future__ import annotations

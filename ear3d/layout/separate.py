@@ -4,8 +4,8 @@ apart, so no sphere hides another.
 Forces alone leave a few such pairs: two neurons with the same neighbours feel the same
 springs, and a short-range repulsion that is strong enough to part them everywhere would
 also blow the dense layers apart. The pairs are few (a handful among 15 k vertices), so they
-are found with a k-d tree on the host (O(N log N), scipy) and moved apart by at most half the
-minimum distance each — far below anything the other quality measures notice.
+are found with a k-d tree on the host (O(N log N), scipy) and each moved by about half the
+minimum distance — far below anything the other quality measures notice.
 """
 
 from __future__ import annotations

@@ -124,8 +124,8 @@ class EncoderBlock(nn.Module):
     residual block over pitch × time.
 
     main: conv1 (3 pitch × ``time_kernel``, causal in time) → BatchNorm → [2 × 2 max-pool] →
-    ReLU (the hidden layer) → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut: [the same max-pool]
-    → the centre ``F'`` pitch rows (starting at row ``skip_offset``) → 1 × 1 conv where the
+    ReLU (the hidden layer) → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut:
+    [the same max-pool] → the centre ``F'`` pitch rows (starting at row ``skip_offset``) → 1 × 1 conv where the
     channels change. Output ReLU(main + shortcut). Pitch convolutions are valid:
     F' = pooled(F − 2) − (pitch_kernel − 1); T' = T, or T // 2 when pooling.
     """
@@ -149,7 +149,7 @@ class EncoderBlock(nn.Module):
         self.skip_offset = self.shrink // 2
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, Cin, F, T) → (hidden (B, Cout, F_mid, T'), output (B, Cout, F', T'))."""
+        """x (B, Cin, F, T) → (hidden (B, Cout, pooled(F − 2), T'), output (B, Cout, F', T'))."""
         hidden = F.relu(pool_pitch_ceil(self.bn1(self.conv1(causal_pad_time(x, self.time_kernel))), self.pool))
         y = self.bn2(self.conv2(self.dropout(hidden)))
         skip = pool_pitch_ceil(x, self.pool)
