@@ -166,8 +166,8 @@ class RenderConfig:
     background: str = _free("#05070d", "background colour as #rrggbb")
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
-    edge_mode: str = _choice("auto", ("auto", "lines", "compute", "naive"),
-                             "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, a compute shader, or the naive baseline")
+    edge_mode: str = _choice("auto", ("auto", "lines", "compute"),
+                             "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, or a compute shader")
     edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all, or software_edge_budget)")
     software_edge_budget: int = _num(200_000, 0, 2**31 - 1, "edge budget when edge_budget is 0 and OpenGL runs in software (llvmpipe, softpipe); 0 = all")
     edge_gain: float = _num(1.0, 0.0, 1000.0, "brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")

@@ -72,7 +72,7 @@ class Session:
             self.steps = max(a.shape[2] for a in frame.layers.values())
             self.positions, edges, weights = placement(config, self.table)
             self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette),
-                               config.render, edges, weights)
+                               config.render, edges, weights, layer_names=[i.name for i in self.table.layers])
         except BaseException:
             self.worker.stop()
             raise

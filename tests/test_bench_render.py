@@ -4,6 +4,9 @@ the bench format (values are not asserted: they are timings on a shared machine)
 import argparse
 import json
 
+import numpy as np
+from pyglm import glm
+
 from ear3d.bench import report
 from ear3d.bench.render import add_arguments, run
 from ear3d.config import Config
@@ -30,6 +33,44 @@ def test_default_graph_is_the_shipped_layout():
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    label, pos, layer, edges, weights, activity = _graph("default", parser.parse_args([]), Config())
-    assert label == "default (layout.npz)"
+    label, pos, layer, names, edges, weights, activity = _graph("default", parser.parse_args([]), Config())
+    assert label == "default (layout.npz)" and names[0] == "scalogram" and len(names) == layer.max() + 1
     assert pos.shape[1] == len(layer) == activity.shape[0] == 15_560 and len(edges) == len(weights) > 1_800_000
+
+
+def _baseline_and_lines(ctx, phase):
+    """The same small scene drawn by the baseline and by lines mode: two (64, 64, 3) images."""
+    from ear3d.bench.render_baseline import NaiveEdgePass, draw_baseline
+    from ear3d.config import RenderConfig
+    from ear3d.gfx.camera import OrbitCamera
+    from ear3d.gfx.offscreen import OffscreenTarget
+    from ear3d.gfx.scene import Scene
+    from ear3d.palette import load_palette
+
+    rng = np.random.default_rng(1)
+    frames = rng.uniform(-0.7, 0.7, (3, 12, 3)).astype(np.float32)
+    edges, weights = rng.integers(0, 12, (40, 2)), rng.normal(size=40)
+    activity = rng.random((12, 5)).astype(np.float32)
+    cfg = RenderConfig(width=64, height=64, background="#000000", sphere_radius=0.02, samples=0, edge_mode="lines",
+                       edge_gain=0.5, bloom=0.0, fog=0.0)
+    scene = Scene(ctx, frames, np.arange(12) % 3, load_palette("default"), cfg, edges, weights)
+    naive = NaiveEdgePass(ctx, scene.network, scene.edge_set)
+    try:
+        scene.camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.1, far=10.0)
+        scene.set_activity(activity)
+        with OffscreenTarget(ctx, 64, 64, samples=0) as target:
+            scene.draw(target.fbo, phase)
+            lines = target.read_rgb().astype(np.float32) / 255
+            draw_baseline(scene, target.fbo, phase, activity, naive)
+            baseline = target.read_rgb().astype(np.float32) / 255
+    finally:
+        naive.release()
+        scene.release()
+    return baseline, lines
+
+
+def test_baseline_draws_the_picture_lines_mode_draws(gl_context):
+    for phase in (0.0, 0.37):  # between key frames and between activity steps
+        baseline, lines = _baseline_and_lines(gl_context, phase)
+        assert lines.sum() > 20  # something was drawn
+        assert np.abs(baseline - lines).max() < 3 / 255

@@ -214,7 +214,7 @@ def comparison_png(path: Path, graph, variants: list[tuple[str, np.ndarray, dict
     from ear3d.layout.picture import draw
     from ear3d.palette import load_palette
 
-    colors = load_palette(config.render.palette).layer_colors(graph.table.layer)
+    colors = load_palette(config.render.palette).layer_colors(graph.table.layer, [i.name for i in graph.table.layers])
     edges = np.stack([graph.src, graph.dst], 1)
     cols = 2
     rows = -(-len(variants) // cols)

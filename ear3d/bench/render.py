@@ -5,8 +5,9 @@ else a synthetic stand-in of the small model's size: 15,560 neurons, 1.9 M edges
 ``paper`` — a synthetic graph of the paper preset's size (40,776 neurons, 26.7 M edges).
 Paths, each at 1280×720 and 1920×1080:
 
-- ``naive``: the straightforward renderer — plain GL_LINES from a vertex buffer, every edge,
-  and the frame's positions and activations computed on the CPU and uploaded every frame;
+- ``naive``: the straightforward renderer (ear3d/bench/render_baseline.py) — plain GL_LINES
+  from a vertex buffer, every edge, and the frame's positions and activations computed on
+  the CPU and uploaded every frame;
 - ``lines``: the optimized renderer — data uploaded once, key frames and the heard step
   computed on the GPU, edges pulled from storage buffers, dark edges culled;
 - ``compute``: as ``lines`` with the edges rasterized by a compute shader.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import statistics
 import time
@@ -76,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _graph(name: str, args: argparse.Namespace, config: Config):
-    """(label, key frames, layer, edges, weights, activity) for graph ``name``."""
+    """(label, key frames, layer, layer names or None, edges, weights, activity) for graph ``name``."""
     from ear3d import paths
     from ear3d.gfx.synthetic import synthetic_network
 
@@ -84,18 +86,18 @@ def _graph(name: str, args: argparse.Namespace, config: Config):
         layout = paths.models() / config.model.name / "layout.npz"
         loaded = _load_layout(layout)
         if loaded is not None:
-            pos, layer, edges, weights = loaded
+            pos, layer, names, edges, weights = loaded
             rng = np.random.default_rng(0)
             activity = (rng.random((pos.shape[1], ACTIVITY_STEPS), dtype=np.float32) ** 3)
-            return f"default ({layout.name})", pos, layer, edges, weights, activity
+            return f"default ({layout.name})", pos, layer, names, edges, weights, activity
         log.info("no layout at %s: a synthetic stand-in of the small model's size", layout)
     n, e = GRAPHS.get(name, (args.neurons, args.edges))
     net = synthetic_network(neurons=n, edges=e, layers=18, key_frames=8, steps=ACTIVITY_STEPS, seed=0)
-    return name, net.positions, net.layer, net.edges, net.weights, net.activity
+    return name, net.positions, net.layer, None, net.edges, net.weights, net.activity
 
 
 def _load_layout(path: Path):
-    """positions (K, N, 3), layer (N,), edges (E, 2), weights (E,) from a layout file, or None."""
+    """positions (K, N, 3), layer (N,), layer names, edges (E, 2), weights (E,) from a layout file, or None."""
     from ear3d.layout.file import LayoutMismatch, load_layout
 
     try:
@@ -105,7 +107,8 @@ def _load_layout(path: Path):
     except LayoutMismatch as e:
         log.warning("%s: using a synthetic stand-in", e)
         return None
-    return layout.positions, layout.table.layer, layout.edges, layout.weights
+    return (layout.positions, layout.table.layer, [i.name for i in layout.table.layers], layout.edges,
+            layout.weights)
 
 
 def _lit_fraction(scene, edges: np.ndarray, weights: np.ndarray, activity: np.ndarray) -> float:
@@ -116,12 +119,13 @@ def _lit_fraction(scene, edges: np.ndarray, weights: np.ndarray, activity: np.nd
     return float((signal >= scene.render_config.edge_cull).mean())
 
 
-def _time_frames(ctx, scene, target, frames: int) -> float:
-    """Median seconds per frame over ``frames`` frames at different loop positions."""
+def _time_frames(ctx, draw, target, frames: int) -> float:
+    """Median seconds per frame over ``frames`` frames at different loop positions;
+    draw(fbo, phase) draws one."""
     times = []
     for i in range(max(frames, 1)):
         t0 = time.perf_counter()
-        scene.draw(target.fbo, (i + 0.5) / max(frames, 1))
+        draw(target.fbo, (i + 0.5) / max(frames, 1))
         ctx.finish()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
@@ -176,6 +180,7 @@ def _upload_rows(ctx, scene, label: str, activity: np.ndarray) -> list[Row]:
 
 
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    from ear3d.bench.render_baseline import NaiveEdgePass, draw_baseline
     from ear3d.gfx.context import headless_context
     from ear3d.gfx.offscreen import OffscreenTarget
     from ear3d.gfx.scene import Scene
@@ -187,8 +192,10 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     try:
         for graph in args.graphs:
             t0 = time.perf_counter()
-            label, pos, layer, edges, weights, activity = _graph(graph, args, config)
-            scene = Scene(ctx, pos, layer, load_palette(config.render.palette), config.render, edges, weights)
+            label, pos, layer, names, edges, weights, activity = _graph(graph, args, config)
+            scene = Scene(ctx, pos, layer, load_palette(config.render.palette), config.render, edges, weights,
+                          layer_names=names)
+            naive = None
             try:
                 scene.set_activity(activity)
                 print(f"{label}: {pos.shape[1]:,} neurons, {len(edges):,} edges, {pos.shape[0]} key frames "
@@ -205,13 +212,19 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                         if args.budget:
                             cases += [(p, args.budget, 1) for p in args.paths if p != "naive"]
                         for path, budget, divisor in cases:
-                            scene.set_edge_mode(path)
+                            if path == "naive":
+                                if naive is None and scene.edge_set is not None:
+                                    naive = NaiveEdgePass(ctx, scene.network, scene.edge_set)
+                                draw = functools.partial(draw_baseline, scene, activity=activity, edges=naive)
+                            else:
+                                scene.set_edge_mode(path)
+                                draw = scene.draw
                             scene.render_config = dataclasses.replace(scene.render_config, edge_resolution=divisor)
                             scene.look.edge_budget = 1000
-                            scene.draw(target.fbo, 0.1)  # warm-up: programs, targets, buffers
+                            draw(target.fbo, 0.1)  # warm-up: programs, targets, buffers
                             ctx.finish()
                             scene.look.edge_budget = budget
-                            seconds = _time_frames(ctx, scene, target, args.frames)
+                            seconds = _time_frames(ctx, draw, target, args.frames)
                             name = (f"{label} {w}x{h} {path}" + (f" 1/{divisor} res" if divisor > 1 else "")
                                     + (f" budget {budget:,}" if budget else ""))
                             rows.append(Row(name, "frame_time", seconds * 1e3, "ms"))
@@ -222,6 +235,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                                 rows.append(Row(name, "speedup_vs_naive", base / seconds, "x"))
                             print(f"  {name}: {seconds * 1e3:.1f} ms")
             finally:
+                if naive is not None:
+                    naive.release()
                 scene.release()
     finally:
         ctx.release()

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     graph = ear_graph(ear, config.cqt.n_bins)
     print(f"graph: {graph.table.size} neurons in {len(graph.table.layers)} layers, {graph.edge_count} edges")
 
-    recorder = _Recorder(args.video, config, palette) if args.video else None
+    layer_names = [i.name for i in graph.table.layers]
+    recorder = _Recorder(args.video, config, palette, layer_names) if args.video else None
     bars: dict[str, tqdm] = {}
 
     def on_level(index, level, max_steps):
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     size_mb = out.stat().st_size / 1e6
     print(f"layout: {out}  ({settings.dim}-D, {result.positions.shape[0]} key frames, {len(result.levels)} levels, "
           f"{size_mb:.1f} MB, {time.perf_counter() - t_start:.0f} s)")
-    colors = palette.layer_colors(graph.table.layer)
+    colors = palette.layer_colors(graph.table.layer, layer_names)
     if args.picture:
         from PIL import Image
 
@@ -141,13 +142,14 @@ class _Recorder:
     """Video of the layout unfolding: a frame every few steps of every level, then the key
     frames interpolated around the loop twice while the camera turns."""
 
-    def __init__(self, path: Path, config: Config, palette) -> None:
+    def __init__(self, path: Path, config: Config, palette, layer_names: list[str]) -> None:
         from ear3d.video import VideoWriter
 
         self.size = (config.render.width - config.render.width % 2, config.render.height - config.render.height % 2)
         self.fps = config.render.fps
         self.writer = VideoWriter(path, *self.size, self.fps)
         self.palette = palette
+        self.layer_names = layer_names  # every level keeps the graph's layers, coarsened within each
         self.colors = None
         self.frames = 0
         self.steps = 0
@@ -161,7 +163,7 @@ class _Recorder:
     def level(self, level) -> None:
         from ear3d.layout.picture import level_layers
 
-        self.colors = self.palette.layer_colors(level_layers(level.shapes))
+        self.colors = self.palette.layer_colors(level_layers(level.shapes), self.layer_names)
 
     def step(self, pos) -> None:
         self.steps += 1

@@ -147,14 +147,18 @@ class CameraRig:
         self.goal.orbit(d_yaw, d_pitch)
         self.goal.target = eye - (self.goal.eye - self.goal.target)
 
-    def move(self, forward: float, right: float = 0.0, up: float = 0.0) -> None:
-        """Free-fly: move eye and target together, in world units along the view axes."""
+    def move(self, forward: float, right: float = 0.0, up: float = 0.0, at_once: bool = False) -> None:
+        """Free-fly: move eye and target together, in world units along the goal's view axes
+        (at_once: the drawn pose moves too, without smoothing lag — for continuous motion)."""
         self._input()
         g = self.goal
         ahead = glm.normalize(g.target - g.eye)
         side = glm.normalize(glm.cross(ahead, glm.vec3(0.0, 1.0, 0.0)))
         lift = glm.cross(side, ahead)
-        g.target = g.target + ahead * forward + side * right + lift * up
+        delta = ahead * forward + side * right + lift * up
+        g.target = g.target + delta
+        if at_once:
+            self.pose.target = self.pose.target + delta
 
     def set_fov(self, fov_y: float) -> None:
         """Field of view in degrees, clamped to FOV_RANGE."""

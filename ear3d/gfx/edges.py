@@ -5,16 +5,16 @@ through them (|weight × source activity| at the heard time step), additive, fad
 edge budget of B draws the B strongest edges; split over several buffers when one buffer
 would exceed the driver's storage-block limit (so ≥ 30 M edges work everywhere).
 
-``EdgePass`` draws it in one of three modes:
+``EdgePass`` draws it in one of two modes:
 
 - ``"lines"``: GL_LINES with vertex pulling (shaders/edges.glsl) — no vertex attributes,
   dark edges culled in the vertex stage;
 - ``"compute"``: a compute-shader rasterizer (shaders/edges_raster.glsl) writing fixed-point
   light with atomics, then added into the frame (shaders/edges_resolve.glsl) — for GPUs
-  whose fixed-function line rasterization is weak (data-centre GPUs);
-- ``"naive"``: the straightforward baseline for benchmarks (shaders/edges_naive.glsl):
-  plain GL_LINES from a vertex buffer of 2 vertices per edge, every edge, no culling; the
-  scene feeds it a CPU-computed frame every frame.
+  whose fixed-function line rasterization is weak (data-centre GPUs).
+
+The straightforward baseline they are measured against lives with the benchmark
+(ear3d/bench/render_baseline.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ear3d.gfx.shaders import load_program, set_uniforms
 
 log = logging.getLogger(__name__)
 
-EDGE_MODES = ("lines", "compute", "naive")
+EDGE_MODES = ("lines", "compute")
 _EDGE_BYTES = 12  # src uint32, dst uint32, weight float32
 #: Normalised |weight| cap (the 99th percentile is 1).
 MAX_WEIGHT = 4.0
@@ -202,7 +202,6 @@ class EdgePass:
         self.edges = edges
         self._programs: dict[str, moderngl.Program | moderngl.ComputeShader] = {}
         self._vaos: dict[str, moderngl.VertexArray] = {}
-        self._naive: list[tuple[moderngl.Buffer, moderngl.VertexArray, int]] = []
         self._accum: moderngl.Buffer | None = None
         self._accum_size = (0, 0)
         self.mode = "lines"
@@ -211,19 +210,16 @@ class EdgePass:
     # -- set-up ----------------------------------------------------------------------------
 
     def set_mode(self, mode: str) -> None:
-        """Switch between "lines", "compute" and "naive" (programs load on first use)."""
+        """Switch between "lines" and "compute" (programs load on first use)."""
         if mode not in EDGE_MODES:
             raise ValueError(f"edge mode {mode!r} is not one of {', '.join(EDGE_MODES)}")
         if mode == "lines":
             self._program("edges")
             self._empty_vao("edges")
-        elif mode == "compute":
+        else:
             self._program("edges_raster")
             self._program("edges_resolve")
             self._empty_vao("edges_resolve")
-        else:
-            self._program("edges_naive")
-            self._build_naive()
         self.mode = mode
 
     @property
@@ -241,23 +237,6 @@ class EdgePass:
             self._vaos[name] = self.ctx.vertex_array(self._programs[name], [])
         return self._vaos[name]
 
-    def _build_naive(self) -> None:
-        """Vertex buffers for the baseline: per line vertex (neuron, source, weight)."""
-        if self._naive or self.edges.count == 0:
-            return
-        edges, weights = self.edges.sorted_host()
-        program = self._programs["edges_naive"]
-        step = self.edges.chunk_edges
-        for start in range(0, self.edges.count, step):
-            e = edges[start : start + step]
-            verts = np.empty((len(e), 2, 3), np.uint32)
-            verts[:, :, 0] = e  # this end's neuron
-            verts[:, :, 1] = e[:, :1]  # the source drives both ends
-            verts[:, :, 2] = weights[start : start + step, None].view(np.uint32)
-            vbo = self.ctx.buffer(verts)
-            vao = self.ctx.vertex_array(program, [(vbo, "u u f", "in_neuron", "in_source", "in_weight")])
-            self._naive.append((vbo, vao, 2 * len(e)))
-
     # -- drawing ---------------------------------------------------------------------------
 
     def _set_common(self, program: moderngl.Program | moderngl.ComputeShader, style: EdgeStyle) -> None:
@@ -265,9 +244,9 @@ class EdgePass:
                      u_fog=style.fog, u_exposure=style.exposure, u_cull=style.cull)
 
     def draw_lines(self, fbo: moderngl.Framebuffer, style: EdgeStyle) -> None:
-        """Lines or naive mode: draw into the bound ``fbo`` (depth-tested against the
-        neurons already in it, depth writes off, additive light, alpha kept)."""
-        if self.edges.count == 0 or self.mode == "compute":
+        """Lines mode: draw into the bound ``fbo`` (depth-tested against the neurons already
+        in it, depth writes off, additive light, alpha kept)."""
+        if self.edges.count == 0 or self.mode != "lines":
             return
         ctx = self.ctx
         self.network.bind()
@@ -275,21 +254,12 @@ class EdgePass:
         ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
         fbo.depth_mask = False
         try:
-            if self.mode == "lines":
-                program = self._programs["edges"]
-                self._set_common(program, style)
-                vao = self._vaos["edges"]
-                for chunk, n in self.edges.ranges(style.budget):
-                    chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
-                    vao.render(moderngl.LINES, vertices=2 * n)
-            else:
-                self._set_common(self._programs["edges_naive"], style)
-                left = 2 * self.edges.drawn(style.budget)
-                for _, vao, vertices in self._naive:
-                    if left <= 0:
-                        break
-                    vao.render(moderngl.LINES, vertices=min(vertices, left))
-                    left -= vertices
+            program = self._programs["edges"]
+            self._set_common(program, style)
+            vao = self._vaos["edges"]
+            for chunk, n in self.edges.ranges(style.budget):
+                chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
+                vao.render(moderngl.LINES, vertices=2 * n)
         finally:
             fbo.depth_mask = True
             ctx.disable(moderngl.BLEND)
@@ -339,10 +309,6 @@ class EdgePass:
         return self._accum
 
     def release(self) -> None:
-        for vbo, vao, _ in self._naive:
-            vao.release()
-            vbo.release()
-        self._naive = []
         for vao in self._vaos.values():
             vao.release()
         for program in self._programs.values():

@@ -20,7 +20,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from ear3d.gfx.interop import ActivityUploader, to_host
+from ear3d.gfx.interop import ActivityUploader
 from ear3d.gfx.shaders import load_program, set_uniforms
 
 
@@ -54,7 +54,7 @@ class NetworkBuffers:
         self.count = key_frames.shape[1]
         self.frames = key_frames.shape[0]
         self.steps = 1
-        self.key_frames = key_frames  # host copy: camera framing and the CPU (baseline) path
+        self.key_frames = key_frames  # host copy: camera framing and focus
         self._bounds: tuple[np.ndarray, float] | None = None
         self._style = np.zeros((self.count, 4), np.float32)
         self.program = load_program(ctx, "frame")
@@ -63,7 +63,6 @@ class NetworkBuffers:
         self.current_buffer = ctx.buffer(reserve=16 * self.count)
         self.activity_buffer = ctx.buffer(np.zeros(self.count, np.float32).tobytes())
         self.uploader = ActivityUploader(ctx, interop)
-        self._host_table: Any = np.zeros((self.count, 1), np.float32)
         self.set_colors(colors)
 
     # -- uploads ---------------------------------------------------------------------------
@@ -117,14 +116,7 @@ class NetworkBuffers:
             self.activity_buffer.orphan(nbytes)
         path = self.uploader.upload(table, self.activity_buffer)
         self.steps = int(shape[1])
-        self._host_table = table  # a reference, for the CPU path; copied only if asked for
         return path
-
-    def host_activity(self) -> np.ndarray:
-        """The last activity table as (N, S) float32 on the host (copied from CUDA if need be)."""
-        if not isinstance(self._host_table, np.ndarray) or self._host_table.dtype != np.float32:
-            self._host_table = to_host(self._host_table)
-        return self._host_table
 
     # -- per frame -------------------------------------------------------------------------
 
@@ -137,34 +129,6 @@ class NetworkBuffers:
         self.keyframe_buffer.bind_to_storage_buffer(BIND_KEYFRAMES)
         p.run(group_x=math.ceil(self.count / _GROUP))
         self.ctx.memory_barrier()
-
-    def current_on_host(self, phase: float, activity: np.ndarray) -> np.ndarray:
-        """The CPU twin of ``update`` (the benchmark's straightforward path): (N, 4) float32
-        of position and activity at ``phase``, from the host key frames and ``activity``
-        ((N, S) float32)."""
-        phase = clean_phase(phase)
-        k = self.frames
-        out = np.empty((self.count, 4), np.float32)
-        if k == 1:
-            out[:, :3] = self.key_frames[0]
-        else:
-            s = phase * k
-            k1 = int(math.floor(s)) % k
-            t = s - math.floor(s)
-            p0, p1, p2, p3 = (self.key_frames[(k1 + o) % k] for o in (-1, 0, 1, 2))
-            out[:, :3] = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
-                                + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3)
-        steps = activity.shape[1]
-        s = phase * steps
-        t0 = int(math.floor(s)) % steps
-        f = s - math.floor(s)
-        a = activity[:, t0] * (1 - f) + activity[:, (t0 + 1) % steps] * f
-        out[:, 3] = np.clip(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
-        return out
-
-    def upload_current(self, current: np.ndarray) -> None:
-        """Write ``current`` ((N, 4) float32) from the host, bypassing ``update``."""
-        self.current_buffer.write(np.ascontiguousarray(current, np.float32).tobytes())
 
     def bind(self) -> None:
         """Bind the buffers the draw passes read (current, style)."""

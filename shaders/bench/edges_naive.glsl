@@ -1,7 +1,8 @@
 #version 430 core
-// The straightforward edge pass, kept as the benchmark's baseline: plain GL_LINES from a
-// vertex buffer (two vertices per edge, every edge drawn, no culling), reading a `current`
-// table that the CPU computes and uploads every frame. Same picture as shaders/edges.glsl.
+// The straightforward edge pass, the render benchmark's baseline (ear3d/bench/render_baseline.py;
+// the product never draws with it): plain GL_LINES from a vertex buffer (two vertices per edge,
+// every edge drawn, no culling), reading a `current` table that the CPU computes and uploads
+// every frame. Same picture as shaders/edges.glsl.
 #include "network.glsl"
 
 #if defined VERTEX_SHADER

@@ -1,0 +1,141 @@
+"""The frame: the passes composed in order over the network's ``current`` state.
+
+neurons (lit spheres) → edges (GL lines into the same target, or the compute rasterizer
+after the resolve) → resolve → bloom and composite into the caller's framebuffer. The
+renderer owns the passes that do not depend on the edge table (neurons, post) and the
+frame targets; the edge pass is handed in per frame, so that any pass with the
+:class:`EdgeDrawer` shape can draw the edges (the benchmark's baseline does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import moderngl
+import numpy as np
+
+from ear3d.config import RenderConfig, parse_hex_color
+from ear3d.gfx.camera import OrbitCamera
+from ear3d.gfx.edges import EdgeSet, EdgeStyle
+from ear3d.gfx.network import NetworkBuffers
+from ear3d.gfx.neurons import NeuronPass
+from ear3d.gfx.post import FrameTargets, PostProcess, PostStyle
+
+#: Above this many edges each edge's light is scaled by DENSITY_REFERENCE / (drawn edges,
+#: counted in edges of mean |weight|), so that the edges' total light stays the same however
+#: many there are (a denser graph does not turn into a white sheet) and however many a budget
+#: leaves out (the strongest edges it keeps carry the light of the whole graph).
+DENSITY_REFERENCE = 50_000
+
+
+@dataclass
+class Look:
+    """Live-tunable appearance (driven by keyboard/MIDI parameters)."""
+
+    sphere_scale: float = 1.0
+    exposure: float = 1.0
+    edge_gain: float = 1.0
+    edge_budget: int = 0
+    bloom: float = 0.8
+    fog: float = 0.7
+
+    @classmethod
+    def from_config(cls, render: RenderConfig) -> "Look":
+        return cls(edge_gain=render.edge_gain, edge_budget=render.edge_budget, bloom=render.bloom, fog=render.fog)
+
+
+class EdgeDrawer(Protocol):
+    """What the renderer needs of an edge pass (ear3d.gfx.edges.EdgePass has it)."""
+
+    edges: EdgeSet
+
+    @property
+    def in_compute(self) -> bool: ...
+
+    def draw_lines(self, fbo: moderngl.Framebuffer, style: EdgeStyle) -> None: ...
+
+    def draw_compute(self, fbo: moderngl.Framebuffer, depth: moderngl.Texture, style: EdgeStyle) -> None: ...
+
+
+class Renderer:
+    """Draws ``network`` (already updated to the frame's loop position) with its passes.
+    Release explicitly with ``release()``."""
+
+    def __init__(self, ctx: moderngl.Context, network: NetworkBuffers, render: RenderConfig):
+        self.ctx = ctx
+        self.network = network
+        self.config = render
+        self.background = parse_hex_color(render.background)
+        self._targets: FrameTargets | None = None
+        self.neurons: NeuronPass | None = NeuronPass(ctx, network)
+        try:
+            self.post: PostProcess | None = PostProcess(ctx)
+        except BaseException:
+            self.release()
+            raise
+
+    def fog(self, camera: OrbitCamera, strength: float) -> tuple[float, float, float]:
+        """(start, end, strength) of the depth fade: from the network's centre to its far side."""
+        centre, radius = self.network.bounds()
+        d = float(np.linalg.norm(centre - np.array(camera.eye, np.float32)))
+        return d, d + radius, float(min(max(strength, 0.0), 1.0))
+
+    @staticmethod
+    def edge_gain(edges: EdgeSet | None, look: Look) -> float:
+        """Per-edge light: the look's gain, dimmed for dense graphs (see DENSITY_REFERENCE)."""
+        if edges is None:
+            return 0.0
+        drawn = edges.equivalent(look.edge_budget)
+        return look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1.0))
+
+    def _frame_targets(self, size: tuple[int, int]) -> FrameTargets:
+        if self._targets is None or self._targets.size != size:
+            if self._targets is not None:
+                self._targets.release()
+            self._targets = FrameTargets(self.ctx, size, self.config.samples)
+        return self._targets
+
+    def draw(self, fbo: moderngl.Framebuffer, camera: OrbitCamera, look: Look, highlight: np.ndarray,
+             edges: EdgeDrawer | None = None, edge_timer: Any = None) -> None:
+        """Draw the frame into ``fbo`` (non-zero size) from ``camera``. highlight: (3,) colour
+        of selected neurons; edge_timer: a context manager around the edge pass (a GPU timer
+        query while the edge mode is being chosen)."""
+        assert self.neurons is not None and self.post is not None, "renderer used after release()"
+        w, h = fbo.size
+        targets = self._frame_targets((w, h))
+        view, projection = camera.view(), camera.projection(w / h)
+        fog = self.fog(camera, look.fog)
+        exposure = float(look.exposure)
+        draw_fbo = targets.draw_fbo
+        draw_fbo.use()
+        self.ctx.viewport = (0, 0, w, h)
+        draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure, fog)
+        if edges is not None:
+            timer = edge_timer if edge_timer is not None else contextlib.nullcontext()
+            style = EdgeStyle(view, projection, self.edge_gain(edges.edges, look), self.config.edge_cull, exposure,
+                              fog, int(look.edge_budget), self.config.edge_resolution)
+            if not edges.in_compute:
+                with timer:
+                    edges.draw_lines(draw_fbo, style)
+            targets.resolve()
+            if edges.in_compute:
+                with timer:
+                    edges.draw_compute(targets.resolved, targets.depth, style)
+        else:
+            targets.resolve()
+        self.post.run(targets, fbo, PostStyle(self.background, float(look.bloom), self.config.bloom_threshold,
+                                              self.config.vignette))
+
+    def release(self) -> None:
+        """Free the passes and targets (idempotent; the network belongs to the caller)."""
+        if self._targets is not None:
+            self._targets.release()
+            self._targets = None
+        for part in ("post", "neurons"):
+            obj = getattr(self, part, None)
+            if obj is not None:
+                obj.release()
+                setattr(self, part, None)
