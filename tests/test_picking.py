@@ -97,6 +97,7 @@ def test_pick_matches_every_drawn_pixel(gl_context, phase, selected):
         named[(picks == 3) & lit] = 3
     disagree = (picks != named).sum()
     assert lit.sum() > 400 and len(set(picks.ravel()) - {-1}) == 5
+    # exact on llvmpipe (0 pixels); a few edge pixels may round otherwise on another GPU
     assert disagree <= 3, f"{disagree} of {lit.sum()} drawn pixels picked otherwise"
 
 
