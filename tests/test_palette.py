@@ -2,6 +2,7 @@
 however many layers each group has."""
 
 import colorsys
+import itertools
 import json
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_encoder_is_warm_and_autoregressive_cool_whatever_the_layer_count(blocks
             assert cool(rgb), f"{name} {rgb} is not cool (hue {hue(rgb):.0f}°)"
             groups["ar"].append(rgb)
     for members in groups.values():  # neighbouring layers in a group can be told apart
-        for a, b in zip(members, members[1:]):
+        for a, b in itertools.pairwise(members):
             assert np.linalg.norm(a - b) > 0.15
     if len(groups["enc"]) > 4:  # and the group spans its hue family, not one colour
         assert hue(groups["enc"][0]) - (hue(groups["enc"][-1]) - 360) > 40

@@ -33,7 +33,7 @@ def current_on_host(key_frames: np.ndarray, activity: np.ndarray, phase: float) 
     out[:, :3] = periodic_catmull_rom(key_frames, phase)
     steps = activity.shape[1]
     s = phase * steps
-    t0 = int(math.floor(s)) % steps
+    t0 = math.floor(s) % steps
     f = s - math.floor(s)
     a = activity[:, t0] * (1 - f) + activity[:, (t0 + 1) % steps] * f
     out[:, 3] = np.clip(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
@@ -66,7 +66,7 @@ class NaiveEdgePass:
         try:
             for start in range(0, edges.count, step):
                 e = src_dst[start : start + step]
-                verts = np.empty((len(e), 2, 3), np.uint32)
+                verts: np.ndarray = np.empty((len(e), 2, 3), np.uint32)
                 verts[:, :, 0] = e  # this end's neuron
                 verts[:, :, 1] = e[:, :1]  # the source drives both ends
                 verts[:, :, 2] = weights[start : start + step, None].view(np.uint32)
@@ -82,7 +82,7 @@ class NaiveEdgePass:
         ctx = self.ctx
         self.network.bind()
         ctx.enable(moderngl.DEPTH_TEST | moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
+        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE  # type: ignore[assignment]  # separate alpha
         fbo.depth_mask = False
         try:
             set_uniforms(self.program, u_view=style.view, u_projection=style.projection, u_gain=style.gain,
@@ -105,9 +105,7 @@ class NaiveEdgePass:
             vao.release()
             vbo.release()
         self._chunks = []
-        if self.program is not None:
-            self.program.release()
-            self.program = None
+        self.program.release()  # moderngl ignores a second release
 
 
 def draw_baseline(scene, fbo: moderngl.Framebuffer, phase: float, activity: np.ndarray,

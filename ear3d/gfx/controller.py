@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 
-from pyglm import glm
 import numpy as np
+from pyglm import glm
 
 from ear3d.gfx.camera import CameraRig
 

@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 
 import moderngl
-from pyglm import glm
 import numpy as np
+from pyglm import glm
 
 from ear3d.gfx.network import BIND_ACCUM, BIND_EDGES, NetworkBuffers
 from ear3d.gfx.shaders import load_program, set_uniforms

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyglm import glm
 import moderngl
 import numpy as np
+from pyglm import glm
 
 from ear3d.gfx.network import NetworkBuffers
 from ear3d.gfx.shaders import load_program, set_uniforms

@@ -29,7 +29,7 @@ def pixel_ray(view: glm.mat4, projection: glm.mat4, x: float, y: float, size: tu
     top-left corner of a window ``size`` (width, height) wide — from the eye (the origin)."""
     w, h = size
     ndc = glm.vec4(2.0 * x / w - 1.0, 1.0 - 2.0 * y / h, -1.0, 1.0)
-    q = glm.inverse(projection) * ndc
+    q = glm.vec4(glm.inverse(projection) * ndc)
     return np.array([q.x, q.y, q.z], np.float64) / q.w
 
 

@@ -42,7 +42,7 @@ class Look:
     fog: float = 0.7
 
     @classmethod
-    def from_config(cls, render: RenderConfig) -> "Look":
+    def from_config(cls, render: RenderConfig) -> Look:
         return cls(edge_gain=render.edge_gain, edge_budget=render.edge_budget, bloom=render.bloom, fog=render.fog)
 
 
@@ -69,9 +69,9 @@ class Renderer:
         self.config = render
         self.background = parse_hex_color(render.background)
         self._targets: FrameTargets | None = None
-        self.neurons: NeuronPass | None = NeuronPass(ctx, network)
+        self.neurons = NeuronPass(ctx, network)
         try:
-            self.post: PostProcess | None = PostProcess(ctx)
+            self.post = PostProcess(ctx)
         except BaseException:
             self.release()
             raise
@@ -102,7 +102,6 @@ class Renderer:
         """Draw the frame into ``fbo`` (non-zero size) from ``camera``. highlight: (3,) colour
         of selected neurons; edge_timer: a context manager around the edge pass (a GPU timer
         query while the edge mode is being chosen)."""
-        assert self.neurons is not None and self.post is not None, "renderer used after release()"
         w, h = fbo.size
         targets = self._frame_targets((w, h))
         view, projection = camera.view(), camera.projection(w / h)
@@ -130,12 +129,12 @@ class Renderer:
                                               self.config.vignette))
 
     def release(self) -> None:
-        """Free the passes and targets (idempotent; the network belongs to the caller)."""
+        """Free the passes and targets (idempotent; the network belongs to the caller; the
+        renderer is unusable afterwards)."""
         if self._targets is not None:
             self._targets.release()
             self._targets = None
-        for part in ("post", "neurons"):
-            obj = getattr(self, part, None)
+        for part in ("post", "neurons"):  # absent after a release or a failed constructor
+            obj = self.__dict__.pop(part, None)
             if obj is not None:
                 obj.release()
-                setattr(self, part, None)

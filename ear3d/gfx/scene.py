@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import moderngl
 import numpy as np
@@ -73,7 +74,6 @@ class Scene:
         if (edges is None) != (weights is None):
             raise ValueError("edges and weights come together: give both or neither")
         self.ctx = ctx
-        self.renderer: Renderer | None = None
         self.render_config = render
         self.palette = palette
         self.look = Look.from_config(render)
@@ -87,7 +87,7 @@ class Scene:
         self.edges: EdgePass | None = None
         self.edge_mode = "lines"
         self._chooser: EdgeModeChooser | None = None
-        self.network: NetworkBuffers | None = NetworkBuffers(
+        self.network = NetworkBuffers(
             ctx, key_frames, palette.layer_colors(layer, layer_names), render.interop)
         try:
             self.renderer = Renderer(ctx, self.network, render)
@@ -111,8 +111,9 @@ class Scene:
     @render_config.setter
     def render_config(self, render: RenderConfig) -> None:
         self._config = render
-        if self.renderer is not None:
-            self.renderer.config = render
+        renderer = self.__dict__.get("renderer")
+        if renderer is not None:
+            renderer.config = render
 
     @property
     def positions(self) -> np.ndarray:
@@ -229,7 +230,7 @@ class Scene:
         self.aspect = w / h
         self.network.update(clean_phase(phase))
         chooser = self._chooser if self.edges is not None else None
-        if chooser is not None:
+        if chooser is not None and self.edges is not None:
             mode = chooser.next_mode()
             if mode != self.edges.mode:
                 self.edges.set_mode(mode)
@@ -248,10 +249,9 @@ class Scene:
             self.edge_set = None
 
     def release(self) -> None:
-        """Free every GL object of the scene (idempotent)."""
+        """Free every GL object of the scene (idempotent; the scene is unusable afterwards)."""
         self._release_edges()
-        for part in ("renderer", "network"):
-            obj = getattr(self, part, None)
+        for part in ("renderer", "network"):  # absent when the constructor failed before them
+            obj = self.__dict__.pop(part, None)
             if obj is not None:
                 obj.release()
-                setattr(self, part, None)
