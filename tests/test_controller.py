@@ -152,3 +152,30 @@ def test_bad_input_is_ignored():
     c.key_down("z")
     c.update(0.1)
     assert c.rig.pose.yaw == yaw and c.rig.pose.distance == distance and c.size == (W, H)
+
+
+def test_the_scene_moves_its_camera_through_its_controller(gl_context):
+    """Scene.advance runs the controller (held keys) with the automatic orbit; the window
+    reaches the controller as ``scene.controller``."""
+    from ear3d.config import RenderConfig
+    from ear3d.gfx.scene import Scene
+    from ear3d.palette import load_palette
+
+    cfg = RenderConfig(width=64, height=64, samples=0, camera_smoothing=0.0)
+    scene = Scene(gl_context, np.random.default_rng(0).uniform(-1, 1, (20, 3)), np.zeros(20, int),
+                  load_palette("default"), cfg)
+    try:
+        eye = np.array(scene.camera.eye)
+        ahead = np.array(glm.normalize(scene.camera.target - scene.camera.eye))
+        scene.controller.key_down("w")
+        scene.advance(0.5, orbit_speed=0.0)
+        step = np.array(scene.camera.eye) - eye
+        assert step == pytest.approx(ahead * 0.5 * 0.25 * scene.rig.home.distance, abs=1e-4)
+        scene.controller.key_up("w")
+        scene.controller.press("left", 10, 10)
+        scene.controller.move(26, 10)  # a quarter of the 64-unit height: π/4
+        yaw = scene.camera.yaw
+        scene.advance(0.1, orbit_speed=1.0)  # plus 0.1 rad of automatic orbit
+        assert scene.camera.yaw == pytest.approx((yaw - math.pi / 4 + 0.1) % (2 * math.pi))
+    finally:
+        scene.release()
