@@ -33,6 +33,7 @@ def test_comparison_picture_shows_every_variant(tmp_path):
     g = ring(30)
     g.weight = np.ones(30, np.float32)
     g.table.layer = np.arange(30) % 3
+    g.table.layers = [SimpleNamespace(name=n) for n in ("scalogram", "enc0", "ar0")]
     angle = np.linspace(0, 2 * np.pi, 30, endpoint=False)
     circle = np.stack([np.cos(angle), np.sin(angle), np.zeros(30)], 1)
     q = {"stress": 0.1, "trustworthiness": 0.9, "edge_cv": 0.2, "seconds": 1.0}
