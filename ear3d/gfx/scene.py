@@ -207,16 +207,19 @@ class Scene:
 
     def pick(self, x: float, y: float, size: tuple[float, float]) -> int | None:
         """The index of the neuron sphere drawn under (x, y), or None over the background —
-        for the positions and activity of the last frame drawn, seen from the current pose. (x, y): window units from the top-left corner of a window ``size``
-        (width, height) — mouse coordinates; a pixel's centre is at +0.5. Exact: the same
-        quads, radii and depth order as the neuron pass (reads back ``current``, N × 16 bytes)."""
+        for the positions and activity of the last frame drawn, seen from the current pose.
+
+        (x, y): window units from the top-left corner of a window ``size`` (width, height) —
+        mouse coordinates; a pixel's centre is at +0.5. Exact: the same quads, radii and
+        depth order as the neuron pass (reads back ``current``, N × 16 bytes: call it on a
+        click, not every frame)."""
+        w, h = size
+        if not (w > 0 and h > 0):
+            return None
         current = np.frombuffer(self.network.current_buffer.read(), np.float32).reshape(self.network.count, 4)
         radii = drawn_radii(current[:, 3], self.network.selection, self.render_config.sphere_radius,
                             self.look.sphere_scale)
         cam = self.camera
-        w, h = size
-        if not (w > 0 and h > 0):
-            return None
         return pick_sphere(current[:, :3], radii, cam.view(), cam.projection(w / h), x, y, (w, h), cam.near)
 
     # -- drawing --------------------------------------------------------------------------------
@@ -229,7 +232,7 @@ class Scene:
             return
         self.aspect = w / h
         self.network.update(clean_phase(phase))
-        chooser = self._chooser if self.edges is not None else None
+        chooser = self._chooser if self.edges is not None else None  # "auto" measures while edges are drawn
         if chooser is not None and self.edges is not None:
             mode = chooser.next_mode()
             if mode != self.edges.mode:
