@@ -363,17 +363,15 @@ class LiveApp:
         self._upscaler.blit(fbo)
 
     def _draw_loading(self, fbo: moderngl.Framebuffer) -> None:
-        """The background with a bar sweeping across: the window is alive while the model loads."""
+        """The background with a bar swinging across: the window is alive while the model loads."""
         fbo.use()
         r, g, b = parse_hex_color(self.config.render.background)
         fbo.clear(r, g, b, 1.0)
         w, h = fbo.size
         bar_w, bar_h = max(1, w // 4), max(2, h // 90)
-        t = (time.perf_counter() - self.started) * 0.6 % 1.0
-        x = int((w + bar_w) * t) - bar_w
-        x0, x1 = max(0, x), min(w, x + bar_w)
-        if x1 > x0:
-            fbo.clear(0.35, 0.6, 1.0, 1.0, viewport=(x0, h // 2 - bar_h // 2, x1 - x0, bar_h))
+        t = time.perf_counter() - self.started
+        x = int((w - bar_w) * (0.5 - 0.5 * math.cos(2.0 * t)))
+        fbo.clear(0.35, 0.6, 1.0, 1.0, viewport=(x, h // 2 - bar_h // 2, bar_w, bar_h))
 
     # -- pictures and recordings --------------------------------------------------------------
 
