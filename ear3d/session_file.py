@@ -45,7 +45,7 @@ from typing import Any, Mapping, Sequence
 import tomli_w
 
 from ear3d.atomic import atomic_write
-from ear3d.control.params import ControlError, ParamSpec
+from ear3d.control.params import LAYER_PARAMS, ControlError, ParamSpec
 
 FORMAT_VERSION = 1
 _CAMERA_KEYS = ("target", "distance", "yaw", "pitch", "fov_y")
@@ -162,6 +162,8 @@ class _Reader:
             key = f"{prefix}params.{name}"
             if name not in self.specs:
                 raise self.fail(key, f"unknown parameter; known: {', '.join(self.specs)}")
+            if name in LAYER_PARAMS and isinstance(value, str) and self.layer_names is None:
+                continue  # a layer by name: checked once the model's layers are known
             try:
                 snap.params[name] = self.specs[name].parse(value)
             except ControlError as e:
@@ -220,7 +222,8 @@ class _Reader:
 
 def parse_session(text: str, specs: Mapping[str, ParamSpec], layer_names: Sequence[str] | None = None,
                   source: str = "<text>") -> SessionState:
-    """Read session TOML ``text``; SessionFileError names the line (syntax) or the key (values)."""
+    """Read session TOML ``text``; SessionFileError names the line (syntax) or the key (values).
+    Without ``layer_names`` (before the model is known) layers given by name are left out."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
