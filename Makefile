@@ -13,6 +13,8 @@ RUN_DEBS  += $(shell $(PYTHON) -c "import os, sysconfig; print('' if os.path.exi
 RUN_DEBS  += $(shell $(PYTHON) -c "import ensurepip" 2>/dev/null || echo python3-venv)
 # The real-time audio tests play through a JACK dummy server via ALSA's jack plugin.
 TEST_DEBS := jackd2 libasound2-plugins
+# The live window tests open a real window on a virtual X server and type into it.
+TEST_DEBS += xvfb xdotool
 
 .PHONY: run test system-deps test-system-deps venv clean help
 

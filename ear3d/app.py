@@ -1,164 +1,506 @@
-"""The live window: wires the worker, the audio loop, the renderer and the controls.
+"""The live instrument without its window: session, sound, controls, recording, scenes.
 
-``LiveApp`` is the window-independent part (testable on a headless window); ``LiveWindow``
-adapts it to moderngl-window's event callbacks.
+``LiveApp.frame(fbo, dt)`` draws one frame; it never waits on the worker. Until the model is
+built and has heard the origin clip (on a background thread, see session.Preparation) it draws
+a loading screen. Keys, mouse, MIDI, the GUI and session files all change the one parameter
+registry, ``app.params`` (control.params). The window (live_window.py) feeds it events.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
+import math
 import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import moderngl
-import moderngl_window as mglw
+import numpy as np
+from pyglm import glm
 
-from ear3d.config import Config
-from ear3d.control.keyboard import KEY_BINDINGS
+from ear3d.adaptive import AdaptiveQuality, QualityState
+from ear3d.config import Config, parse_hex_color
+from ear3d.control.keyboard import FLY_KEYS, binding
 from ear3d.control.mapping import load_mapping
 from ear3d.control.midi import MidiInput, MidiRouter
-from ear3d.control.params import ALL_PARAMS, ControlError, Parameters
-from ear3d.control.sonify import worker_commands
+from ear3d.control.params import ControlError, Parameters, live_specs
+from ear3d.control.sonify import selection, worker_commands
+from ear3d.gfx.camera import OrbitCamera
+from ear3d.gfx.upscale import Upscaler
+from ear3d.live_record import LiveRecording, read_rgb, save_png
 from ear3d.messages import Command
 from ear3d.playback import Playback
-from ear3d.session import Session
+from ear3d.session import Preparation, Prepared, Session
+from ear3d.session_file import CameraPose, SessionFileError, SessionState, Snapshot, load_session, save_session
 
 log = logging.getLogger(__name__)
 
+#: Radians of orbit per pixel of mouse drag.
+ORBIT_PER_PIXEL = 0.006
+#: Fraction of the camera distance panned per pixel of drag.
+PAN_PER_PIXEL = 0.0015
+#: Zoom factor per wheel notch.
+ZOOM_PER_NOTCH = 0.9
+#: Fly speed in camera distances per second.
+FLY_SPEED = 0.6
+#: Frame times kept for the status panel.
+FRAME_HISTORY = 120
+#: Seconds a recalled scene's camera takes to fly there.
+SCENE_FLIGHT_S = 1.2
+
+APP_COMMANDS = ("help", "panels", "performance", "fullscreen", "screenshot", "record", "save_session",
+                "load_session", "keep_selection", "step", "reset_origin", "pause_orbit", "reset_camera",
+                "focus_selection", "reopen_audio", "recall_scene", "store_scene", "mute", "toggle_sonify", "origin")
+
 
 class LiveApp:
-    """Everything live except the window: session, audio, controls. ``frame`` draws one frame."""
+    """Everything live except the window. ``frame`` draws one frame; ``close`` releases all.
 
-    def __init__(self, config: Config, ctx: moderngl.Context):
+    session_path: the session file that is loaded when the model is ready (when it exists)
+    and that ``save_session()`` writes; out_dir: where screenshots and recordings go.
+    """
+
+    def __init__(self, config: Config, ctx: moderngl.Context, session_path: str | Path | None = None,
+                 out_dir: str | Path = "out"):
         self.config = config
-        self.session = Session(config, ctx)
-        self.params = Parameters(ALL_PARAMS)
-        self.params.set("volume", config.audio.volume)
-        self.params.set("orbit_speed", config.render.orbit_speed)
-        for name, value in self.session.sonify_values.items():
-            self.params.set(name, value)
-        self._param_version = self.params.version  # the worker already has these
+        self.ctx = ctx
+        self.session_path = Path(session_path) if session_path else None
+        self.out_dir = Path(out_dir)
+        #: every live parameter; layer ranges are sized when the model is known
+        self.params = Parameters(live_specs(config))
+        self.session: Session | None = None
+        self.playback: Playback | None = None
+        self.midi_router: MidiRouter | None = None
+        self.midi: MidiInput | None = None
+        self.layer_names: list[str] = []
+        self._preparation: Preparation | None = Preparation(config)
+        self.started = time.perf_counter()
+        #: seconds from start to the first frame of the network (None before)
+        self.ready_after: float | None = None
+        rc = config.render
+        self.quality = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=rc.adaptive)
+        self._upscaler: Upscaler | None = None
+        self._edge_base = 0
+        self._param_version = self.params.version
         self._error_version = 0
-        self.layer_names = [info.name for info in self.session.table.layers]
-        self.playback = Playback(config.audio, self.session.clip)
-        self.midi_router = MidiRouter(load_mapping(config.control.midi_mapping))
-        self.midi = MidiInput(config.control, self.midi_router)
         self._next_midi_apply = 0.0
+        self.errors = 0
+        self.last_error = ""
+        # What the GUI shows or hides (it reads and toggles these).
+        self.show_help = False
+        self.show_panels = True
+        self.performance = False
         self.orbit_paused = False
         self.wants_fullscreen_toggle = False
-        self.errors = 0
+        self._wants_screenshot = False
+        self.recording: LiveRecording | None = None
+        self.last_saved: Path | None = None
+        # The state a session file holds besides the parameters.
+        self.kept: list[dict[str, Any]] = []
+        self.origin = config.optimize.origin
+        self.scenes: dict[int, Snapshot] = {}
+        self.picked: Any = None
+        self._held: set[str] = set()
+        self.frame_times: collections.deque[float] = collections.deque(maxlen=FRAME_HISTORY)
+        self.frames_drawn = 0
+        self.window_size: tuple[int, int] = (config.render.width, config.render.height)
+
+    # -- loading ------------------------------------------------------------------------------
+
+    @property
+    def loading(self) -> bool:
+        """True until the session is built (the window shows a loading screen)."""
+        return self.session is None
+
+    def _poll_preparation(self) -> None:
+        if self._preparation is None:
+            return
+        prepared = self._preparation.result()  # re-raises what went wrong while loading
+        if prepared is not None:
+            self._preparation = None
+            self._start(prepared)
+
+    def wait_until_ready(self, timeout: float = 300.0) -> None:
+        """Block until the session is built (for tests and benches; the window never calls it)."""
+        deadline = time.perf_counter() + timeout
+        while self.session is None:
+            self._poll_preparation()
+            if self.session is None:
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"the model was not ready after {timeout:g} s")
+                time.sleep(0.02)
+
+    def _start(self, prepared: Prepared) -> None:
+        """The model is ready: size the parameters, apply the session file, build the scene."""
+        names = prepared.layer_names
+        self.layer_names = names
+        specs = live_specs(self.config, names)
+        self.params.update_specs(specs)
+        for spec in specs:
+            if spec.name in ("target_layer", "highlight_layer"):
+                self.params.set(spec.name, spec.default)
+        state = self._read_session_file(names)
+        if state is not None:
+            for name, value in state.current.params.items():
+                self.params.set(name, value)
+            self.scenes = dict(state.scenes)
+        try:
+            self.session = Session(self.config, self.ctx, prepared=prepared, start_values=self.params.snapshot())
+        except BaseException:
+            prepared.worker.stop()
+            raise
+        self._param_version = self.params.version  # the session started with every value
+        scene = self.session.scene
+        self._edge_base = scene.look.edge_budget or (scene.edge_set.count if scene.edge_set is not None else 0)
+        self.playback = Playback(self.config.audio, self.session.clip)
+        self.playback.set_volume(float(self.params.get("volume")))
+        if self.params.get("mute"):
+            self.playback.toggle_mute()
+        self.midi_router = MidiRouter(load_mapping(self.config.control.midi_mapping, specs), specs)
+        self.midi = MidiInput(self.config.control, self.midi_router)
+        if state is not None:
+            self._restore(state.current, flight=0.0)
+        self.ready_after = time.perf_counter() - self.started
+        log.info("ready after %.1f s: %d neurons in %d layers", self.ready_after, self.session.table.size, len(names))
+
+    def _read_session_file(self, names: list[str]) -> SessionState | None:
+        if self.session_path is None or not self.session_path.exists():
+            return None
+        return load_session(self.session_path, self.params.specs, names)
+
+    # -- commands -----------------------------------------------------------------------------
 
     def command(self, command: Command) -> None:
         """Apply one command from any input; a bad one is logged, never raised."""
         try:
             if command.name.startswith("app:"):
-                self._app_command(command.name[4:])
+                self._app_command(command.name[4:], command.value)
             elif not self.params.apply(command):
                 raise ControlError(f"unknown command {command.name!r}; parameters: {', '.join(self.params.specs)}")
-        except (ControlError, ValueError, TypeError) as e:
+        except (ControlError, SessionFileError, ValueError, TypeError, OSError) as e:
             self.errors += 1
+            self.last_error = f"{command.name}: {e}"
             log.warning("ignored command %r: %s", command.name, e)
 
-    def _app_command(self, name: str) -> None:
-        if name == "mute":
-            self.playback.toggle_mute()
-        elif name == "reopen_audio":
-            self.playback.reopen()
-        elif name == "reset_camera":
-            self.session.scene.reset_camera(1.0)
-        elif name == "focus_selection":
-            self.session.scene.focus_selection(1.5)
-        elif name == "keep_selection":  # the next target is added to the current one
-            self.session.worker.send(Command("keep"))
-        elif name == "toggle_sonify":
-            self.params.set("sonify", 1 - self.params.get("sonify"))
-        elif name == "reset_origin":
-            self.session.worker.send(Command("reset"))
-        elif name == "pause_orbit":
-            self.orbit_paused = not self.orbit_paused
+    def _needs_session(self, what: str) -> Session:
+        if self.session is None:
+            raise ControlError(f"{what}: the model is still loading")
+        return self.session
+
+    def _app_command(self, name: str, value: Any = None) -> None:
+        if name == "help":
+            self.show_help = not self.show_help
+        elif name == "panels":
+            self.show_panels = not self.show_panels
+        elif name == "performance":
+            self.performance = not self.performance
         elif name == "fullscreen":
             self.wants_fullscreen_toggle = True
+        elif name == "screenshot":
+            self._wants_screenshot = True
+        elif name == "record":
+            self.toggle_recording()
+        elif name == "save_session":
+            self.save_session()
+        elif name == "load_session":
+            self.load_session()
+        elif name == "mute":
+            self.params.toggle("mute")
+        elif name == "toggle_sonify":
+            self.params.toggle("sonify")
+        elif name in ("recall_scene", "store_scene"):
+            slot = value if isinstance(value, int) and not isinstance(value, bool) else None
+            if slot is None or slot < 1:
+                raise ControlError(f"app:{name} needs a scene number from 1, got {value!r}")
+            self.recall_scene(slot) if name == "recall_scene" else self.store_scene(slot)
+        elif name == "origin":
+            if not isinstance(value, str) or not value:
+                raise ControlError(f"app:origin needs silence, noise, a clip name or a file path, got {value!r}")
+            self.set_origin(value)
+        elif name == "pause_orbit":
+            self.orbit_paused = not self.orbit_paused
+        elif name in ("keep_selection", "step", "reset_origin", "reset_camera", "focus_selection", "reopen_audio"):
+            self._session_command(name)
         else:
-            raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, focus_selection, keep_selection, toggle_sonify, reset_origin, pause_orbit, fullscreen")
+            raise ControlError(f"unknown app command 'app:{name}'; known: {', '.join(APP_COMMANDS)}")
 
-    def key(self, name: str) -> None:
+    def _session_command(self, name: str) -> None:
+        session = self._needs_session(f"app:{name}")
+        if name == "keep_selection":  # the next target is added to the current one
+            self.kept.append(selection(self.params.snapshot(), self.layer_names))
+            session.worker.send(Command("keep"))
+        elif name == "step":
+            session.worker.send(Command("step", 1))
+        elif name == "reset_origin":
+            session.worker.send(Command("reset"))
+        elif name == "reset_camera":
+            session.scene.reset_camera(1.0)
+        elif name == "focus_selection":
+            session.scene.focus_selection(1.5)
+        elif name == "reopen_audio" and self.playback is not None:
+            self.playback.reopen()
+
+    def set_origin(self, origin: str) -> None:
+        """Start from another clip: "silence", "noise", a clip name in assets/clips/ or a path."""
+        self._needs_session("app:origin").worker.send(Command("origin", origin))
+        self.origin = origin
+
+    def key(self, name: str, shift: bool = False, ctrl: bool = False) -> None:
         """A key press by moderngl-window key name (see control.keyboard)."""
-        if name in KEY_BINDINGS:
-            self.command(KEY_BINDINGS[name])
+        command = binding(name, shift, ctrl)
+        if command is not None:
+            self.command(command)
+
+    def key_held(self, name: str, down: bool) -> None:
+        """W A S D Q E held down (True) or released: the camera flies while they are held."""
+        if name in FLY_KEYS:
+            (self._held.add if down else self._held.discard)(name)
+
+    # -- mouse (a small adapter onto the camera rig; a controller may replace it) --------------
+
+    def on_mouse_drag(self, dx: float, dy: float, buttons: set[str], shift: bool = False) -> None:
+        """Pixels moved with ``buttons`` ({"left", "right", "middle"}) held: orbit, pan or look."""
+        if self.session is None:
+            return
+        rig = self.session.scene.rig
+        if "right" in buttons or "middle" in buttons:
+            step = rig.goal.distance * PAN_PER_PIXEL
+            rig.move(0.0, -dx * step, dy * step)
+        elif "left" in buttons and shift:
+            rig.look(-dx * ORBIT_PER_PIXEL, -dy * ORBIT_PER_PIXEL)
+        elif "left" in buttons:
+            rig.orbit(-dx * ORBIT_PER_PIXEL, dy * ORBIT_PER_PIXEL)
+
+    def on_scroll(self, dy: float) -> None:
+        """Wheel notches (up = positive): zoom in."""
+        if self.session is not None and math.isfinite(dy):
+            self.session.scene.rig.zoom(ZOOM_PER_NOTCH ** dy)
+
+    def on_click(self, x: float, y: float, size: tuple[int, int]) -> Any:
+        """A click at window pixel (x, y) (top-left origin) in a window of ``size``: picks the
+        neuron there when the scene can pick (gfx's Scene.pick); returns what was picked."""
+        pick = getattr(self.session.scene, "pick", None) if self.session is not None else None
+        if pick is None:
+            return None
+        self.picked = pick(x, y, size)
+        log.info("picked %s", self.picked)
+        return self.picked
+
+    def _fly(self, dt: float) -> None:
+        if not self._held or self.session is None:
+            return
+        rig = self.session.scene.rig
+        speed = FLY_SPEED * rig.goal.distance * dt
+        forward = sum(FLY_KEYS[k][0] for k in self._held)
+        right = sum(FLY_KEYS[k][1] for k in self._held)
+        up = sum(FLY_KEYS[k][2] for k in self._held)
+        rig.move(forward * speed, right * speed, up * speed)
+
+    # -- one frame ----------------------------------------------------------------------------
 
     def frame(self, fbo: moderngl.Framebuffer, dt: float) -> None:
         """Apply pending controls, pick up new activations, draw at the heard loop position."""
+        self.frame_times.append(dt)
+        self.window_size = fbo.size
+        self._poll_preparation()
+        if self.session is None:
+            self._draw_loading(fbo)
+            return
+        self._apply_controls()
+        session = self.session
+        version, error = session.worker.errors.peek()
+        if version != self._error_version:  # say each worker error once; the loop goes on
+            self._error_version = version
+            self.last_error = f"worker: {error}"
+            log.warning("worker: %s", error)
+        if session.poll():
+            self.playback.submit(session.frame.clip)  # type: ignore[union-attr]
+        self.playback.check()  # type: ignore[union-attr]
+        if not self.orbit_paused:
+            session.advance(dt)
+        else:
+            session.scene.rig.update(dt)
+        self._fly(dt)
+        state = self.quality.update(dt)
+        if self._edge_base:
+            session.scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
+        self._draw_scene(fbo, state)
+        self.frames_drawn += 1
+
+    def _apply_controls(self) -> None:
         now = time.perf_counter()
-        if now >= self._next_midi_apply:  # coalesced controller values, at control.apply_hz
+        if self.midi_router is not None and now >= self._next_midi_apply:  # coalesced, at control.apply_hz
             self._next_midi_apply = now + 1.0 / self.config.control.apply_hz
             for command in self.midi_router.drain():
                 self.command(command)
         self._param_version, changed = self.params.changed_since(self._param_version)
-        if changed:
-            self.session.apply(changed)
-            if "volume" in changed:
-                self.playback.set_volume(float(changed["volume"]))
-            for command in worker_commands(changed, self.params.snapshot(), self.layer_names):
-                self.session.worker.send(command)
-        version, error = self.session.worker.errors.peek()
-        if version != self._error_version:  # say each worker error once; the loop goes on
-            self._error_version = version
-            log.warning("worker: %s", error)
-        if self.session.poll():
-            self.playback.submit(self.session.frame.clip)
-        self.playback.check()
-        if not self.orbit_paused:
-            self.session.advance(dt)
-        self.session.scene.draw(fbo, self.playback.phase())
+        if not changed:
+            return
+        log.info("parameters: %s", ", ".join(f"{k} = {v:.4g}" for k, v in changed.items()))
+        session, playback = self.session, self.playback
+        session.apply(changed)  # type: ignore[union-attr]
+        if "volume" in changed:
+            playback.set_volume(float(changed["volume"]))  # type: ignore[union-attr]
+        if "mute" in changed and bool(changed["mute"]) != playback.muted:  # type: ignore[union-attr]
+            playback.toggle_mute()  # type: ignore[union-attr]
+        if {"adaptive", "target_fps", "render_scale"} & changed.keys():
+            self.quality.configure(float(self.params.get("target_fps")), float(self.params.get("render_scale")),
+                                   bool(self.params.get("adaptive")))
+        for command in worker_commands(changed, self.params.snapshot(), self.layer_names, self.params.specs):
+            session.worker.send(command)  # type: ignore[union-attr]
+
+    def _draw_scene(self, fbo: moderngl.Framebuffer, state: QualityState) -> None:
+        session = self.session
+        phase = self.playback.phase()  # type: ignore[union-attr]
+        if abs(state.scale - 1.0) < 1e-3:
+            session.scene.draw(fbo, phase)  # type: ignore[union-attr]
+            return
+        if self._upscaler is None:
+            self._upscaler = Upscaler(self.ctx)
+        session.scene.draw(self._upscaler.target(fbo.size, state.scale), phase)  # type: ignore[union-attr]
+        self._upscaler.blit(fbo)
+
+    def _draw_loading(self, fbo: moderngl.Framebuffer) -> None:
+        """The background with a bar swinging across: the window is alive while the model loads."""
+        fbo.use()
+        r, g, b = parse_hex_color(self.config.render.background)
+        fbo.clear(r, g, b, 1.0)
+        w, h = fbo.size
+        bar_w, bar_h = max(1, w // 4), max(2, h // 90)
+        t = time.perf_counter() - self.started
+        x = int((w - bar_w) * (0.5 - 0.5 * math.cos(2.0 * t)))
+        fbo.clear(0.35, 0.6, 1.0, 1.0, viewport=(x, h // 2 - bar_h // 2, bar_w, bar_h))
+
+    # -- pictures and recordings --------------------------------------------------------------
+
+    def after_frame(self, fbo: moderngl.Framebuffer) -> None:
+        """After the frame (and any overlay) is drawn into ``fbo``: take a pending screenshot,
+        feed a running recording."""
+        if self._wants_screenshot:
+            self._wants_screenshot = False
+            self.screenshot(fbo)
+        if self.recording is not None and self.playback is not None:
+            self.recording.add_frame(read_rgb(fbo), self.playback.latest)
+
+    def screenshot(self, fbo: moderngl.Framebuffer, path: str | Path | None = None) -> Path:
+        """Save what ``fbo`` shows as PNG (atomically), by default out/ear3d-<time>.png."""
+        path = Path(path) if path else self.out_dir / f"ear3d-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        saved = save_png(path, read_rgb(fbo))
+        log.warning("screenshot: %s", saved)
+        return saved
+
+    def toggle_recording(self, size: tuple[int, int] | None = None) -> Path | None:
+        """Start recording picture and sound, or stop and return the MP4's path."""
+        if self.recording is not None:
+            recording, self.recording = self.recording, None
+            path = recording.close()
+            log.warning("recorded %.1f s: %s", recording.seconds, path)
+            return path
+        if self.playback is None:
+            raise ControlError("app:record: the model is still loading")
+        w, h = size or self.window_size
+        path = self.out_dir / f"ear3d-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        self.recording = LiveRecording(path, w, h, self.config.render.fps, self.playback)
+        log.warning("recording to %s (F9 stops)", path)
+        return None
+
+    # -- sessions and scenes ------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The state now: every parameter, the camera, the kept regions and the origin."""
+        camera = None
+        if self.session is not None:
+            c = self.session.scene.rig.goal
+            camera = CameraPose((c.target.x, c.target.y, c.target.z), c.distance, c.yaw, c.pitch, c.fov_y)
+        return Snapshot(self.params.snapshot(), camera, [dict(r) for r in self.kept], self.origin)
+
+    def _restore(self, snap: Snapshot, flight: float = SCENE_FLIGHT_S) -> None:
+        for name, value in snap.params.items():
+            self.params.set(name, value)
+        session = self.session
+        if session is None:
+            return
+        if snap.origin is not None and snap.origin != self.origin:
+            self.set_origin(snap.origin)
+        if snap.camera is not None:
+            c = snap.camera
+            pose = OrbitCamera(glm.vec3(*c.target), c.distance, c.yaw, c.pitch, c.fov_y,
+                               near=c.distance / 1000, far=c.distance * 10)
+            session.scene.rig.fly_to(pose, flight) if flight > 0 else session.scene.rig.jump(pose)
+        if snap.kept != self.kept:  # replay the kept regions, then aim at the current one too
+            for i, region in enumerate(snap.kept):
+                session.worker.send(Command("select", {**region, "keep": i > 0}))
+            current = selection(self.params.snapshot(), self.layer_names)
+            session.worker.send(Command("select", {**current, "keep": bool(snap.kept)}))
+            self.kept = [dict(r) for r in snap.kept]
+
+    def store_scene(self, slot: int) -> None:
+        """Remember the state now in recall slot ``slot`` (kept in memory and in session files)."""
+        self.scenes[slot] = self.snapshot()
+        log.warning("scene %d stored", slot)
+
+    def recall_scene(self, slot: int) -> None:
+        """Go to the state stored in ``slot`` (the camera flies there)."""
+        if slot not in self.scenes:
+            raise ControlError(f"scene {slot} is empty (Shift+{slot} stores one)")
+        self._restore(self.scenes[slot])
+
+    def save_session(self, path: str | Path | None = None) -> Path:
+        """Write parameters, selection, origin, camera and scenes to TOML (default: the
+        session file given at start, else out/session.toml)."""
+        path = Path(path) if path else (self.session_path or self.out_dir / "session.toml")
+        saved = save_session(path, SessionState(self.snapshot(), dict(self.scenes)), self.params.specs)
+        self.last_saved = saved
+        log.warning("session saved: %s", saved)
+        return saved
+
+    def load_session(self, path: str | Path | None = None) -> None:
+        """Read a session file (default: the one given at start) and go to its state; the
+        scenes it holds replace the ones in memory. SessionFileError names a bad line or key."""
+        path = Path(path) if path else self.session_path
+        if path is None:
+            raise ControlError("no session file: start with --session FILE or give a path")
+        state = load_session(path, self.params.specs, self.layer_names or None)
+        self.scenes = dict(state.scenes)
+        self._restore(state.current)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Figures for the status panel: frame rate and time, adaptive quality, loading."""
+        times = np.asarray(self.frame_times, np.float64)
+        median = float(np.median(times)) if times.size else float("nan")
+        return {
+            "loading": self.loading,
+            "fps": 1.0 / median if median > 0 else float("nan"),
+            "frame_ms": median * 1e3,
+            "quality": asdict(self.quality.state),
+            "recording": self.recording is not None,
+            "errors": self.errors,
+            "last_error": self.last_error,
+        }
 
     def close(self) -> None:
-        """Release audio, MIDI, worker and GL objects (idempotent)."""
-        self.playback.close()
-        self.midi.close()
-        self.session.release()
-
-
-class LiveWindow(mglw.WindowConfig):
-    """moderngl-window adapter; ``ear3d_config`` is set on a subclass by :func:`run_live`."""
-
-    gl_version = (4, 3)
-    title = "ear3d"
-    resizable = True
-    vsync = True
-    aspect_ratio = None
-    ear3d_config: Config = Config()
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.app = LiveApp(self.ear3d_config, self.ctx)
-        codes = {name: getattr(self.wnd.keys, name, None) for name in KEY_BINDINGS}
-        # Backends without a keyboard (headless) give every key the same placeholder: bind none.
-        self._key_names = {code: name for name, code in codes.items() if list(codes.values()).count(code) == 1}
-
-    def on_render(self, time: float, frame_time: float) -> None:
-        self.app.frame(self.wnd.fbo, frame_time)
-        if self.app.wants_fullscreen_toggle:
-            self.app.wants_fullscreen_toggle = False
-            self.wnd.fullscreen = not self.wnd.fullscreen
-
-    def on_key_event(self, key, action, modifiers) -> None:
-        if action == self.wnd.keys.ACTION_PRESS and key in self._key_names:
-            self.app.key(self._key_names[key])
-
-    def on_close(self) -> None:
-        self.app.close()
-
-
-def window_class(config: Config) -> type[LiveWindow]:
-    """A LiveWindow subclass bound to ``config`` (moderngl-window instantiates it)."""
-    return type("Ear3dWindow", (LiveWindow,), {"ear3d_config": config, "window_size": (config.render.width, config.render.height)})
-
-
-def run_live(config: Config, window: str | None = None, fullscreen: bool = False) -> int:
-    """Open the live window and run until it is closed."""
-    args = []
-    if window:
-        args += ["--window", window]
-    if fullscreen:
-        args.append("--fullscreen")
-    mglw.run_window_config(window_class(config), args=args)
-    return 0
+        """Release recording, audio, MIDI, worker and GL objects (idempotent)."""
+        if self.recording is not None:
+            try:
+                self.toggle_recording()
+            except Exception as e:  # closing must go on
+                log.warning("recording lost: %s", e)
+                self.recording = None
+        if self._preparation is not None:
+            self._preparation.cancel()
+            self._preparation = None
+        for part in ("playback", "midi"):
+            obj = getattr(self, part)
+            if obj is not None:
+                obj.close()
+                setattr(self, part, None)
+        if self.session is not None:
+            self.session.release()
+            self.session = None
+        if self._upscaler is not None:
+            self._upscaler.release()
+            self._upscaler = None

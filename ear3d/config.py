@@ -1,7 +1,9 @@
 """The root configuration: one frozen dataclass per subsystem, loaded from TOML and validated.
 
 Every field declares what it accepts through ``field(metadata=...)``: ``range=(lo, hi)``
-for numbers (inclusive) or ``choices=(...)`` for strings. Loading checks unknown keys,
+for numbers (inclusive, with the ``scale`` a live control moves them on and an optional
+narrower ``live`` range for sliders) or ``choices=(...)`` for strings. The live parameters
+(ear3d.control.params) are built from these definitions. Loading checks unknown keys,
 types and ranges and raises :class:`ConfigError` naming the key and what is allowed.
 Each subsystem receives only its own section.
 """
@@ -21,8 +23,14 @@ class ConfigError(ValueError):
     """A configuration value is unknown, of the wrong type or out of range."""
 
 
-def _num(default: float | int, lo: float, hi: float, doc: str) -> Any:
-    return field(default=default, metadata={"range": (lo, hi), "doc": doc})
+def _num(default: float | int, lo: float, hi: float, doc: str, scale: str = "linear",
+         live: tuple[float, float] | None = None) -> Any:
+    """A number in ``lo``–``hi``. ``scale`` ("linear" | "log") is how a live control moves it;
+    ``live`` a narrower range for sliders and faders (a configured value outside it widens it)."""
+    meta: dict[str, Any] = {"range": (lo, hi), "doc": doc, "scale": scale}
+    if live is not None:
+        meta["live"] = live
+    return field(default=default, metadata=meta)
 
 
 def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
@@ -103,23 +111,34 @@ class OptimizeConfig:
     threads: int = _num(0, 0, 256, "torch intra-op threads for the worker (0 = torch's default)")
     # Sonification (ear3d.ml.optimize); every key below except compile can change while the worker runs.
     batch: int = _num(2, 1, 64, "loop copies per step: item 0 is the clean loop, the others are shifted and masked")
-    learning_rate: float = _num(0.01, 1e-6, 100.0, "RMS change of the waveform per step (with grad_norm = 'std')")
+    learning_rate: float = _num(0.01, 1e-6, 100.0, "RMS change of the waveform per step (with grad_norm = 'std')",
+                                scale="log", live=(1e-5, 1.0))
     parametrization: str = _choice("spectral", ("spectral", "raw"), "what moves: Fourier coefficients or samples")
     spectral_decay: float = _num(0.5, 0.0, 2.0, "spectral: coefficient weight (f/fmin)^-decay; 0.5 = pink updates")
     input_noise: float = _num(1e-4, 0.0, 0.1, "white noise added to the input each step (silence has no gradient)")
     context_seconds: float = _num(4.75, 0.0, 16.0, "seconds of the loop's past heard before it (ar8 hears 4.7 s)")
-    time_jitter: float = _num(0.5, 0.0, 30.0, "largest circular shift of the non-clean batch items, in seconds")
+    time_jitter: float = _num(0.5, 0.0, 30.0, "largest circular shift of the non-clean batch items, in seconds",
+                              live=(0.0, 8.0))
     time_mask: float = _num(0.1, 0.0, 1.0, "fraction of the time axis silenced in each non-clean item")
     pitch_mask: float = _num(0.1, 0.0, 1.0, "fraction of the pitch axis silenced in each non-clean item")
-    activity_penalty: float = _num(0.0, 0.0, 100.0, "factor of the total-activity penalty")
-    noise_penalty: float = _num(0.0, 0.0, 100.0, "factor of the noise penalty (mean scalogram level)")
-    hf_penalty: float = _num(0.0, 0.0, 100.0, "factor of the high-frequency penalty")
+    activity_penalty: float = _num(0.0, 0.0, 100.0, "factor of the total-activity penalty", live=(0.0, 10.0))
+    noise_penalty: float = _num(0.0, 0.0, 100.0, "factor of the noise penalty (mean scalogram level)", live=(0.0, 10.0))
+    hf_penalty: float = _num(0.0, 0.0, 100.0, "factor of the high-frequency penalty", live=(0.0, 10.0))
     mix_origin: float = _num(0.0, 0.0, 1.0, "fraction of the way back to the origin clip after each step")
     grad_norm: str = _choice("std", ("std", "none"), "divide each waveform update by its standard deviation")
     relu_redirect: str = _choice("on", ("on", "off"), "let gradients wake dead ReLUs (Lucid's redirected ReLU)")
     max_amplitude: float = _num(0.95, 0.01, 1.0, "peak bound of the clip: louder clips are scaled down")
     origin: str = _free("silence", "start clip: silence, noise, a clip name in assets/clips/ or an audio file path")
     start_target: str = _free("ar6", "layer a live or rendered session starts sonifying ('' = only listen)")
+    # The start target region along each axis of start_target's (channel, pitch, time) grid, as
+    # fractions: where it is centred and how much of the axis it spans (steered live).
+    channel_pos: float = _num(0.5, 0.0, 1.0, "target region along channels: centre (fraction of the layer's channels)")
+    channel_width: float = _num(0.1, 0.0, 1.0, "target region along channels: width (fraction)")
+    pitch_pos: float = _num(0.5, 0.0, 1.0, "target region along pitch: centre (fraction of the pitch axis)")
+    pitch_width: float = _num(0.3, 0.0, 1.0, "target region along pitch: width (fraction)")
+    time_pos: float = _num(0.0, 0.0, 1.0, "target region along the loop: centre (fraction of the loop)")
+    time_width: float = _num(1.0, 0.0, 1.0, "target region along the loop: width (fraction)")
+    minimise: bool = _free(False, "minimise the target region's activation instead of maximising it")
     history: int = _num(2000, 10, 1_000_000, "loss values kept in the published history")
     precision: str = _choice("fp32", ("fp32", "bf16"), "network precision (bf16 = autocast; CQT and loss stay fp32)")
     compile: str = _choice("off", ("off", "on"), "torch.compile the network (slow first steps; for CUDA)")
@@ -162,7 +181,7 @@ class RenderConfig:
     height: int = _num(720, 16, 8192, "frame height in pixels")
     fps: int = _num(30, 1, 240, "frames per second of rendered video")
     sphere_radius: float = _num(0.012, 0.0005, 1.0, "radius of an idle neuron in world units")
-    orbit_speed: float = _num(0.06, -10.0, 10.0, "camera orbit speed in radians per second")
+    orbit_speed: float = _num(0.06, -10.0, 10.0, "camera orbit speed in radians per second", live=(-1.0, 1.0))
     background: str = _free("#05070d", "background colour as #rrggbb")
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
@@ -170,7 +189,7 @@ class RenderConfig:
                              "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, or a compute shader")
     edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all, or software_edge_budget)")
     software_edge_budget: int = _num(200_000, 0, 2**31 - 1, "edge budget when edge_budget is 0 and OpenGL runs in software (llvmpipe, softpipe); 0 = all")
-    edge_gain: float = _num(1.0, 0.0, 1000.0, "brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")
+    edge_gain: float = _num(1.0, 0.0, 1000.0, live=(0.0, 8.0), doc="brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")
     edge_cull: float = _num(0.01, 0.0, 1.0, "edges carrying less than this |weight × activity| (typical strong edge = 1) are skipped")
     edge_chunk: int = _num(0, 0, 2**31 - 1, "edges per GPU buffer (0 = the driver's storage-block limit)")
     edge_resolution: int = _num(1, 1, 4, "compute edge rasterizer: draw edges at 1/N of the frame's resolution (faster, softer)")
@@ -180,6 +199,15 @@ class RenderConfig:
     vignette: float = _num(0.6, 0.0, 1.0, "darkening of the background towards the corners")
     fov: float = _num(45.0, 10.0, 120.0, "vertical field of view in degrees")
     camera_smoothing: float = _num(0.12, 0.0, 5.0, "camera smoothing time constant in seconds (0 = none)")
+    exposure: float = _num(1.0, 0.05, 20.0, "brightness multiplier of the rendered image", scale="log", live=(0.25, 4.0))
+    sphere_scale: float = _num(1.0, 0.05, 20.0, "multiplier of the neuron sphere radius", scale="log", live=(0.25, 4.0))
+    # The live window (ear3d live).
+    vsync: bool = _free(True, "live window: wait for the display's refresh (off = as many frames as the machine draws)")
+    monitor: int = _num(-1, -1, 64, "live window: open fullscreen on this monitor (0 = first; -1 = windowed)")
+    scale: float = _num(1.0, 0.1, 2.0, "live window: draw the scene at this fraction of the window's resolution, then scale it up")
+    adaptive: bool = _free(False, "live window: hold render.target_fps by lowering the resolution scale and the edge budget")
+    target_fps: float = _num(30.0, 5.0, 240.0, "live window: frame rate that adaptive quality holds")
+    min_scale: float = _num(0.35, 0.1, 1.0, "adaptive quality: lowest resolution scale")
     interop: str = _choice("auto", ("auto", "host", "cuda"),
                            "how activations reach the GPU: auto (CUDA-GL interop when possible), host copy, or cuda (required)")
 

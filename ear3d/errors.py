@@ -7,7 +7,9 @@ from ear3d.clips import AudioFileError
 from ear3d.control.params import ControlError
 from ear3d.gfx.context import GLUnavailable
 from ear3d.gfx.shaders import ShaderError
+from ear3d.live_window import WindowError
 from ear3d.ml.checkpoint import CheckpointError
+from ear3d.session_file import SessionFileError
 from ear3d.video import VideoError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -16,6 +18,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     CheckpointError,
     ControlError,
     GLUnavailable,
+    SessionFileError,
     ShaderError,
     VideoError,
+    WindowError,
 )

@@ -7,6 +7,8 @@ what a video shows is what the window shows.
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass
 from typing import Mapping
 
 import moderngl
@@ -16,7 +18,8 @@ from ear3d import paths
 from ear3d.activity import activity_table
 from ear3d.clips import ensure_origin_clip, read_audio
 from ear3d.config import Config
-from ear3d.control.sonify import start_commands
+from ear3d.control.params import ParamSpec, live_specs
+from ear3d.control.sonify import check_start_target, start_commands
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
 from ear3d.layout.file import LayoutMismatch, load_layout
@@ -55,36 +58,139 @@ def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarra
     return grid_positions(table, config.layout)[None], None, None
 
 
-class Session:
-    """Starts the worker on ``clip``, waits for its first activations and builds the scene."""
+@dataclass
+class Prepared:
+    """What a session needs before any GL: the running worker with its first activations, the
+    neuron table and the placement (see :func:`prepare`)."""
 
-    def __init__(self, config: Config, ctx: moderngl.Context, clip: Clip | None = None):
-        self.config = config
-        self.clip = clip if clip is not None else origin_clip(config)
-        self.worker = Worker(config).start()
+    worker: Worker
+    clip: Clip
+    frame: ActivationFrame
+    frame_version: int
+    table: NeuronTable
+    steps: int
+    positions: np.ndarray
+    edges: np.ndarray | None
+    weights: np.ndarray | None
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [info.name for info in self.table.layers]
+
+
+def prepare(config: Config, clip: Clip | None = None) -> Prepared:
+    """Build the model, start the worker on ``clip`` (the origin clip when None), wait for its
+    first activations and place the neurons. No GL: safe on a background thread."""
+    clip = clip if clip is not None else origin_clip(config)
+    worker = Worker(config).start()
+    try:
+        worker.send(Command("clip", clip))
+        version, frame = worker.frames.wait_newer(0, FIRST_FRAME_TIMEOUT_S)
+        if frame is None:
+            _, error = worker.errors.peek()
+            raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
+        table = table_from_activations(frame.layers)
+        check_start_target(config.optimize.start_target, [info.name for info in table.layers])
+        steps = max(a.shape[2] for a in frame.layers.values())
+        positions, edges, weights = placement(config, table)
+    except BaseException:
+        worker.stop()
+        raise
+    return Prepared(worker, clip, frame, version, table, steps, positions, edges, weights)
+
+
+class Preparation:
+    """Runs :func:`prepare` on a thread so that a window can draw while the model loads.
+
+    ``result()`` is None while it runs, then the Prepared (once; later calls give None), and
+    re-raises what went wrong. ``cancel()`` stops a worker that was built meanwhile.
+    """
+
+    def __init__(self, config: Config, clip: Clip | None = None):
+        self._lock = threading.Lock()
+        self._prepared: Prepared | None = None
+        self._error: BaseException | None = None
+        self._taken = self._cancelled = False
+        self._thread = threading.Thread(target=self._run, args=(config, clip), name="ear3d-prepare", daemon=True)
+        self._thread.start()
+
+    def _run(self, config: Config, clip: Clip | None) -> None:
         try:
-            self.worker.send(Command("clip", self.clip))
-            self._frame_version, frame = self.worker.frames.wait_newer(0, FIRST_FRAME_TIMEOUT_S)
-            if frame is None:
-                _, error = self.worker.errors.peek()
-                raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
-            self.table: NeuronTable = table_from_activations(frame.layers)
-            self.steps = max(a.shape[2] for a in frame.layers.values())
-            self.positions, edges, weights = placement(config, self.table)
+            prepared = prepare(config, clip)
+        except BaseException as e:  # handed to the caller by result()
+            with self._lock:
+                self._error = e
+            return
+        with self._lock:
+            if self._cancelled:
+                prepared.worker.stop()
+            else:
+                self._prepared = prepared
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> Prepared | None:
+        with self._lock:
+            if self._error is not None:
+                error, self._error = self._error, None
+                self._taken = True
+                raise error
+            if self._prepared is None or self._taken:
+                return None
+            self._taken = True
+            return self._prepared
+
+    def cancel(self, timeout: float = 30.0) -> None:
+        """Stop what was built (idempotent); waits up to ``timeout`` s for the thread."""
+        with self._lock:
+            self._cancelled = True
+            prepared, self._prepared = (None if self._taken else self._prepared), None
+        if prepared is not None:
+            prepared.worker.stop()
+        self._thread.join(timeout)
+
+
+class Session:
+    """A worker with its first activations and the scene drawing them.
+
+    ``prepared`` comes from :func:`prepare` (made here when None); ``start_values`` are live
+    parameter values the session starts with (the config's, via control.params, for any
+    not given): the start target region goes to the worker.
+    """
+
+    def __init__(self, config: Config, ctx: moderngl.Context, clip: Clip | None = None,
+                 prepared: Prepared | None = None, start_values: Mapping[str, float] | None = None):
+        self.config = config
+        prepared = prepared if prepared is not None else prepare(config, clip)
+        self.worker = prepared.worker
+        self.clip = prepared.clip
+        self._frame_version = prepared.frame_version
+        self.table: NeuronTable = prepared.table
+        self.steps = prepared.steps
+        self.positions = prepared.positions
+        try:
             self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette),
-                               config.render, edges, weights, layer_names=[i.name for i in self.table.layers])
+                               config.render, prepared.edges, prepared.weights,
+                               layer_names=prepared.layer_names)
         except BaseException:
             self.worker.stop()
             raise
+        frame = prepared.frame
         self.frame = frame
         self.orbit_speed = config.render.orbit_speed
         self.highlight_layer = -1
         self._targets = np.zeros(self.table.size, bool)
         self._shown_selection: np.ndarray | None = None
         self._upload(frame)
-        names = [info.name for info in self.table.layers]
-        self.sonify_values, commands = start_commands(config.optimize.start_target, names)
-        for command in commands:
+        self.layer_names = prepared.layer_names
+        #: the live parameters sized by this model and seeded from the config
+        self.param_specs: tuple[ParamSpec, ...] = live_specs(config, self.layer_names)
+        values = {spec.name: spec.default for spec in self.param_specs}
+        values.update(start_values or {})
+        self.apply(values)
+        for command in start_commands(values, self.layer_names):
             self.worker.send(command)
 
     def _upload(self, frame: ActivationFrame) -> None:
@@ -119,10 +225,13 @@ class Session:
         self.worker.send(Command("clip", clip))
 
     def apply(self, values: Mapping[str, float]) -> None:
-        """Apply live parameters (see control.params.LIVE_PARAMS) that concern the picture."""
+        """Apply live parameters (see control.params) that concern the picture."""
         look = self.scene.look
-        look.sphere_scale = float(values.get("sphere_scale", look.sphere_scale))
-        look.exposure = float(values.get("exposure", look.exposure))
+        for name in ("sphere_scale", "exposure", "edge_gain", "bloom", "fog"):
+            if name in values:
+                setattr(look, name, float(values[name]))
+        if "fov" in values:
+            self.scene.rig.set_fov(float(values["fov"]))
         self.orbit_speed = float(values.get("orbit_speed", self.orbit_speed))
         layer = int(values.get("highlight_layer", self.highlight_layer))
         if layer != self.highlight_layer:

@@ -1,31 +1,77 @@
-"""The live app on a real moderngl-window headless window (EGL): frames render, keys and
-MIDI change what is drawn, bad commands never stop the loop."""
+"""The live app on a real headless GL context (EGL): frames render, keys and MIDI change what
+is drawn, bad commands never stop the loop, the config's [optimize] values survive the start."""
 
 import time
+from types import SimpleNamespace
 
 import mido
-import moderngl_window as mglw
 import numpy as np
 import pytest
 
-from ear3d.app import LiveApp, window_class
+from ear3d.app import LiveApp
 from ear3d.config import load
 from ear3d.control.midi import MidiInput
+from ear3d.gfx.context import headless_context
+from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.messages import Command
+
+#: [optimize] values unlike the defaults: a live session must start with these.
+USER_OPTIMIZE = {"learning_rate": 0.003, "time_jitter": 7.0, "hf_penalty": 2.5, "parametrization": "raw",
+                 "pitch_width": 0.2}
 
 
 @pytest.fixture(scope="module")
 def window():
-    cfg = load(None, ["model.preset=tiny", "render.width=320", "render.height=192", "audio.device=no-such-device"])
-    w = mglw.create_window_config_instance(window_class(cfg), args=["--window", "headless", "--backend", "egl"])
-    yield w
-    w.on_close()
-    w.wnd.destroy()
+    cfg = load(None, ["model.preset=tiny", "render.width=320", "render.height=192", "audio.device=no-such-device",
+                      *(f"optimize.{k}={v!r}" if isinstance(v, str) else f"optimize.{k}={v}"
+                        for k, v in USER_OPTIMIZE.items())])
+    ctx = headless_context()
+    target = OffscreenTarget(ctx, 320, 192, samples=0)
+    app = LiveApp(cfg, ctx)
+    first = draw(SimpleNamespace(app=app, target=target))  # the loading screen, at once
+    app.wait_until_ready()
+    yield SimpleNamespace(app=app, target=target, first=first)
+    app.close()
+    target.release()
+    ctx.release()
 
 
 def draw(w) -> np.ndarray:
-    w.on_render(0.0, 1 / 30)
-    return np.frombuffer(w.wnd.fbo.read(components=3), np.uint8).reshape(192, 320, 3)
+    w.app.frame(w.target.fbo, 1 / 30)
+    return w.target.read_rgb()
+
+
+def test_loading_screen_is_drawn_before_the_model_is_ready(window):
+    assert window.first.shape == (192, 320, 3) and window.first.max() > 100  # the sweeping bar
+
+
+def test_config_optimize_values_survive_session_start(window):
+    app: LiveApp = window.app
+    for _ in range(3):
+        draw(window)
+    assert app.params.get("learning_rate") == pytest.approx(0.003)
+    assert app.params.get("time_jitter") == 7.0
+    assert app.params.spec("time_jitter").hi >= 7.0
+    assert app.params.spec("parametrization").choice(app.params.get("parametrization")) == "raw"
+    assert app.params.get("pitch_width") == 0.2
+    worker = app.session.worker.config.optimize  # what the worker optimizes with
+    assert (worker.learning_rate, worker.time_jitter, worker.hf_penalty, worker.parametrization) == (
+        0.003, 7.0, 2.5, "raw")
+    assert app.params.spec("target_layer").hi == len(app.layer_names) - 1  # sized by the model
+    assert app.params.spec("highlight_layer").hi == len(app.layer_names) - 1
+
+
+def test_learning_rate_key_reaches_the_worker(window):
+    app: LiveApp = window.app
+    app.key("UP", shift=True)
+    draw(window)
+    raised = app.params.get("learning_rate")
+    assert raised > 0.003
+    deadline = time.time() + 30
+    while time.time() < deadline and app.session.worker.config.optimize.learning_rate != pytest.approx(raised):
+        draw(window)
+        time.sleep(0.02)
+    assert app.session.worker.config.optimize.learning_rate == pytest.approx(raised)
 
 
 def lit_pixels(img: np.ndarray) -> int:

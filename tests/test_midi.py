@@ -56,11 +56,13 @@ def write(tmp_path, text: str):
 
 
 def test_live_params_defaults() -> None:
-    p = Parameters()
-    assert p.snapshot() == {"volume": 0.8, "orbit_speed": 0.06, "sphere_scale": 1.0, "exposure": 1.0,
-                            "highlight_layer": -1}
+    p = Parameters(LIVE_PARAMS)
+    values = p.snapshot()
+    assert {k: values[k] for k in ("volume", "orbit_speed", "sphere_scale", "exposure", "highlight_layer")} == {
+        "volume": 0.8, "orbit_speed": 0.06, "sphere_scale": 1.0, "exposure": 1.0, "highlight_layer": -1}
     assert isinstance(p.get("highlight_layer"), int)
     assert [s.name for s in LIVE_PARAMS] == list(p.specs)
+    assert [s.name for s in ALL_PARAMS] == list(Parameters().specs)
 
 
 def test_set_clamps_rounds_and_validates() -> None:
@@ -160,7 +162,11 @@ def test_shipped_mappings_load() -> None:
             assert n.action.param in known
     bcf = load_mapping("bcf2000")
     assert set(range(81, 89)) <= set(bcf.cc) and set(range(1, 9)) <= set(bcf.cc)
-    assert bcf.cc[81].param == "learning_rate_log10" and bcf.cc[88].param == "time_width"
+    assert bcf.cc[81].param == "learning_rate" and bcf.cc[88].param == "time_width"
+    sonification = {s.name for s in ALL_PARAMS if s.group in ("target", "origin", "optimizer")}
+    for name in ("generic", "bcf2000"):  # both map the sonification, not only the look
+        mapped = {b.param or b.action.param for b in load_mapping(name).cc.values()}
+        assert len(mapped & sonification) >= 8, name
 
 
 def test_mapping_from_path_with_short_and_long_forms(tmp_path) -> None:
@@ -193,7 +199,7 @@ channel = 9
     ("[cc]\n128 = 'volume'", "CC number 128 is out of range"),
     ("[cc]\n-1 = 'volume'", "out of range"),
     ("[cc]\nmod = 'volume'", "'mod' is not a CC number"),
-    ("[cc]\n7 = 'loudness'", "unknown parameter 'loudness'; known parameters: volume, orbit_speed"),
+    ("[cc]\n7 = 'loudness'", "unknown parameter 'loudness'; known parameters: target_layer, channel_pos"),
     ("[cc.7]\nparam = 'volume'\nchanel = 1", "unknown key 'chanel' in [cc.7]"),
     ("[cc.7]\nparam = 'volume'\nchannel = 16", "channel must be an integer 0–15"),
     ("[cc.7]\nparam = 'volume'\naction = 'volume:reset'", "exactly one of 'param' or 'action'"),
@@ -242,9 +248,12 @@ def test_mapping_validated_against_given_specs(tmp_path) -> None:
 def test_cc_maps_onto_the_range(generic: MidiRouter) -> None:
     assert generic.translate(cc(7, 127)) == [Command("volume", 1.0)]
     assert generic.translate(cc(7, 0)) == [Command("volume", 0.0)]
-    assert generic.translate(cc(82, 0)) == [Command("orbit_speed", -1.0)]
-    assert generic.translate(cc(85, 0)) == [Command("highlight_layer", -1)]
-    assert generic.translate(cc(85, 127)) == [Command("highlight_layer", 63)]
+    assert generic.translate(cc(82, 0)) == [Command("mix_origin", 0.0)]
+    assert generic.translate(cc(28, 0)) == [Command("highlight_layer", -1)]
+    assert generic.translate(cc(28, 127)) == [Command("highlight_layer", 63)]
+    lr = generic.translate(cc(81, 64))[0]  # a log-scale parameter: the middle is the geometric mean
+    spec = next(s for s in ALL_PARAMS if s.name == "learning_rate")
+    assert lr.name == "learning_rate" and lr.value == pytest.approx(spec.lo * (spec.hi / spec.lo) ** (64 / 127))
     assert generic.translate(cc(1, 127)) == [Command("orbit_speed", 1.0)]  # min/max sub-range 0..1
     assert generic.translate(cc(1, 0)) == [Command("orbit_speed", 0.0)]
     assert generic.drain() == []  # translate is pure
@@ -260,7 +269,7 @@ def test_coalescing_keeps_newest_value(generic: MidiRouter) -> None:
     for i in range(100):
         generic.handle(cc(7, i))
     generic.handle(cc(83, 127))
-    assert generic.drain() == [Command("volume", 99 / 127), Command("sphere_scale", 4.0)]
+    assert generic.drain() == [Command("volume", 99 / 127), Command("channel_pos", 1.0)]
     assert generic.drain() == []
     assert generic.counts["received"] == 101 and generic.counts["mapped"] == 101
 
@@ -269,7 +278,7 @@ def test_coalescing_keeps_actions_in_order(generic: MidiRouter) -> None:
     p = Parameters()
     generic.handle(note(37))
     generic.handle(note(37))
-    generic.handle(cc(85, 0))  # absolute value: supersedes the earlier actions on that parameter
+    generic.handle(cc(28, 0))  # absolute value: supersedes the earlier actions on that parameter
     generic.handle(note(37))
     commands = generic.drain()
     assert commands == [Command("highlight_layer", -1), Command("highlight_layer:next")]

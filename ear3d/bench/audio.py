@@ -46,6 +46,7 @@ class OptimizerLoad:
         self.steps = 0
 
     def __enter__(self) -> "OptimizerLoad":
+        from ear3d.control.params import live_specs
         from ear3d.control.sonify import start_commands
         from ear3d.messages import Command
         from ear3d.session import origin_clip
@@ -53,8 +54,10 @@ class OptimizerLoad:
         self.worker.start()
         self.worker.send(Command("clip", origin_clip(self.config)))
         _, frame = self.worker.frames.wait_newer(0, timeout=300)
-        _, commands = start_commands(self.config.optimize.start_target or "ar6", list(frame.layers))
-        for command in commands:
+        config = self.config if self.config.optimize.start_target else self.config.replace(
+            {"optimize": {"start_target": "ar6"}})
+        values = {spec.name: spec.default for spec in live_specs(config, list(frame.layers))}
+        for command in start_commands(values, list(frame.layers)):
             self.worker.send(command)
         return self
 

@@ -1,42 +1,137 @@
-"""Keyboard bindings: key names (as moderngl-window spells them) → commands.
+"""Keyboard and mouse bindings: the one table the live window uses and its help overlay lists.
 
-Parameter commands go to control.params.Parameters; ``app:*`` commands to the live app.
+Keys are spelled as moderngl-window names them (``"UP"``, ``"NUMBER_1"``, ``"LEFT_BRACKET"``),
+with an optional ``"SHIFT+"`` or ``"CTRL+"`` prefix. Parameter commands go to
+control.params.Parameters (``"exposure:next"``); ``app:*`` commands to the live app.
+W A S D Q E are held to fly (:data:`FLY_KEYS`); the mouse is described in :data:`MOUSE_ACTIONS`.
 """
 
 from __future__ import annotations
 
 from ear3d.messages import Command
 
-KEY_BINDINGS: dict[str, Command] = {
-    "RIGHT_BRACKET": Command("highlight_layer:next"),
-    "LEFT_BRACKET": Command("highlight_layer:prev"),
-    "BACKSPACE": Command("highlight_layer:reset"),
-    "EQUAL": Command("sphere_scale:next"),
-    "MINUS": Command("sphere_scale:prev"),
-    "UP": Command("exposure:next"),
-    "DOWN": Command("exposure:prev"),
-    "RIGHT": Command("orbit_speed:next"),
-    "LEFT": Command("orbit_speed:prev"),
-    "PAGE_UP": Command("volume:next"),
-    "PAGE_DOWN": Command("volume:prev"),
-    "M": Command("app:mute"),
-    "A": Command("app:reopen_audio"),
-    "R": Command("app:reset_camera"),
-    "G": Command("app:focus_selection"),
-    "F": Command("app:fullscreen"),
-    "SPACE": Command("app:pause_orbit"),
-    "T": Command("target_layer:next"),
-    "Y": Command("target_layer:prev"),
-    "L": Command("channel_pos:next"),
-    "J": Command("channel_pos:prev"),
-    "I": Command("pitch_pos:next"),
-    "U": Command("pitch_pos:prev"),
-    "K": Command("app:keep_selection"),
-    "P": Command("app:toggle_sonify"),
-    "O": Command("app:reset_origin"),
+#: Number of recall slots (scenes) on the number keys.
+SCENE_SLOTS = 9
+
+#: (key, command name, value, what it does), in the order the help lists them.
+_TABLE: tuple[tuple[str, str, object, str], ...] = (
+    ("F1", "app:help", None, "show or hide this help"),
+    ("H", "app:help", None, "show or hide this help"),
+    ("TAB", "app:panels", None, "show or hide the control panels"),
+    ("F2", "app:performance", None, "performance mode: only the picture"),
+    ("F", "app:fullscreen", None, "fullscreen on or off"),
+    ("F11", "app:fullscreen", None, "fullscreen on or off"),
+    ("F12", "app:screenshot", None, "screenshot (PNG into out/)"),
+    ("F9", "app:record", None, "start or stop recording picture and sound (MP4 into out/)"),
+    ("CTRL+S", "app:save_session", None, "save the session file"),
+    ("CTRL+L", "app:load_session", None, "load the session file again"),
+    # The target: what the ear aims at.
+    ("T", "target_layer:next", None, "target layer: next"),
+    ("SHIFT+T", "target_layer:prev", None, "target layer: previous"),
+    ("L", "channel_pos:next", None, "target channels: move up"),
+    ("J", "channel_pos:prev", None, "target channels: move down"),
+    ("SHIFT+L", "channel_width:next", None, "target channels: wider"),
+    ("SHIFT+J", "channel_width:prev", None, "target channels: narrower"),
+    ("I", "pitch_pos:next", None, "target pitch: move up"),
+    ("K", "pitch_pos:prev", None, "target pitch: move down"),
+    ("SHIFT+I", "pitch_width:next", None, "target pitch: wider"),
+    ("SHIFT+K", "pitch_width:prev", None, "target pitch: narrower"),
+    ("O", "time_pos:next", None, "target time: later in the loop"),
+    ("U", "time_pos:prev", None, "target time: earlier in the loop"),
+    ("SHIFT+O", "time_width:next", None, "target time: longer"),
+    ("SHIFT+U", "time_width:prev", None, "target time: shorter"),
+    ("N", "minimise:toggle", None, "maximise or minimise the target"),
+    ("Y", "app:keep_selection", None, "keep this target and add the next one"),
+    ("P", "sonify:toggle", None, "pause or resume the optimisation"),
+    ("PERIOD", "app:step", None, "one optimisation step (also while paused)"),
+    ("Z", "app:reset_origin", None, "back to the origin clip"),
+    # The optimizer (everything else is in the panels and on MIDI).
+    ("SHIFT+UP", "learning_rate:next", None, "learning rate up"),
+    ("SHIFT+DOWN", "learning_rate:prev", None, "learning rate down"),
+    ("SHIFT+RIGHT", "mix_origin:next", None, "more mix back to the origin"),
+    ("SHIFT+LEFT", "mix_origin:prev", None, "less mix back to the origin"),
+    # The look and the view.
+    ("UP", "exposure:next", None, "brighter"),
+    ("DOWN", "exposure:prev", None, "darker"),
+    ("EQUAL", "sphere_scale:next", None, "bigger spheres"),
+    ("MINUS", "sphere_scale:prev", None, "smaller spheres"),
+    ("RIGHT_BRACKET", "highlight_layer:next", None, "highlight the next layer"),
+    ("LEFT_BRACKET", "highlight_layer:prev", None, "highlight the previous layer"),
+    ("BACKSPACE", "highlight_layer:reset", None, "no highlighted layer"),
+    ("RIGHT", "orbit_speed:next", None, "orbit faster (to the right)"),
+    ("LEFT", "orbit_speed:prev", None, "orbit slower (to the left)"),
+    ("SPACE", "app:pause_orbit", None, "pause or resume the orbit"),
+    ("R", "app:reset_camera", None, "camera back home"),
+    ("G", "app:focus_selection", None, "fly to the target neurons"),
+    ("V", "adaptive:toggle", None, "adaptive quality on or off"),
+    # The sound.
+    ("PAGE_UP", "volume:next", None, "louder"),
+    ("PAGE_DOWN", "volume:prev", None, "quieter"),
+    ("M", "mute:toggle", None, "mute or unmute"),
+    ("C", "app:reopen_audio", None, "reconnect the audio device"),
+    *((f"NUMBER_{n}", "app:recall_scene", n, f"recall scene {n}") for n in range(1, SCENE_SLOTS + 1)),
+    *((f"SHIFT+NUMBER_{n}", "app:store_scene", n, f"store scene {n}") for n in range(1, SCENE_SLOTS + 1)),
+)
+
+#: key (with an optional SHIFT+/CTRL+ prefix) → command
+KEY_BINDINGS: dict[str, Command] = {key: Command(name, value) for key, name, value, _ in _TABLE}
+
+#: Held keys that fly the camera: key → (forward, right, up) direction.
+FLY_KEYS: dict[str, tuple[float, float, float]] = {
+    "W": (1.0, 0.0, 0.0), "S": (-1.0, 0.0, 0.0), "D": (0.0, 1.0, 0.0), "A": (0.0, -1.0, 0.0),
+    "E": (0.0, 0.0, 1.0), "Q": (0.0, 0.0, -1.0),
 }
+
+#: What the mouse does, for the help.
+MOUSE_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("left drag", "orbit around the network"),
+    ("right or middle drag", "pan"),
+    ("shift + left drag", "look around (with W A S D Q E to fly)"),
+    ("wheel", "zoom"),
+    ("click", "pick a neuron"),
+)
+
+#: Keys the window itself handles (moderngl-window's exit key).
+WINDOW_KEYS: tuple[tuple[str, str], ...] = (("ESCAPE", "quit"),)
+
+
+def binding(key: str, shift: bool = False, ctrl: bool = False) -> Command | None:
+    """The command of ``key`` with these modifiers; a shifted key without a binding of its own
+    falls back to the plain key (None when neither is bound)."""
+    if ctrl:
+        return KEY_BINDINGS.get(f"CTRL+{key}")
+    if shift and f"SHIFT+{key}" in KEY_BINDINGS:
+        return KEY_BINDINGS[f"SHIFT+{key}"]
+    return KEY_BINDINGS.get(key)
+
+
+def key_label(key: str) -> str:
+    """A key as people write it: "SHIFT+NUMBER_1" → "Shift+1", "RIGHT_BRACKET" → "]"."""
+    symbols = {"RIGHT_BRACKET": "]", "LEFT_BRACKET": "[", "EQUAL": "=", "MINUS": "-", "PERIOD": ".",
+               "PAGE_UP": "Page Up", "PAGE_DOWN": "Page Down", "BACKSPACE": "Backspace", "ESCAPE": "Esc"}
+    parts = key.split("+")
+    name = parts[-1]
+    name = symbols.get(name, name.removeprefix("NUMBER_").title() if len(name) > 1 else name)
+    return "+".join([p.title() for p in parts[:-1]] + [name])
+
+
+def binding_help() -> list[tuple[str, str]]:
+    """(keys, what they do) for every key and mouse action, for the help overlay. Keys doing
+    the same thing share a line; the scene keys are summarised."""
+    lines: dict[str, list[str]] = {}
+    for key, name, _, doc in _TABLE:
+        if name in ("app:recall_scene", "app:store_scene"):
+            continue
+        lines.setdefault(doc, []).append(key_label(key))
+    out = [(" / ".join(keys), doc) for doc, keys in lines.items()]
+    out.append((f"1 … {SCENE_SLOTS}", "recall a scene"))
+    out.append((f"Shift+1 … {SCENE_SLOTS}", "store the current state as a scene"))
+    out.append(("W A S D Q E (held)", "fly forward, left, back, right, down, up"))
+    out += [(what, doc) for what, doc in MOUSE_ACTIONS]
+    out += [(key_label(key), doc) for key, doc in WINDOW_KEYS]
+    return out
 
 
 def help_text() -> str:
-    """One line per binding, for the README and the window's log."""
-    return "\n".join(f"{key:>13}  {cmd.name}" for key, cmd in KEY_BINDINGS.items())
+    """The help as plain text, one binding a line (for the README and the log)."""
+    return "\n".join(f"{keys:>22}  {doc}" for keys, doc in binding_help())

@@ -23,7 +23,7 @@ A mapping is a TOML file ``assets/midi/NAME.toml``::
     action = "highlight_layer:reset"
     channel = 9
 
-Actions are ``"<param>:next"``, ``"<param>:prev"``, ``"<param>:reset"`` or
+Actions are ``"<param>:next"``, ``"<param>:prev"``, ``"<param>:reset"``, ``"<param>:toggle"`` or
 ``"<param>:<number>"`` (set to that value, e.g. a pad that selects layer 3).
 Everything is checked when the file loads; each problem raises ControlError naming the file
 and the key.

@@ -80,8 +80,7 @@ class MidiRouter:
         spec = self._specs.get(binding.param or "")
         if spec is None:  # the mapping was validated against other specs
             return []
-        x = min(max(value, 0), 127) / 127.0
-        return [Command(spec.name, spec.clamp(binding.lo + x * (binding.hi - binding.lo)))]
+        return [Command(spec.name, spec.between(binding.lo, binding.hi, min(max(value, 0), 127) / 127.0))]
 
     def handle(self, msg: Any) -> list[Command]:
         """Translate ``msg`` and queue its commands for :meth:`drain`; returns the commands."""
