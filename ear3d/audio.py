@@ -540,12 +540,13 @@ class AudioOutput:
         self._clock = AudioClock(self.loop, round(latency * self.stream_rate), self.stream_rate)
         self._stream = stream
 
-    def callback_intervals(self) -> np.ndarray:
-        """Seconds between the starts of consecutive callbacks among the latest (at most
-        TIMED_CALLBACKS), oldest first: a buffer's duration when nothing delays the callback."""
+    def callback_starts(self) -> np.ndarray:
+        """perf_counter() seconds at which each of the latest (at most TIMED_CALLBACKS)
+        callbacks began, oldest first. Consecutive starts lie one buffer apart when nothing
+        delays the callback."""
         n = min(self.callbacks, TIMED_CALLBACKS)
         i = (self.callbacks + 1) % TIMED_CALLBACKS
-        return np.diff(np.roll(self._starts, -i)[TIMED_CALLBACKS - n :])
+        return np.roll(self._starts, -i)[TIMED_CALLBACKS - n :].copy()
 
     def start(self) -> None:
         """Open (see :meth:`open`) and start the output stream; the playing clip is resampled

@@ -256,8 +256,8 @@ class ProcessOutput:
         return self._shared.status == PLAYING
 
     def stats(self, timeout: float = 5.0) -> dict[str, Any]:
-        """The audio process's callback timing: ``durations`` and ``intervals`` (seconds,
-        float64 arrays, oldest first, see AudioOutput), ``callbacks``, ``underruns``."""
+        """The audio process's callback timing: ``durations`` and ``starts`` (seconds,
+        float64 arrays, oldest first, as AudioOutput's), ``callbacks``, ``underruns``."""
         if self._state != "playing":
             return {}
         self._conn.send(("stats",))
@@ -268,6 +268,14 @@ class ProcessOutput:
                 return msg[1]
             self._handle(msg)
         raise TimeoutError("the audio process did not answer")
+
+    def callback_durations(self) -> np.ndarray:
+        """As :meth:`AudioOutput.callback_durations`, from the audio process."""
+        return self.stats().get("durations", np.zeros(0))
+
+    def callback_starts(self) -> np.ndarray:
+        """As :meth:`AudioOutput.callback_starts`, from the audio process (the same clock)."""
+        return self.stats().get("starts", np.zeros(0))
 
     # ------------------------------------------------------------ stop
 

@@ -125,7 +125,7 @@ class AudioProcess:
         out = self.output
         if out is None:
             return {}
-        return {"durations": out.callback_durations(), "intervals": out.callback_intervals(),
+        return {"durations": out.callback_durations(), "starts": out.callback_starts(),
                 "callbacks": out.callbacks, "underruns": out.underruns}
 
     def serve(self) -> bool:
