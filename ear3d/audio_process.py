@@ -14,7 +14,7 @@ Protocol over the socket ``FD`` (pickled tuples, see multiprocessing.connection)
    ``("stats",)`` → ``("stats", dict)``; ``("close",)`` stops the stream, finishes a
    recording and exits. When the stream stops on its own, status STOPPED and ``("lost", message)``.
 
-The process dies with the app: the kernel sends it SIGTERM when the app's thread that
+It asks for a higher CPU priority (AUDIO_NICE) where permitted. The process dies with the app: the kernel sends it SIGTERM when the app's thread that
 started it ends (prctl PR_SET_PDEATHSIG), and it also exits on the socket's end of file or a
 changed parent pid; then it unlinks the segment itself, as nobody else will.
 """
@@ -36,6 +36,9 @@ from ear3d.audio_shm import SharedAudioState
 
 #: Seconds between the main thread's looks at the mailbox and the parent (it is idle otherwise).
 POLL_SECONDS = 0.02
+#: Nice value the audio process asks for (PortAudio's callback thread inherits it): ahead of the
+#: app's threads for the CPU, as audio servers run. Kept when not permitted (needs CAP_SYS_NICE).
+AUDIO_NICE = -10
 _PR_SET_PDEATHSIG = 1
 
 
@@ -62,6 +65,13 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: the socket's end of file and the parent-pid check remain
+
+
+def _raise_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, AUDIO_NICE)
+    except (OSError, AttributeError):
+        pass  # not permitted (or not POSIX): normal priority
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -158,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     fd_text, pid_text = (argv if argv is not None else sys.argv[1:])[:2]
     parent_pid = int(pid_text)
     _die_with_parent()
+    _raise_priority()
     signal.signal(signal.SIGTERM, _terminate)
     if os.getppid() != parent_pid:  # the app died before prctl took effect
         return 1
