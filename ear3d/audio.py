@@ -634,12 +634,13 @@ class AudioOutput:
                 stream.stop_stream()
             except OSError:
                 pass  # already stopped/aborted
+        if self.recorder is not None:  # complete once the stream stopped: finish it before PortAudio's teardown
+            self.recorder.close()
+            self.recorder = None
+        if stream is not None:
             stream.close()
         if pa is not None:
             pa.terminate()
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
 
     def __enter__(self) -> AudioOutput:
         self.start()

@@ -175,6 +175,8 @@ class ProcessOutput:
         self._shared = SharedAudioState(self._shm.buf, capacity)
         self._shared.volume, self._shared.muted = self._volume, self._muted
         self._shared.post_clip(clip, self._first[1])
+        n = clip.shape[0]  # the state before the first callback: the first clip, at its start
+        self._shared.publish(_Snapshot(0, n, n, 0, 0, self._first[1], 0, time.perf_counter()), 0, 0)
         self.loop = SharedLoopView(self._shared)
         self._clock = AudioClock(self.loop, int(info["latency_samples"]), self.stream_rate)  # type: ignore[arg-type]
         self._conn.send(("play", self.segment))

@@ -154,8 +154,8 @@ class AudioProcess:
     def close(self, orphaned: bool) -> None:
         """Stop the stream (finishing a recording), unmap the segment; unlink it when orphaned."""
         if self.output is not None:
+            self.output.close()  # returns once the last callback has run (and was published)
             self.output.shared = None
-            self.output.close()
         if self.shared is not None:
             self.shared.release()
             self._mmap.close()
@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     except (EOFError, OSError):
         pass  # the app's end of the socket closed: it is gone
     finally:
+        # The parent's death arrives twice (end of file, then SIGTERM): the second must not cut
+        # the cleanup short (a recording would stay unfinished).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         proc.close(orphaned)
     return 0
 

@@ -7,7 +7,7 @@ Cases, each ``--seconds`` long:
   ``Scene.draw`` on llvmpipe (a C call that holds the interpreter lock for DRAW_SECONDS, as
   moderngl does through its GL calls); every gap between two callback starts is set against
   that timeline: gaps overlapping a draw vs gaps while idle (``late`` = over 1.5 buffers).
-- ``{thread,process}_{1024,256}``: draws back to back (the render loop) while the
+- ``{thread,process}_{1024,256}``: draws back to back, FRAME_GAP_SECONDS apart (the render loop), while the
   sonification worker steps flat out; ``audio.engine = "thread"`` (the callback in this
   process) next to ``"process"`` (the audio process): underflows, frames played per second
   against the nominal rate, callback lateness (gap between callback starts − one buffer).
@@ -37,6 +37,9 @@ HELP = "audio under load: underflows, real rate and callback lateness, thread vs
 #: Seconds one stand-in draw holds the interpreter lock (one Scene.draw of the default graph on
 #: llvmpipe holds it 189–334 ms, measured in issue 19).
 DRAW_SECONDS = 0.25
+#: Seconds between back-to-back draws (event handling, buffer swap: the lock is free), in which
+#: the worker's Python code gets its turn.
+FRAME_GAP_SECONDS = 0.02
 #: A gap between callback starts longer than this many buffers counts as late.
 LATE_BUFFERS = 1.5
 BUFFERS = (1024, 256)
@@ -276,7 +279,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             if "engines" in wanted and not args.window:
                 for engine, frames in itertools.product(ENGINES, BUFFERS):
                     with _output(engine, clip, config, frames) as out:
-                        rows += play_under_load(f"{engine}_{frames}", out, args.seconds, stand_in_draw, 0.0, load)
+                        rows += play_under_load(f"{engine}_{frames}", out, args.seconds, stand_in_draw,
+                                                FRAME_GAP_SECONDS, load)
             if "callback" in wanted:
                 rows += callback_rows(clip, config, args.seconds, load)
     return rows
