@@ -23,7 +23,8 @@ import argparse
 import dataclasses
 import itertools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
