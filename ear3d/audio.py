@@ -7,7 +7,9 @@ Pieces, from the bottom up:
 * :class:`AudioClock` / :class:`OfflineClock` — "where in the loop are we *now*" as a
   phase in [0, 1), either from a live :class:`LoopBuffer` (corrected for output
   latency) or from an explicitly set time (headless rendering).
-* :class:`AudioOutput` — a PyAudio callback stream that plays a :class:`LoopBuffer`.
+* :class:`AudioOutput` — a PyAudio callback stream that plays a :class:`LoopBuffer`, in this
+  process (``audio.engine = "thread"``) or inside the audio process of
+  :mod:`ear3d.audio_process` (``"process"``, where no other thread competes for its interpreter lock).
 
 Units: samples are frames of mono audio at the stream's sample rate; times in seconds.
 PyAudio is imported lazily (inside functions) so this module imports without it.
@@ -26,7 +28,7 @@ import numpy as np
 from ear3d.clips import resample
 from ear3d.recorder import WavRecorder
 
-#: Callbacks whose durations AudioOutput keeps (about 12 minutes at 1024 frames, 44.1 kHz).
+#: Callbacks whose durations and start times AudioOutput keeps (about 12 minutes at 1024 frames, 44.1 kHz).
 TIMED_CALLBACKS = 32768
 
 __all__ = [
@@ -444,9 +446,12 @@ class AudioOutput:
         self.requested_stream_rate = stream_rate
         self.stream_rate = int(stream_rate or sample_rate)
         self.record_path = Path(record) if record else None
+        #: Rate of the samples in ``loop`` (``sample_rate`` until a device at another rate opens).
+        self.loop_rate = self.sample_rate
         self.recorder: WavRecorder | None = None
-        # Duration of each callback in seconds, a ring of the latest TIMED_CALLBACKS.
+        # Duration and start time (perf_counter) of each callback in seconds, rings of the latest TIMED_CALLBACKS.
         self._durations = np.zeros(TIMED_CALLBACKS, np.float64)
+        self._starts = np.zeros(TIMED_CALLBACKS, np.float64)
         self.buffer_frames = int(buffer_frames)
         self.device = device
         self.volume = float(volume)
@@ -469,6 +474,7 @@ class AudioOutput:
                   status_flags: int) -> tuple[bytes, int]:
         t0 = time.perf_counter()
         self.callbacks += 1
+        self._starts[self.callbacks % TIMED_CALLBACKS] = t0
         if status_flags & self._underflow_flag:
             self.underruns += 1
         try:
@@ -489,9 +495,10 @@ class AudioOutput:
             self.error = e
             return bytes(4 * frame_count), self._pa_abort
 
-    def start(self) -> None:
-        """Open and start the output stream. Raises AudioUnavailable when there is no
-        usable device or the stream cannot be opened."""
+    def open(self) -> None:
+        """Find the device and open the stream without starting it: afterwards
+        ``stream_rate``, ``device_name`` and :attr:`clock` (its output latency) are known.
+        Raises AudioUnavailable when there is no usable device or the stream cannot be opened."""
         if self._stream is not None:
             return
         import pyaudio
@@ -529,15 +536,32 @@ class AudioOutput:
             pa.terminate()
             raise
         self._pa, self.device_index = pa, idx
-        if self.stream_rate != self.sample_rate:  # the device plays another rate: convert the clip
-            self.loop.restart(resample(self.loop.front_clip, self.sample_rate, self.stream_rate))
-        if self.record_path is not None:
-            self.recorder = WavRecorder(self.record_path, self.stream_rate)
         latency = stream.get_output_latency()  # seconds, as PortAudio reports it
         self._clock = AudioClock(self.loop, round(latency * self.stream_rate), self.stream_rate)
         self._stream = stream
+
+    def callback_starts(self) -> np.ndarray:
+        """perf_counter() seconds at which each of the latest (at most TIMED_CALLBACKS)
+        callbacks began, oldest first. Consecutive starts lie one buffer apart when nothing
+        delays the callback."""
+        n = min(self.callbacks, TIMED_CALLBACKS)
+        i = (self.callbacks + 1) % TIMED_CALLBACKS
+        return np.roll(self._starts, -i)[TIMED_CALLBACKS - n :].copy()
+
+    def start(self) -> None:
+        """Open (see :meth:`open`) and start the output stream; the playing clip is resampled
+        first when the device plays another rate than ``sample_rate``. Raises AudioUnavailable
+        when there is no usable device or the stream cannot be opened or started."""
+        if self._stream is not None and self._stream.is_active():
+            return
+        self.open()
+        if self.stream_rate != self.loop_rate:  # the device plays another rate: convert the clip
+            self.loop.restart(resample(self.loop.front_clip, self.loop_rate, self.stream_rate))
+            self.loop_rate = self.stream_rate
+        if self.record_path is not None and self.recorder is None:
+            self.recorder = WavRecorder(self.record_path, self.stream_rate)
         try:
-            stream.start_stream()
+            self._stream.start_stream()
         except OSError as e:
             self.close()
             raise AudioUnavailable(f"cannot start audio output stream on "
@@ -610,12 +634,13 @@ class AudioOutput:
                 stream.stop_stream()
             except OSError:
                 pass  # already stopped/aborted
+        if self.recorder is not None:  # complete once the stream stopped: finish it before PortAudio's teardown
+            self.recorder.close()
+            self.recorder = None
+        if stream is not None:
             stream.close()
         if pa is not None:
             pa.terminate()
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
 
     def __enter__(self) -> AudioOutput:
         self.start()

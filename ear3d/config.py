@@ -54,6 +54,9 @@ class AudioConfig:
     stream_rate: int = _num(0, 0, 192000, "device rate if it differs from sample_rate (0 = same, or the device's default)")
     record: str = _free("", "WAV file that records everything played ('' = off)")
     save_clips: str = _free("", "folder: without a sound device, each new clip is written there as WAV ('' = off)")
+    engine: str = _choice("process", ("process", "thread"),
+                          "process: the loop plays in an audio process of its own (never starved by drawing or "
+                          "the worker); thread: in the app's process (the fallback and the bench baseline)")
 
 
 @dataclass(frozen=True)

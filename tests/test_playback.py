@@ -1,11 +1,15 @@
-"""The live session's sound: a real stream on the JACK dummy server, device loss and
-reopening, and the no-device fallback that saves each new clip."""
+"""The live session's sound: a real stream on the JACK dummy server (both engines), device
+loss and reopening, the process engine's own retry, and the no-device fallback that saves each
+new clip."""
 
+import signal
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 
+from ear3d import playback
 from ear3d.config import AudioConfig
 from ear3d.messages import Clip
 from ear3d.playback import Playback
@@ -25,10 +29,11 @@ def wait_for(condition, timeout=3.0):
     return condition()
 
 
-def test_new_clip_starts_at_the_loop_boundary_and_the_clock_follows(jack_server):
-    pb = Playback(AudioConfig(), tone(0.5, 220))
+@pytest.mark.parametrize("engine", ["process", "thread"])
+def test_new_clip_starts_at_the_loop_boundary_and_the_clock_follows(jack_server, engine):
+    pb = Playback(AudioConfig(engine=engine), tone(0.5, 220))
     try:
-        assert pb.output is not None and pb.problem is None
+        assert pb.output is not None and pb.problem is None and pb.output_name
         new = tone(0.5, 330)
         pb.submit(new)
         assert wait_for(lambda: pb.loop.front_serial == new.serial)
@@ -39,7 +44,7 @@ def test_new_clip_starts_at_the_loop_boundary_and_the_clock_follows(jack_server)
 
 
 def test_device_loss_falls_back_and_reopen_restores_sound(jack_server, caplog):
-    pb = Playback(AudioConfig(), tone(0.5, 220))
+    pb = Playback(AudioConfig(engine="thread"), tone(0.5, 220))
     try:
         pb.output._stream.stop_stream()  # the device stops under us
         pb.check()
@@ -56,9 +61,35 @@ def test_device_loss_falls_back_and_reopen_restores_sound(jack_server, caplog):
         pb.close()
 
 
-def test_without_device_each_new_clip_is_saved(tmp_path, caplog):
+def test_lost_audio_process_falls_back_and_comes_back_by_itself(jack_server, caplog, monkeypatch):
+    monkeypatch.setattr(playback, "RETRY_SECONDS", 0.2)
+    pb = Playback(AudioConfig(engine="process"), tone(0.5, 220))
+    try:
+        first = pb.output
+        first._proc.send_signal(signal.SIGKILL)  # the audio process dies (or its device with it)
+        first._proc.wait()
+        pb.check()
+        assert pb.output is None and "audio process exited" in pb.problem
+        p0 = pb.phase()
+        time.sleep(0.05)
+        assert pb.phase() != p0  # the picture keeps moving on the wall clock
+        latest = tone(0.5, 440)
+        pb.submit(latest)
+        assert wait_for(lambda: pb.check() or pb.output is not None, timeout=10.0)  # retried in the background
+        assert "sound is back" in caplog.text and pb.problem is None
+        assert wait_for(lambda: pb.loop.front_serial == latest.serial)  # the newest clip plays
+        f0 = pb.loop.frames_written
+        time.sleep(0.2)
+        assert pb.loop.frames_written > f0
+        assert pb.reopen() and pb.output.active  # and by hand
+    finally:
+        pb.close()
+
+
+@pytest.mark.parametrize("engine", ["process", "thread"])
+def test_without_device_each_new_clip_is_saved(tmp_path, caplog, engine):
     folder = tmp_path / "clips"
-    cfg = AudioConfig(device="no-such-device", save_clips=str(folder), clip_seconds=0.5)
+    cfg = AudioConfig(device="no-such-device", save_clips=str(folder), clip_seconds=0.5, engine=engine)
     first = tone(0.2, 220)
     pb = Playback(cfg, first)
     assert pb.output is None and "no-such-device" in pb.problem

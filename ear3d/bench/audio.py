@@ -1,20 +1,50 @@
-"""Audio callback cost under load: how long each PortAudio callback takes (median, p99,
-max) and how many underruns happen while the sonification worker optimizes flat out in
-another thread. Our preallocated loop buffer
-is measured against a straightforward callback that indexes and allocates per buffer."""
+"""`ear3d bench audio`: does the loop play in real time while the app draws and the worker
+optimizes?
+
+Cases, each ``--seconds`` long:
+
+- ``cause_thread`` / ``cause_process``: the main thread alternates idle and a stand-in of one
+  ``Scene.draw`` on llvmpipe (a C call that holds the interpreter lock for DRAW_SECONDS, as
+  moderngl does through its GL calls); every gap between two callback starts is set against
+  that timeline: gaps overlapping a draw vs gaps while idle (``late`` = over 1.5 buffers).
+- ``{thread,process}_{1024,256}``: draws back to back, FRAME_GAP_SECONDS apart (the render loop), while the
+  sonification worker steps flat out; ``audio.engine = "thread"`` (the callback in this
+  process) next to ``"process"`` (the audio process): underflows, frames played per second
+  against the nominal rate, callback lateness (gap between callback starts − one buffer).
+  With ``--window`` the load is the real thing instead: a ``LiveApp`` (session, worker,
+  playback, scene) drawing into an EGL framebuffer at render.width × render.height.
+- ``loop_buffer`` / ``naive``: time inside the callback, our preallocated loop buffer against a
+  straightforward callback that indexes and allocates per buffer (thread engine, worker running).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ear3d.audio import AudioOutput, LoopBuffer
+from ear3d.audio_client import ProcessOutput
 from ear3d.bench import Row
 from ear3d.config import Config
 
-HELP = "audio callback time and underruns while the optimizer runs flat out"
+HELP = "audio under load: underflows, real rate and callback lateness, thread vs process engine"
+
+#: Seconds one stand-in draw holds the interpreter lock (one Scene.draw of the default graph on
+#: llvmpipe holds it 189–334 ms, measured in issue 19).
+DRAW_SECONDS = 0.25
+#: Seconds between back-to-back draws (event handling, buffer swap: the lock is free), in which
+#: the worker's Python code gets its turn.
+FRAME_GAP_SECONDS = 0.02
+#: A gap between callback starts longer than this many buffers counts as late.
+LATE_BUFFERS = 1.5
+BUFFERS = (1024, 256)
+ENGINES = ("thread", "process")
 
 
 class NaiveLoop(LoopBuffer):
@@ -32,7 +62,71 @@ class NaiveLoop(LoopBuffer):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=60.0, help="seconds per variant (default 60)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="seconds per case (default 30)")
+    parser.add_argument("--window", action="store_true",
+                        help="load = a real LiveApp drawing on an EGL context (instead of the draw stand-in)")
+    parser.add_argument("--cases", default="all",
+                        help="comma-separated subset of: cause, engines, callback (default all)")
+
+
+class GilHog:
+    """Holds the interpreter lock for a chosen time in one C call (``sum`` over
+    ``itertools.repeat`` never returns to the bytecode loop, so no other thread runs), the
+    way a long moderngl call does. Calibrated at construction."""
+
+    def __init__(self) -> None:
+        n = 200_000
+        while True:
+            t0 = time.perf_counter()
+            sum(itertools.repeat(1, n))
+            dt = time.perf_counter() - t0
+            if dt > 0.02:
+                break
+            n *= 4
+        self.per_second = n / dt
+
+    def hold(self, seconds: float) -> None:
+        sum(itertools.repeat(1, max(1, int(seconds * self.per_second))))
+
+
+class Timeline:
+    """(start, end) perf_counter seconds of each draw the main thread made."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+
+    def run(self, draw: Callable[[], None]) -> None:
+        t0 = time.perf_counter()
+        draw()
+        self.spans.append((t0, time.perf_counter()))
+
+    def busy_seconds(self, t0: float, t1: float) -> float:
+        return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in self.spans)
+
+
+def gap_rows(case: str, starts: np.ndarray, buffer_s: float, timeline: Timeline | None) -> list[Row]:
+    """Lateness of the callback starts ``starts`` (seconds, ascending); with a timeline, gaps
+    that overlap a draw against gaps that do not."""
+    gaps = np.diff(starts)
+    if gaps.size == 0:
+        return [Row(case, "callback_gaps", 0, "count")]
+    lateness = gaps - buffer_s
+    rows = [Row(case, "lateness_p99", 1e3 * float(np.percentile(lateness, 99)), "ms"),
+            Row(case, "lateness_max", 1e3 * float(lateness.max()), "ms"),
+            Row(case, "late_gaps", int(np.sum(gaps > LATE_BUFFERS * buffer_s)), "count")]
+    if timeline is not None and timeline.spans:
+        spans = np.array(timeline.spans)
+        a, b = starts[:-1], starts[1:]
+        # a gap overlaps a draw when some draw starts before the gap ends and ends after it starts
+        i = np.searchsorted(spans[:, 0], b) - 1
+        during = (i >= 0) & (spans[np.maximum(i, 0), 1] > a)
+        late = gaps > LATE_BUFFERS * buffer_s
+        for name, mask in (("during_draw", during), ("idle", ~during)):
+            if mask.any():
+                rows += [Row(case, f"gap_max_{name}", 1e3 * float(gaps[mask].max()), "ms"),
+                         Row(case, f"late_share_{name}", 100 * float(late[mask].mean()), "%"),
+                         Row(case, f"gaps_{name}", int(mask.sum()), "count")]
+    return rows
 
 
 class OptimizerLoad:
@@ -61,47 +155,136 @@ class OptimizerLoad:
             self.worker.send(command)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def step_count(self) -> int:
         _, frame = self.worker.frames.peek()
-        self.steps = frame.step if frame is not None else 0
+        return frame.step if frame is not None else 0
+
+    def __exit__(self, *exc: object) -> None:
+        self.steps = self.step_count()
         self.worker.stop()
 
 
-def measure(loop: LoopBuffer, config: Config, seconds: float) -> dict[str, float]:
+def _output(engine: str, clip: np.ndarray, config: Config, frames: int) -> AudioOutput | ProcessOutput:
     ac = config.audio
-    with AudioOutput(loop, ac.sample_rate, ac.buffer_frames, ac.device, ac.volume) as out:
-        with OptimizerLoad(config) as load:  # measured once the worker is optimizing
-            c0, u0, t0 = out.callbacks, out.underruns, time.perf_counter()
+    if engine == "process":
+        return ProcessOutput(clip, 0, ac.crossfade_samples, ac.sample_rate, frames, ac.device, ac.volume,
+                             clip_seconds=ac.clip_seconds)
+    return AudioOutput(LoopBuffer(clip, ac.crossfade_samples), ac.sample_rate, frames, ac.device, ac.volume)
+
+
+def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None], pause: float,
+                    load: OptimizerLoad | None) -> list[Row]:
+    """Run ``draw`` on this thread (then sleep ``pause``) for ``seconds`` while ``out`` plays;
+    rows of what was played."""
+    timeline = Timeline()
+    time.sleep(0.5)  # let the stream settle
+    c0, u0, f0 = out.callbacks, out.underruns, out.loop.frames_written
+    s0, t0 = load.step_count() if load else 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        timeline.run(draw)
+        if pause:
+            time.sleep(pause)
+    t1 = time.perf_counter()
+    c1, u1, f1 = out.callbacks, out.underruns, out.loop.frames_written
+    steps = (load.step_count() - s0) if load else 0
+    starts = out.callback_starts()
+    starts = starts[(starts >= t0) & (starts <= t1)]
+    rate = (f1 - f0) / (t1 - t0)
+    buffer_s = out.buffer_frames / out.stream_rate
+    rows = [Row(case, "underruns", u1 - u0, "count"), Row(case, "callbacks", c1 - c0, "count"),
+            Row(case, "played_rate", rate, "frames/s"),
+            Row(case, "played_of_nominal", 100 * rate / out.stream_rate, "%"),
+            Row(case, "draws_per_s", len(timeline.spans) / (t1 - t0), "1/s"),
+            Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%")]
+    if load is not None:
+        rows.append(Row(case, "worker_steps_per_s", steps / (t1 - t0), "steps/s"))
+    return rows + gap_rows(case, starts, buffer_s, timeline)
+
+
+def run_window_case(case: str, config: Config, seconds: float) -> list[Row]:
+    """A real LiveApp (session, worker sonifying, playback, scene) drawing on EGL."""
+    from ear3d.app import LiveApp
+    from ear3d.gfx.context import headless_context
+
+    ctx = headless_context()
+    try:
+        fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
+        app = LiveApp(config, ctx)
+        try:
+            out = app.playback.output
+            if out is None:
+                raise RuntimeError(f"no sound in the window case: {app.playback.problem}")
+            last = [time.perf_counter()]
+
+            def frame() -> None:
+                now = time.perf_counter()
+                app.frame(fbo, now - last[0])
+                ctx.finish()
+                last[0] = now
+
+            for _ in range(3):  # first frames compile shaders
+                frame()
+            return play_under_load(case, out, seconds, frame, 0.0, None)
+        finally:
+            app.close()
+            fbo.release()
+    finally:
+        ctx.release()
+
+
+def callback_rows(clip: np.ndarray, config: Config, seconds: float, load: OptimizerLoad) -> list[Row]:
+    """Time inside the callback: LoopBuffer against NaiveLoop (thread engine, worker running)."""
+    ac = config.audio
+    rows, medians = [], {}
+    for case, loop in (("loop_buffer", LoopBuffer(clip, ac.crossfade_samples)), ("naive", NaiveLoop(clip, 0))):
+        with AudioOutput(loop, ac.sample_rate, ac.buffer_frames, ac.device, ac.volume) as out:
+            c0, u0, s0, t0 = out.callbacks, out.underruns, load.step_count(), time.perf_counter()
             time.sleep(seconds)
-            n = out.callbacks - c0
-            underruns = out.underruns - u0
-        elapsed = time.perf_counter() - t0
-        durations = out.callback_durations()[-n:] if n else np.zeros(1)
-        return {"callbacks": n, "underruns": underruns, "load_steps_per_s": load.steps / elapsed,
-                "median": float(np.median(durations)), "p99": float(np.percentile(durations, 99)),
-                "max": float(durations.max()), "buffer": ac.buffer_frames / out.stream_rate}
+            n, underruns = out.callbacks - c0, out.underruns - u0
+            steps_per_s = (load.step_count() - s0) / (time.perf_counter() - t0)
+            d = out.callback_durations()[-n:] if n else np.zeros(1)
+            buffer_s = ac.buffer_frames / out.stream_rate
+        medians[case] = float(np.median(d))
+        rows += [Row(case, "callback_median", float(np.median(d)) * 1e3, "ms"),
+                 Row(case, "callback_p99", float(np.percentile(d, 99)) * 1e3, "ms"),
+                 Row(case, "callback_max", float(d.max()) * 1e3, "ms"),
+                 Row(case, "callback_p99_of_buffer", 100 * float(np.percentile(d, 99)) / buffer_s, "%"),
+                 Row(case, "underruns", underruns, "count"), Row(case, "callbacks", n, "count"),
+                 Row(case, "optimizer_load", steps_per_s, "steps/s")]
+    rows.append(Row("naive/loop_buffer", "callback_median_ratio", medians["naive"] / max(medians["loop_buffer"], 1e-12), "x"))
+    return rows
 
 
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
-    from tqdm import tqdm
-
     from ear3d.session import origin_clip
 
+    wanted = {c.strip() for c in args.cases.split(",")} if args.cases != "all" else {"cause", "engines", "callback"}
+    unknown = wanted - {"cause", "engines", "callback"}
+    if unknown:
+        raise SystemExit(f"bench audio: unknown case group(s) {', '.join(sorted(unknown))}; "
+                         "choose from cause, engines, callback")
     clip = origin_clip(config).samples
+    hog = GilHog()
+
+    def stand_in_draw() -> None:
+        hog.hold(DRAW_SECONDS)
+
     rows: list[Row] = []
-    results = {}
-    for case, loop in tqdm([("loop_buffer", LoopBuffer(clip, config.audio.crossfade_samples)),
-                            ("naive", NaiveLoop(clip, 0))], desc="bench audio", unit="variant"):
-        r = results[case] = measure(loop, config, args.seconds)
-        rows += [
-            Row(case, "callback_median", r["median"] * 1e3, "ms"),
-            Row(case, "callback_p99", r["p99"] * 1e3, "ms"),
-            Row(case, "callback_max", r["max"] * 1e3, "ms"),
-            Row(case, "callback_p99_of_buffer", 100 * r["p99"] / r["buffer"], "%"),
-            Row(case, "underruns", r["underruns"], "count"),
-            Row(case, "callbacks", r["callbacks"], "count"),
-            Row(case, "optimizer_load", r["load_steps_per_s"], "steps/s"),
-        ]
-    rows.append(Row("naive/loop_buffer", "callback_median_ratio",
-                    results["naive"]["median"] / max(results["loop_buffer"]["median"], 1e-12), "x"))
+    if "cause" in wanted:  # idle and drawing alternate: is the callback late exactly while drawing?
+        for engine in ENGINES:
+            with _output(engine, clip, config, config.audio.buffer_frames) as out:
+                rows += play_under_load(f"cause_{engine}", out, args.seconds, stand_in_draw, DRAW_SECONDS, None)
+    if "engines" in wanted and args.window:
+        for engine, frames in itertools.product(ENGINES, BUFFERS):
+            audio = dataclasses.replace(config.audio, engine=engine, buffer_frames=frames)
+            rows += run_window_case(f"window_{engine}_{frames}", dataclasses.replace(config, audio=audio), args.seconds)
+    if ("engines" in wanted and not args.window) or "callback" in wanted:
+        with OptimizerLoad(config) as load:
+            if "engines" in wanted and not args.window:
+                for engine, frames in itertools.product(ENGINES, BUFFERS):
+                    with _output(engine, clip, config, frames) as out:
+                        rows += play_under_load(f"{engine}_{frames}", out, args.seconds, stand_in_draw,
+                                                FRAME_GAP_SECONDS, load)
+            if "callback" in wanted:
+                rows += callback_rows(clip, config, args.seconds, load)
     return rows
