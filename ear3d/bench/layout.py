@@ -57,13 +57,14 @@ def _graph(config: Config, preset: str):
     from ear3d.layout.build import model_spread
     from ear3d.layout.network import ear_graph
     from ear3d.ml.model import build_ear
+    from ear3d.ml.stats import STATS_FILE
     from ear3d.ml.worker import listen
     from ear3d.session import origin_clip
 
     cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
     ear = build_ear(cfg)
     acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
-    spread = model_spread(ear, paths.models() / cfg.model.name) if cfg is config else None
+    spread = model_spread(ear, paths.model_file(cfg.model.name, STATS_FILE).parent) if cfg is config else None
     t0 = time.perf_counter()
     graph = ear_graph(ear, cfg.cqt.n_bins)
     return graph, acts, spread, time.perf_counter() - t0
