@@ -129,10 +129,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.picture:
         from PIL import Image
 
+        from ear3d.atomic import atomic_write
+
         w, h = config.render.width, config.render.height
-        img = draw(result.positions[0], colors, (w, h), 0.0, np.stack([graph.src, graph.dst], 1), graph.weight)
-        args.picture.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(args.picture)
+        img = Image.fromarray(draw(result.positions[0], colors, (w, h), 0.0, np.stack([graph.src, graph.dst], 1),
+                                   graph.weight))
+        atomic_write(args.picture, lambda tmp: img.save(tmp, format="PNG"))
         print(f"picture: {args.picture}")
     if recorder:
         recorder.loop(result.positions, colors)
