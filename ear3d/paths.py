@@ -70,13 +70,6 @@ def user_data() -> Path:
     return user_data_path(APP_NAME, appauthor=False)
 
 
-def user_config() -> Path:
-    """The user's configuration folder for ear3d (their own settings and MIDI mappings); not created here."""
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME, appauthor=False)
-
-
 def user_cache() -> Path:
     """The user's cache folder for ear3d (things ear3d can make again, such as generated clips); not created here."""
     from platformdirs import user_cache_path
