@@ -106,8 +106,8 @@ def measure(son, sel) -> tuple[float, float]:
 
 
 def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None) -> list[Row]:
-    from ear3d.clips import write_wav
     from ear3d import paths
+    from ear3d.clips import write_wav
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.model import build_ear
     from ear3d.ml.objectives import combine

@@ -140,8 +140,8 @@ class Worker:
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         try:
-            from ear3d.ml.optimize import Sonifier
             from ear3d import paths
+            from ear3d.ml.optimize import Sonifier
             from ear3d.ml.stats import STATS_FILE, stats_for
 
             if self.config.optimize.threads:
