@@ -110,12 +110,16 @@ def make_origin_clip(sample_rate: int = 44100, seconds: float = 4.0, seed: int =
 
 
 def origin_clip_path() -> Path:
-    """The generated origin clip shipped in assets/clips/."""
-    return paths.clips() / "origin.wav"
+    """The origin clip: ``assets/clips/origin.wav`` as shipped (a checkout regenerates it in place);
+    when an installed package lacks it, ear3d's own copy in the user's cache folder."""
+    shipped = paths.clips() / "origin.wav"
+    if shipped.is_file() or not paths.is_installed():
+        return shipped
+    return paths.user_cache() / "clips" / "origin.wav"
 
 
 def ensure_origin_clip(sample_rate: int = 44100, seconds: float = 4.0) -> Path:
-    """Write assets/clips/origin.wav if it is missing; return its path."""
+    """Generate the origin clip at :func:`origin_clip_path` if it is missing; return its path."""
     path = origin_clip_path()
     if not path.exists():
         write_wav(path, make_origin_clip(sample_rate, seconds), sample_rate)

@@ -49,7 +49,7 @@ def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarra
     edges.
     """
     if config.layout.kind == "force":
-        path = paths.models() / config.model.name / "layout.npz"
+        path = paths.model_file(config.model.name, "layout.npz")
         try:
             layout = load_layout(path, table)
             return layout.positions, layout.edges, layout.weights

@@ -57,13 +57,14 @@ def _graph(config: Config, preset: str):
     from ear3d.layout.build import model_spread
     from ear3d.layout.network import ear_graph
     from ear3d.ml.model import build_ear
+    from ear3d.ml.stats import STATS_FILE
     from ear3d.ml.worker import listen
     from ear3d.session import origin_clip
 
     cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
     ear = build_ear(cfg)
     acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
-    spread = model_spread(ear, paths.models() / cfg.model.name) if cfg is config else None
+    spread = model_spread(ear, paths.model_file(cfg.model.name, STATS_FILE).parent) if cfg is config else None
     t0 = time.perf_counter()
     graph = ear_graph(ear, cfg.cqt.n_bins)
     return graph, acts, spread, time.perf_counter() - t0
@@ -206,29 +207,37 @@ def value_of(rows: list[Row]) -> dict[str, float]:
 
 def comparison_png(path: Path, graph, variants: list[tuple[str, np.ndarray, dict[str, float]]],
                    config: Config, tile: tuple[int, int] = (640, 400)) -> None:
-    """Every variant's layout (N, D) in a grid of ``tile``-sized pictures, labelled with its
-    stress, trustworthiness and seconds; edges are the strongest 30 k (colours: layer palette)."""
-    from PIL import Image, ImageDraw
-
-    from ear3d.atomic import atomic_write
+    """Every variant's layout (N, D) in a grid of ``tile``-sized pictures, two per row, each captioned
+    with its stress, trustworthiness, edge CV and seconds; edges are the strongest 30 k (colours:
+    layer palette). The pictures are images (layout.picture), placed pixel for pixel; matplotlib
+    sets the captions."""
+    from ear3d.figures import new_figure, save_png
     from ear3d.layout.picture import draw
     from ear3d.palette import load_palette
 
     colors = load_palette(config.render.palette).layer_colors(graph.table.layer, [i.name for i in graph.table.layers])
     edges = np.stack([graph.src, graph.dst], 1)
-    cols = 2
-    rows = -(-len(variants) // cols)
-    sheet = Image.new("RGB", (tile[0] * cols, tile[1] * rows))
-    for i, (variant, pos, q) in enumerate(variants):
+    pictures = []
+    for _, pos, _ in variants:
         pos = np.asarray(pos, np.float64)
         if pos.shape[1] == 2:
             pos = np.concatenate([pos, np.zeros((len(pos), 1))], 1)
-        img = Image.fromarray(draw(pos, colors, tile, 0.0, edges, graph.weight, max_edges=30000))
-        ImageDraw.Draw(img).text(
-            (10, 8), f"{variant}   stress {q['stress']:.3f}   trust {q['trustworthiness']:.4f}   "
-                     f"edge CV {q['edge_cv']:.3f}   {q['seconds']:.0f} s", fill=(235, 235, 235))
-        sheet.paste(img, ((i % cols) * tile[0], (i // cols) * tile[1]))
-    atomic_write(path, lambda tmp: sheet.save(tmp, format="PNG"))
+        pictures.append(draw(pos, colors, tile, 0.0, edges, graph.weight, max_edges=30000))  # (H, W, 3) uint8
+    # behind an empty last tile: the pictures' own background (their commonest colour)
+    background = tuple(np.median(pictures[0].reshape(-1, 3), axis=0) / 255) if pictures else "black"
+    cols = 2
+    rows = -(-len(variants) // cols)
+    fig = new_figure((tile[0] * cols, tile[1] * rows), facecolor=background, layout=None)
+    for i, ((variant, _, q), picture) in enumerate(zip(variants, pictures)):
+        col, row = i % cols, i // cols
+        ax = fig.add_axes((col / cols, 1 - (row + 1) / rows, 1 / cols, 1 / rows))
+        ax.imshow(picture, interpolation="none")
+        ax.set_axis_off()
+        ax.text(0.015, 0.97, f"{variant}\nstress {q['stress']:.3f}   trustworthiness {q['trustworthiness']:.4f}   "
+                             f"edge CV {q['edge_cv']:.3f}   {q['seconds']:.0f} s",
+                transform=ax.transAxes, va="top", ha="left", color="0.92", fontsize=9, clip_on=True,
+                bbox={"facecolor": background, "alpha": 0.6, "edgecolor": "none", "pad": 2})
+    save_png(fig, path)
 
 
 def _ratios(name: str, by_case: dict[str, list[Row]]) -> list[Row]:

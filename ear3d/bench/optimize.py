@@ -106,19 +106,20 @@ def measure(son, sel) -> tuple[float, float]:
 
 
 def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None) -> list[Row]:
+    from ear3d import paths
     from ear3d.clips import write_wav
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.model import build_ear
     from ear3d.ml.objectives import combine
     from ear3d.ml.optimize import Sonifier, origin_samples
     from ear3d.ml.pictures import curves_png, scalograms_png
-    from ear3d.ml.stats import stats_for
-    from ear3d.ml.worker import model_folder
+    from ear3d.ml.stats import STATS_FILE, stats_for
 
     ear = build_ear(config).to(device)
     looped = LoopedEar(ear, round(config.audio.clip_seconds * config.audio.sample_rate),
                        config.optimize.context_seconds).to(device)
-    son = Sonifier(ear, config, stats_for(looped, model_folder(config), progress=True), device)
+    stats_folder = paths.model_file(config.model.name, STATS_FILE).parent  # the user's, else the shipped one
+    son = Sonifier(ear, config, stats_for(looped, stats_folder, progress=True), device)
     rows: list[Row] = []
     curves: dict[str, list[float]] = {}
     for layer in layers:

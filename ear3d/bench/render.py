@@ -83,7 +83,7 @@ def _graph(name: str, args: argparse.Namespace, config: Config):
     from ear3d.gfx.synthetic import synthetic_network
 
     if name == "default":
-        layout = paths.models() / config.model.name / "layout.npz"
+        layout = paths.model_file(config.model.name, "layout.npz")
         loaded = _load_layout(layout)
         if loaded is not None:
             pos, layer, names, edges, weights = loaded

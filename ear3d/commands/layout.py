@@ -38,9 +38,10 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def layout_path(config: Config) -> Path:
+    """Where `ear3d layout` writes by default (the user's model folder, or the checkout's own)."""
     from ear3d import paths
 
-    return paths.models() / config.model.name / "layout.npz"
+    return paths.model_output_dir(config.model.name) / "layout.npz"
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -48,11 +49,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
     from tqdm import tqdm
 
+    from ear3d import paths
     from ear3d.layout.build import build_layout, choose_device, model_spread
     from ear3d.layout.file import save_layout
     from ear3d.layout.network import ear_graph
     from ear3d.layout.picture import draw
     from ear3d.ml.model import build_ear
+    from ear3d.ml.stats import STATS_FILE
     from ear3d.ml.worker import listen
     from ear3d.palette import load_palette
     from ear3d.session import origin_clip
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     palette = load_palette(config.render.palette)
     ear = build_ear(config)
     activations = listen(ear, origin_clip(config), torch.device("cpu"))
-    spread = model_spread(ear, layout_path(config).parent)
+    spread = model_spread(ear, paths.model_file(config.model.name, STATS_FILE).parent)
     if spread is None:
         print("note: no activation statistics of these weights in the model folder; charges come from the origin clip")
     graph = ear_graph(ear, config.cqt.n_bins)
@@ -127,10 +130,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.picture:
         from PIL import Image
 
+        from ear3d.atomic import atomic_write
+
         w, h = config.render.width, config.render.height
-        img = draw(result.positions[0], colors, (w, h), 0.0, np.stack([graph.src, graph.dst], 1), graph.weight)
-        args.picture.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(args.picture)
+        img = Image.fromarray(draw(result.positions[0], colors, (w, h), 0.0, np.stack([graph.src, graph.dst], 1),
+                                   graph.weight))
+        atomic_write(args.picture, lambda tmp: img.save(tmp, format="PNG"))
         print(f"picture: {args.picture}")
     if recorder:
         recorder.loop(result.positions, colors)

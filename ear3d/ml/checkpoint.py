@@ -32,9 +32,9 @@ class CheckpointError(ValueError):
 
 
 def model_dir(config: Config) -> Path:
-    """``models/<model.name>`` (``model.name`` may also be an absolute path)."""
-    name = Path(config.model.name)
-    return name if name.is_absolute() else paths.models() / name
+    """Where ear3d writes ``model.name``'s files (``model.name`` may also be an absolute path):
+    the user's data folder, or the checkout's own ``models/<name>`` (see :func:`ear3d.paths.model_output_dir`)."""
+    return paths.model_output_dir(config.model.name)
 
 
 def _atomic(path: Path, write: Any) -> Path:
@@ -133,10 +133,12 @@ def load_model_state(model: torch.nn.Module, path: Path) -> dict[str, str]:
 def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
     """Load ``models/<name>/model.safetensors`` into ``ear.model`` as ``model.weights`` says.
 
-    Returns True when weights were loaded. See :func:`ear3d.ml.model.build_ear`.
+    The user's copy wins over the shipped one (:func:`ear3d.paths.model_file`); ``config.json``
+    is read from the same folder as the weights. Returns True when weights were loaded. See
+    :func:`ear3d.ml.model.build_ear`.
     """
-    directory = model_dir(config)
-    path = directory / MODEL_FILE
+    path = paths.model_file(config.model.name, MODEL_FILE)
+    directory = path.parent
     must = config.model.weights == "load"
     if not path.is_file():
         if must:

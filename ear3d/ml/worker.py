@@ -72,14 +72,10 @@ def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
 
 
 def model_folder(config: Config) -> Path:
-    """Where the model's weights and statistics live: models/<model.name>/."""
-    try:
-        from ear3d.ml.checkpoint import model_dir
-    except ImportError:  # before checkpoints existed
-        from ear3d import paths
+    """Where ear3d writes the model's weights and statistics (see :func:`ear3d.paths.model_output_dir`)."""
+    from ear3d import paths
 
-        return paths.models() / config.model.name
-    return model_dir(config)
+    return paths.model_output_dir(config.model.name)
 
 
 class Worker:
@@ -144,8 +140,9 @@ class Worker:
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         try:
+            from ear3d import paths
             from ear3d.ml.optimize import Sonifier
-            from ear3d.ml.stats import stats_for
+            from ear3d.ml.stats import STATS_FILE, stats_for
 
             if self.config.optimize.threads:
                 torch.set_num_threads(self.config.optimize.threads)
@@ -155,7 +152,7 @@ class Worker:
 
             n_samples = round(self.config.audio.clip_seconds * self.config.audio.sample_rate)
             looped = LoopedEar(ear, n_samples, self.config.optimize.context_seconds).to(self.device)
-            stats = stats_for(looped, model_folder(self.config))
+            stats = stats_for(looped, paths.model_file(self.config.model.name, STATS_FILE).parent)
             self.sonifier = Sonifier(ear, self.config, stats, self.device)
             self.shapes = dict(self.sonifier.shapes)
             self.sonifier.set_origin(self._origin(self.config.optimize.origin))
