@@ -12,9 +12,8 @@ from typing import Mapping
 import moderngl
 import numpy as np
 
-from ear3d import paths
 from ear3d.activity import activity_table
-from ear3d.clips import ensure_origin_clip, read_audio
+from ear3d.clips import origin_clip
 from ear3d.config import Config
 from ear3d.control.sonify import start_commands
 from ear3d.gfx.scene import Scene
@@ -23,19 +22,13 @@ from ear3d.layout.file import LayoutMismatch, load_layout
 from ear3d.layout.grid import grid_positions
 from ear3d.messages import ActivationFrame, Clip, Command
 from ear3d.ml.worker import Worker
+from ear3d.model_folder import layout_file
 from ear3d.palette import load_palette
 
 log = logging.getLogger(__name__)
 
 #: How long to wait for the worker's first activations (model build + one forward).
 FIRST_FRAME_TIMEOUT_S = 300.0
-
-
-def origin_clip(config: Config) -> Clip:
-    """The project's origin clip (generated into assets/clips/ on first use), at the configured rate."""
-    path = ensure_origin_clip()
-    samples = read_audio(path, config.audio.sample_rate, config.audio.clip_seconds)
-    return Clip(samples, config.audio.sample_rate)
 
 
 def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -46,7 +39,7 @@ def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarra
     edges.
     """
     if config.layout.kind == "force":
-        path = paths.models() / config.model.name / "layout.npz"
+        path = layout_file(config)
         try:
             layout = load_layout(path, table)
             return layout.positions, layout.edges, layout.weights

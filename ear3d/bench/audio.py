@@ -46,9 +46,9 @@ class OptimizerLoad:
         self.steps = 0
 
     def __enter__(self) -> "OptimizerLoad":
+        from ear3d.clips import origin_clip
         from ear3d.control.sonify import start_commands
         from ear3d.messages import Command
-        from ear3d.session import origin_clip
 
         self.worker.start()
         self.worker.send(Command("clip", origin_clip(self.config)))
@@ -82,7 +82,7 @@ def measure(loop: LoopBuffer, config: Config, seconds: float) -> dict[str, float
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
     from tqdm import tqdm
 
-    from ear3d.session import origin_clip
+    from ear3d.clips import origin_clip
 
     clip = origin_clip(config).samples
     rows: list[Row] = []

@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
     import torch
 
-    from ear3d.ml.worker import choose_device
+    from ear3d.ml.device import choose_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -113,12 +113,12 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
     from ear3d.ml.optimize import Sonifier, origin_samples
     from ear3d.ml.pictures import curves_png, scalograms_png
     from ear3d.ml.stats import stats_for
-    from ear3d.ml.worker import model_folder
+    from ear3d.model_folder import model_dir
 
     ear = build_ear(config).to(device)
     looped = LoopedEar(ear, round(config.audio.clip_seconds * config.audio.sample_rate),
                        config.optimize.context_seconds).to(device)
-    son = Sonifier(ear, config, stats_for(looped, model_folder(config), progress=True), device)
+    son = Sonifier(ear, config, stats_for(looped, model_dir(config), progress=True), device)
     rows: list[Row] = []
     curves: dict[str, list[float]] = {}
     for layer in layers:

@@ -77,11 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _graph(name: str, args: argparse.Namespace, config: Config):
     """(label, key frames, layer, edges, weights, activity) for graph ``name``."""
-    from ear3d import paths
     from ear3d.gfx.synthetic import synthetic_network
+    from ear3d.model_folder import layout_file
 
     if name == "default":
-        layout = paths.models() / config.model.name / "layout.npz"
+        layout = layout_file(config)
         loaded = _load_layout(layout)
         if loaded is not None:
             pos, layer, edges, weights = loaded

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from ear3d.bench import report
     from ear3d.ml.evaluate import evaluate
+    from ear3d.report import report
 
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     rows = evaluate(config, tasks=tasks, train_clips=args.train_clips, test_clips=args.test_clips,

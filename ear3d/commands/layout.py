@@ -38,9 +38,9 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def layout_path(config: Config) -> Path:
-    from ear3d import paths
+    from ear3d.model_folder import layout_file
 
-    return paths.models() / config.model.name / "layout.npz"
+    return layout_file(config)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -48,18 +48,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
     from tqdm import tqdm
 
-    from ear3d.layout.build import build_layout, choose_device, model_spread
+    from ear3d.clips import origin_clip
+    from ear3d.layout.build import build_layout, model_spread
     from ear3d.layout.file import save_layout
     from ear3d.layout.network import ear_graph
     from ear3d.layout.picture import draw
+    from ear3d.ml.device import choose_device
     from ear3d.ml.model import build_ear
     from ear3d.ml.worker import listen
     from ear3d.palette import load_palette
-    from ear3d.session import origin_clip
 
     t_start = time.perf_counter()
     settings = config.layout
-    device = choose_device(settings.device)
+    device = choose_device(settings.device, "layout.device")
     palette = load_palette(config.render.palette)
     ear = build_ear(config)
     activations = listen(ear, origin_clip(config), torch.device("cpu"))

@@ -15,26 +15,17 @@ from typing import Any, Mapping
 
 import torch
 
-from ear3d import paths
 from ear3d.atomic import atomic_write
 from ear3d.config import Config
+from ear3d.model_folder import CONFIG_FILE, MODEL_FILE, model_dir
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-STATE_FILE = "train_state.safetensors"
 FORMAT_VERSION = 1
 
 
 class CheckpointError(ValueError):
     """A model folder's files are missing, unreadable or do not fit the architecture."""
-
-
-def model_dir(config: Config) -> Path:
-    """``models/<model.name>`` (``model.name`` may also be an absolute path)."""
-    name = Path(config.model.name)
-    return name if name.is_absolute() else paths.models() / name
 
 
 def _atomic(path: Path, write: Any) -> Path:

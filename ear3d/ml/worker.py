@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -45,22 +44,15 @@ import torch
 
 from ear3d.config import Config, ConfigError
 from ear3d.messages import ActivationFrame, Clip, Command, Mailbox
+from ear3d.ml.device import choose_device
 from ear3d.ml.model import Ear, build_ear
 from ear3d.ml.objectives import Objective, Selection, SelectionError, combine, selected_mask
+from ear3d.model_folder import model_dir
 
 log = logging.getLogger(__name__)
 
 #: [optimize] keys that cannot change while the worker runs.
 FIXED_KEYS = ("device", "threads", "compile")
-
-
-def choose_device(spec: str, key: str = "optimize.device") -> torch.device:
-    """'auto' → CUDA when available, else CPU; 'cuda' without CUDA is an error naming ``key``."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"{key} = 'cuda' but torch sees no CUDA device (CPU build or no GPU)")
-    return torch.device(spec)
 
 
 def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
@@ -69,17 +61,6 @@ def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
     with torch.inference_mode():
         acts = ear(x)
     return {name: a[0].float().cpu().numpy() for name, a in acts.items()}
-
-
-def model_folder(config: Config) -> Path:
-    """Where the model's weights and statistics live: models/<model.name>/."""
-    try:
-        from ear3d.ml.checkpoint import model_dir
-    except ImportError:  # before checkpoints existed
-        from ear3d import paths
-
-        return paths.models() / config.model.name
-    return model_dir(config)
 
 
 class Worker:
@@ -155,7 +136,7 @@ class Worker:
 
             n_samples = round(self.config.audio.clip_seconds * self.config.audio.sample_rate)
             looped = LoopedEar(ear, n_samples, self.config.optimize.context_seconds).to(self.device)
-            stats = stats_for(looped, model_folder(self.config))
+            stats = stats_for(looped, model_dir(self.config))
             self.sonifier = Sonifier(ear, self.config, stats, self.device)
             self.shapes = dict(self.sonifier.shapes)
             self.sonifier.set_origin(self._origin(self.config.optimize.origin))
