@@ -170,7 +170,7 @@ class _Recorder:
             self._write(pos.detach().cpu().numpy(), self.colors, 0.6 + 0.002 * self.steps)
 
     def loop(self, positions, colors) -> None:
-        from ear3d.layout.file import periodic_catmull_rom
+        from ear3d.layout.interpolate import periodic_catmull_rom
         from ear3d.layout.picture import principal_axes
 
         yaw0 = 0.6 + 0.002 * self.steps

@@ -22,7 +22,7 @@ import numpy as np
 
 from ear3d.gfx.interop import ActivityUploader, to_host
 from ear3d.gfx.shaders import load_program, set_uniforms
-
+from ear3d.layout.interpolate import periodic_catmull_rom
 
 BIND_ACTIVITY, BIND_CURRENT, BIND_STYLE, BIND_KEYFRAMES, BIND_EDGES, BIND_ACCUM = range(6)
 _GROUP = 64  # local_size_x of shaders/frame.glsl
@@ -143,17 +143,8 @@ class NetworkBuffers:
         of position and activity at ``phase``, from the host key frames and ``activity``
         ((N, S) float32)."""
         phase = clean_phase(phase)
-        k = self.frames
         out = np.empty((self.count, 4), np.float32)
-        if k == 1:
-            out[:, :3] = self.key_frames[0]
-        else:
-            s = phase * k
-            k1 = int(math.floor(s)) % k
-            t = s - math.floor(s)
-            p0, p1, p2, p3 = (self.key_frames[(k1 + o) % k] for o in (-1, 0, 1, 2))
-            out[:, :3] = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
-                                + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3)
+        out[:, :3] = periodic_catmull_rom(self.key_frames, phase)
         steps = activity.shape[1]
         s = phase * steps
         t0 = int(math.floor(s)) % steps
