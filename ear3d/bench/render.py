@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ear3d.argtypes import frame_sizes
 from ear3d.bench import Row
 from ear3d.config import Config
 
@@ -36,17 +37,6 @@ log = logging.getLogger(__name__)
 GRAPHS = {"default": (15_560, 1_876_032), "paper": (40_776, 26_720_592)}
 PATHS = ("naive", "lines", "compute")
 ACTIVITY_STEPS = 172  # time steps of the small model's scalogram over a 4 s loop
-
-
-def _sizes(text: str) -> list[tuple[int, int]]:
-    out = []
-    for item in text.split(","):
-        w, _, h = item.strip().lower().partition("x")
-        try:
-            out.append((int(w), int(h)))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"size {item!r} must look like 1280x720") from None
-    return out
 
 
 def _names(allowed: tuple[str, ...]):
@@ -62,7 +52,7 @@ def _names(allowed: tuple[str, ...]):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graphs", type=_names(tuple(GRAPHS) + ("custom",)), default=["default", "paper"],
                         help="graphs to draw: default, paper, custom (--neurons/--edges); default: default,paper")
-    parser.add_argument("--sizes", type=_sizes, default=[(1280, 720), (1920, 1080)],
+    parser.add_argument("--sizes", type=frame_sizes, default=[(1280, 720), (1920, 1080)],
                         help="frame sizes, comma-separated (default 1280x720,1920x1080)")
     parser.add_argument("--paths", type=_names(PATHS), default=list(PATHS),
                         help="edge paths: naive (straightforward baseline), lines, compute; default: all")

@@ -25,6 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ear3d.config import LayoutConfig
 from ear3d.graph import NetworkGraph, NeuronTable
 
 
@@ -44,7 +45,7 @@ def activation_charges(
     activations: Mapping[str, np.ndarray],
     table: NeuronTable,
     key_frames: int = 0,
-    floor: float = 0.5,
+    floor: float = LayoutConfig.charge_floor,
     cap: float = 4.0,
     spread: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
