@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 
 from ear3d.config import RenderConfig
 
@@ -36,3 +37,14 @@ def frame_sizes(text: str) -> list[tuple[int, int]]:
     if not sizes:
         raise argparse.ArgumentTypeError(f"no frame size in {text!r}; e.g. 1280x720,1920x1080")
     return sizes
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in seconds: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"seconds must be a finite number above 0, got {text!r}")
+    return value

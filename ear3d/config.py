@@ -323,6 +323,9 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
             text = p.read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"cannot read config file {p}: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config file {p} is not a TOML text file (byte {e.object[e.start]:#04x} at "
+                              f"offset {e.start} is not UTF-8)") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:

@@ -7,7 +7,7 @@ what a video shows is what the window shows.
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from typing import Callable, Mapping
 
 import moderngl
 import numpy as np
@@ -18,7 +18,7 @@ from ear3d.config import Config
 from ear3d.control.sonify import start_commands
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
-from ear3d.layout.file import LayoutMismatch, load_layout
+from ear3d.layout.file import LayoutMismatch, load_layout, weights_mismatch
 from ear3d.layout.grid import grid_positions
 from ear3d.messages import ActivationFrame, Clip, Command
 from ear3d.ml.worker import Worker
@@ -31,21 +31,38 @@ log = logging.getLogger(__name__)
 FIRST_FRAME_TIMEOUT_S = 300.0
 
 
-def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def placement(
+    config: Config, table: NeuronTable, edge_weights: Callable[[], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Key-frame positions (K, N, 3) float32, edges (E, 2) uint32 and weights (E,) float32.
 
     ``layout.kind = "force"`` reads models/<name>/layout.npz (made by `ear3d layout`); when it
     is missing or belongs to another network, ear3d says why once and uses the grid, without
-    edges.
+    edges. ``edge_weights`` gives the running network's edge weights ((E,) float, see
+    ``ear3d.layout.network``); a layout made from other weights is shown with a warning that
+    names both fingerprints and the command that remakes it.
     """
     if config.layout.kind == "force":
         path = layout_file(config)
         try:
             layout = load_layout(path, table)
-            return layout.positions, layout.edges, layout.weights
         except (FileNotFoundError, LayoutMismatch) as e:
             log.warning("%s; showing the neurons on a grid instead", e)
+        else:
+            stale = weights_mismatch(layout, edge_weights()) if edge_weights is not None else None
+            if stale:
+                log.warning("%s: %s; remake it with `ear3d --set model.name=%s layout` (plus this run's other "
+                            "--config/--set options)", path, stale, config.model.name)
+            return layout.positions, layout.edges, layout.weights
     return grid_positions(table, config.layout)[None], None, None
+
+
+def running_edge_weights(worker: Worker, config: Config) -> np.ndarray:
+    """(E,) float32 edge weights of the network the worker runs (its weights are fixed:
+    sonification changes the clip, never the ear, so reading them from here is safe)."""
+    from ear3d.layout.network import ear_graph
+
+    return ear_graph(worker.sonifier.ear, config.cqt.n_bins).weight
 
 
 class Session:
@@ -63,7 +80,8 @@ class Session:
                 raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
             self.table: NeuronTable = table_from_activations(frame.layers)
             self.steps = max(a.shape[2] for a in frame.layers.values())
-            self.positions, edges, weights = placement(config, self.table)
+            running = lambda: running_edge_weights(self.worker, config)  # noqa: E731
+            self.positions, edges, weights = placement(config, self.table, running)
             self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette),
                                config.render, edges, weights)
         except BaseException:

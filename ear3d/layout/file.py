@@ -137,6 +137,19 @@ def save_layout(
     return path
 
 
+def weights_mismatch(layout: Layout, weights: np.ndarray) -> str | None:
+    """Why ``layout`` was not made for these edge weights ((E,) floats of the network it is
+    shown with, in the file's edge order), naming both fingerprints; None when it was (or
+    when the file records no fingerprint). Same table, other weights: another training state
+    of the same network, whose placement no longer shows how these weights connect."""
+    made_for = layout.meta.get("weights_sha1")
+    current = weights_digest(weights)
+    if made_for is None or made_for == current:
+        return None
+    return (f"the layout was made from other weights of this network (weights_sha1 {made_for} in the file, "
+            f"{current} for the weights running now)")
+
+
 def _describe(table: NeuronTable) -> str:
     return ", ".join(f"{i.name}[{i.channels}×{i.pitches}]" for i in table.layers)
 

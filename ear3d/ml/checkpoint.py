@@ -121,6 +121,13 @@ def load_model_state(model: torch.nn.Module, path: Path) -> dict[str, str]:
     return meta
 
 
+def _trained_models_hint(directory: Path) -> str:
+    """Which model folders next to ``directory`` hold weights (for a misspelled model.name)."""
+    parent = directory.parent
+    names = sorted(p.parent.name for p in parent.glob(f"*/{MODEL_FILE}")) if parent.is_dir() else []
+    return f"trained models in {parent}: {', '.join(names)}" if names else f"no trained model in {parent}"
+
+
 def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
     """Load ``models/<name>/model.safetensors`` into ``ear.model`` as ``model.weights`` says.
 
@@ -132,6 +139,9 @@ def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
     if not path.is_file():
         if must:
             raise CheckpointError(f"model.weights = 'load' but {path} does not exist (train one with `ear3d train`)")
+        log.warning("%s does not exist: a random, untrained ear is running (model.weights = 'auto', model.name = %r; "
+                    "%s; set model.weights = 'random' to say you mean it)", path, config.model.name,
+                    _trained_models_hint(directory))
         return False
     saved_preset = None
     if (directory / CONFIG_FILE).is_file():
