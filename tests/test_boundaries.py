@@ -23,7 +23,8 @@ def test_import_contracts_hold(monkeypatch):
 
 def loaded_after(code: str) -> list[str]:
     """Run ``code`` in a fresh interpreter; which of torch, moderngl, moderngl_window it loaded."""
-    probe = code + "\nimport sys; print('loaded:', *[m for m in ('torch', 'moderngl', 'moderngl_window') if m in sys.modules])"
+    heavy = ("torch", "moderngl", "moderngl_window")
+    probe = f"{code}\nimport sys; print('loaded:', *[m for m in {heavy!r} if m in sys.modules])"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
