@@ -51,7 +51,7 @@ def placement(
         else:
             stale = weights_mismatch(layout, edge_weights()) if edge_weights is not None else None
             if stale:
-                log.warning("%s: %s; remake it with `ear3d --set model.name=%s layout` (plus this run's other "
+                log.warning("%s: %s; remake it with `ear3d layout --model %s` (plus this run's other "
                             "--config/--set options)", path, stale, config.model.name)
             return layout.positions, layout.edges, layout.weights
     return grid_positions(table, config.layout)[None], None, None

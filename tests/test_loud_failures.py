@@ -34,7 +34,7 @@ def test_layout_from_other_weights_is_shown_with_a_warning(tmp_path, caplog):
     [record] = caplog.records
     message = record.getMessage()
     assert weights_digest(made_from.weight) in message and weights_digest(running.weight) in message
-    assert f"`ear3d --set model.name={tmp_path} layout`" in message
+    assert f"`ear3d layout --model {tmp_path}`" in message
 
 
 def test_the_session_compares_the_weights_the_worker_runs(tmp_path):
