@@ -50,7 +50,7 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class CQTConfig:
-    """Constant-Q front end (see REFERENCE.md)."""
+    """Constant-Q front end (the reference's values: docs/reference.md)."""
 
     fmin: float = _num(40.0, 10.0, 1000.0, "centre frequency of the lowest bin in Hz")
     bins_per_octave: int = _num(24, 6, 96, "bins per octave")

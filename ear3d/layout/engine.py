@@ -14,6 +14,7 @@ scale-free), clipped per vertex at ``clip · step · R``; ``step`` grows by 1/``
 five decreases in a row of the energy Σ|F|² and shrinks by ``cooling`` whenever it rises.
 Converged: mean displacement below ``tolerance · R`` after at least ``min_steps`` steps.
 Every operation is a tensor operation over all vertices or edges: CPU or CUDA alike.
+"The reference" below is the earlier research system of docs/reference.md (its forces, its step).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 numpy only; the engine converts to tensors.
 
 Charges: a neuron's base charge is its spread — its standard deviation over data (the
-reference's statistic, from the model's ``stats.npz``) when given, else the RMS of its
+reference's statistic, docs/reference.md; from the model's ``stats.npz``) when given, else the RMS of its
 activation over the clip — divided by the mean spread of its layer (so every layer weighs
 the same on average). A key frame scales it by the neuron's activity in that frame's time
 window relative to the whole clip (RMS over the window / RMS over the clip), so a neuron
