@@ -6,8 +6,9 @@ what a video shows is what the window shows.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import moderngl
 import numpy as np
@@ -80,7 +81,7 @@ class Session:
                 raise RuntimeError(f"the worker produced no activations: {error or 'timed out'}")
             self.table: NeuronTable = table_from_activations(frame.layers)
             self.steps = max(a.shape[2] for a in frame.layers.values())
-            running = lambda: running_edge_weights(self.worker, config)  # noqa: E731
+            running = functools.partial(running_edge_weights, self.worker, config)
             self.positions, edges, weights = placement(config, self.table, running)
             self.scene = Scene(ctx, self.positions, self.table.layer, load_palette(config.render.palette),
                                config.render, edges, weights)

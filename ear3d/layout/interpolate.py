@@ -20,7 +20,7 @@ def periodic_catmull_rom(frames: np.ndarray, phase: float) -> np.ndarray:
     if k == 1:
         return frames[0].copy()
     s = (phase % 1.0) * k
-    i = int(math.floor(s)) % k
+    i = math.floor(s) % k
     t = s - math.floor(s)
     p0, p1, p2, p3 = (frames[(i + j) % k] for j in (-1, 0, 1, 2))
     t2, t3 = t * t, t * t * t
