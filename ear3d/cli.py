@@ -11,6 +11,7 @@ from pathlib import Path
 from ear3d import __version__
 from ear3d.commands import COMMANDS
 from ear3d.config import ConfigError, describe, load
+from ear3d.errors import user_errors
 
 DEFAULT_COMMAND = "live"
 
@@ -47,15 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from ear3d.errors import USER_ERRORS
-
     try:
         return run(args)
     except ConfigError as e:
         print(f"ear3d: config error: {e}", file=sys.stderr)
         return 2
-    except USER_ERRORS as e:
-        print(f"ear3d: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        if isinstance(e, user_errors()):
+            print(f"ear3d: error: {e}", file=sys.stderr)
+            return 2
+        raise

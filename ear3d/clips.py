@@ -1,4 +1,4 @@
-"""Audio clips on disk: the project's origin clips, reading any audio file, atomic WAV writing."""
+"""Audio clips on disk: the project's origin clip, reading any audio file, atomic WAV writing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import numpy as np
 
 from ear3d import paths
 from ear3d.atomic import atomic_write
+from ear3d.config import Config
+from ear3d.messages import Clip
 
 
 class AudioFileError(ValueError):
@@ -124,3 +126,11 @@ def ensure_origin_clip(sample_rate: int = 44100, seconds: float = 4.0) -> Path:
     if not path.exists():
         write_wav(path, make_origin_clip(sample_rate, seconds), sample_rate)
     return path
+
+
+def origin_clip(config: Config) -> Clip:
+    """The project's origin clip (generated into assets/clips/ on first use), read at
+    ``audio.sample_rate`` and cut or looped to ``audio.clip_seconds``."""
+    path = ensure_origin_clip()
+    samples = read_audio(path, config.audio.sample_rate, config.audio.clip_seconds)
+    return Clip(samples, config.audio.sample_rate)

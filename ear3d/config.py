@@ -61,7 +61,7 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class CQTConfig:
-    """Constant-Q front end (see REFERENCE.md)."""
+    """Constant-Q front end (the reference's values: docs/reference.md)."""
 
     fmin: float = _num(40.0, 10.0, 1000.0, "centre frequency of the lowest bin in Hz")
     bins_per_octave: int = _num(24, 6, 96, "bins per octave")
@@ -354,6 +354,9 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
             text = p.read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"cannot read config file {p}: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config file {p} is not a TOML text file (byte {e.object[e.start]:#04x} at "
+                              f"offset {e.start} is not UTF-8)") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:

@@ -6,26 +6,27 @@ what a video shows is what the window shows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import moderngl
 import numpy as np
 
-from ear3d import paths
 from ear3d.activity import activity_table
-from ear3d.clips import ensure_origin_clip, read_audio
+from ear3d.clips import origin_clip
 from ear3d.config import Config
 from ear3d.control.params import ParamSpec, live_specs
 from ear3d.control.sonify import check_start_target, start_commands
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
-from ear3d.layout.file import LayoutMismatch, load_layout
+from ear3d.layout.file import LayoutMismatch, load_layout, weights_mismatch
 from ear3d.layout.grid import grid_positions
 from ear3d.messages import ActivationFrame, Clip, Command
 from ear3d.ml.worker import Worker
+from ear3d.model_folder import layout_file
 from ear3d.palette import load_palette
 
 log = logging.getLogger(__name__)
@@ -34,28 +35,38 @@ log = logging.getLogger(__name__)
 FIRST_FRAME_TIMEOUT_S = 300.0
 
 
-def origin_clip(config: Config) -> Clip:
-    """The project's origin clip (generated into assets/clips/ on first use), at the configured rate."""
-    path = ensure_origin_clip()
-    samples = read_audio(path, config.audio.sample_rate, config.audio.clip_seconds)
-    return Clip(samples, config.audio.sample_rate)
-
-
-def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def placement(
+    config: Config, table: NeuronTable, edge_weights: Callable[[], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Key-frame positions (K, N, 3) float32, edges (E, 2) uint32 and weights (E,) float32.
 
     ``layout.kind = "force"`` reads models/<name>/layout.npz (made by `ear3d layout`); when it
     is missing or belongs to another network, ear3d says why once and uses the grid, without
-    edges.
+    edges. ``edge_weights`` gives the running network's edge weights ((E,) float, see
+    ``ear3d.layout.network``); a layout made from other weights is shown with a warning that
+    names both fingerprints and the command that remakes it.
     """
     if config.layout.kind == "force":
-        path = paths.model_file(config.model.name, "layout.npz")
+        path = layout_file(config)
         try:
             layout = load_layout(path, table)
-            return layout.positions, layout.edges, layout.weights
         except (FileNotFoundError, LayoutMismatch) as e:
             log.warning("%s; showing the neurons on a grid instead", e)
+        else:
+            stale = weights_mismatch(layout, edge_weights()) if edge_weights is not None else None
+            if stale:
+                log.warning("%s: %s; remake it with `ear3d layout --model %s` (plus this run's other "
+                            "--config/--set options)", path, stale, config.model.name)
+            return layout.positions, layout.edges, layout.weights
     return grid_positions(table, config.layout)[None], None, None
+
+
+def running_edge_weights(worker: Worker, config: Config) -> np.ndarray:
+    """(E,) float32 edge weights of the network the worker runs (its weights are fixed:
+    sonification changes the clip, never the ear, so reading them from here is safe)."""
+    from ear3d.layout.network import ear_graph
+
+    return ear_graph(worker.sonifier.ear, config.cqt.n_bins).weight
 
 
 @dataclass
@@ -92,7 +103,7 @@ def prepare(config: Config, clip: Clip | None = None) -> Prepared:
         table = table_from_activations(frame.layers)
         check_start_target(config.optimize.start_target, [info.name for info in table.layers])
         steps = max(a.shape[2] for a in frame.layers.values())
-        positions, edges, weights = placement(config, table)
+        positions, edges, weights = placement(config, table, functools.partial(running_edge_weights, worker, config))
     except BaseException:
         worker.stop()
         raise

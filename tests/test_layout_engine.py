@@ -13,8 +13,9 @@ from ear3d.graph import Connection, NetworkGraph, conv_op, network_graph, neuron
 from ear3d.layout.build import build_layout, check_graph
 from ear3d.layout.coarsen import coarsen, finest_level, hierarchy
 from ear3d.layout.engine import Physics, Schedule, forces, make_springs, relax
-from ear3d.layout.file import LayoutMismatch, load_layout, periodic_catmull_rom, save_layout
+from ear3d.layout.file import LayoutMismatch, load_layout, save_layout
 from ear3d.layout.inputs import activation_charges, window_weights
+from ear3d.layout.interpolate import periodic_catmull_rom
 from ear3d.layout.keyframes import align
 from ear3d.layout.multilevel import multilevel_layout, prolong, single_level_layout
 from ear3d.layout.quality import GraphSample, overlapping

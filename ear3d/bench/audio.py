@@ -141,9 +141,9 @@ class OptimizerLoad:
 
     def __enter__(self) -> "OptimizerLoad":
         from ear3d.control.params import live_specs
+        from ear3d.clips import origin_clip
         from ear3d.control.sonify import start_commands
         from ear3d.messages import Command
-        from ear3d.session import origin_clip
 
         self.worker.start()
         self.worker.send(Command("clip", origin_clip(self.config)))
@@ -256,7 +256,8 @@ def callback_rows(clip: np.ndarray, config: Config, seconds: float, load: Optimi
 
 
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
-    from ear3d.session import origin_clip
+
+    from ear3d.clips import origin_clip
 
     wanted = {c.strip() for c in args.cases.split(",")} if args.cases != "all" else {"cause", "engines", "callback"}
     unknown = wanted - {"cause", "engines", "callback"}

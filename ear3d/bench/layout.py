@@ -53,18 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _graph(config: Config, preset: str):
     import torch
 
-    from ear3d import paths
+    from ear3d.clips import origin_clip
     from ear3d.layout.build import model_spread
     from ear3d.layout.network import ear_graph
     from ear3d.ml.model import build_ear
-    from ear3d.ml.stats import STATS_FILE
     from ear3d.ml.worker import listen
-    from ear3d.session import origin_clip
+    from ear3d.model_folder import stats_folder
 
     cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
     ear = build_ear(cfg)
     acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
-    spread = model_spread(ear, paths.model_file(cfg.model.name, STATS_FILE).parent) if cfg is config else None
+    spread = model_spread(ear, stats_folder(cfg)) if cfg is config else None
     t0 = time.perf_counter()
     graph = ear_graph(ear, cfg.cqt.n_bins)
     return graph, acts, spread, time.perf_counter() - t0
@@ -111,9 +110,9 @@ def _ours(graph, acts, spread, config: Config, dim: int, big: bool, args) -> tup
 
 
 def _device(settings):
-    from ear3d.layout.build import choose_device
+    from ear3d.ml.device import choose_device
 
-    return choose_device(settings.device)
+    return choose_device(settings.device, "layout.device")
 
 
 def _peer_job(name: str, src: np.ndarray, dst: np.ndarray, n: int, dim: int, fr_fraction: float, out: str) -> None:

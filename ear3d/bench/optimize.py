@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
     import torch
 
-    from ear3d.ml.worker import choose_device
+    from ear3d.ml.device import choose_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -106,20 +106,19 @@ def measure(son, sel) -> tuple[float, float]:
 
 
 def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None) -> list[Row]:
-    from ear3d import paths
     from ear3d.clips import write_wav
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.model import build_ear
     from ear3d.ml.objectives import combine
     from ear3d.ml.optimize import Sonifier, origin_samples
     from ear3d.ml.pictures import curves_png, scalograms_png
-    from ear3d.ml.stats import STATS_FILE, stats_for
+    from ear3d.ml.stats import stats_for
+    from ear3d.model_folder import stats_folder
 
     ear = build_ear(config).to(device)
     looped = LoopedEar(ear, round(config.audio.clip_seconds * config.audio.sample_rate),
                        config.optimize.context_seconds).to(device)
-    stats_folder = paths.model_file(config.model.name, STATS_FILE).parent  # the user's, else the shipped one
-    son = Sonifier(ear, config, stats_for(looped, stats_folder, progress=True), device)
+    son = Sonifier(ear, config, stats_for(looped, stats_folder(config), progress=True), device)
     rows: list[Row] = []
     curves: dict[str, list[float]] = {}
     for layer in layers:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ear3d.argtypes import frame_sizes
 from ear3d.bench import Row
 from ear3d.config import Config
 
@@ -38,17 +39,6 @@ log = logging.getLogger(__name__)
 GRAPHS = {"default": (15_560, 1_876_032), "paper": (40_776, 26_720_592)}
 PATHS = ("naive", "lines", "compute")
 ACTIVITY_STEPS = 172  # time steps of the small model's scalogram over a 4 s loop
-
-
-def _sizes(text: str) -> list[tuple[int, int]]:
-    out = []
-    for item in text.split(","):
-        w, _, h = item.strip().lower().partition("x")
-        try:
-            out.append((int(w), int(h)))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"size {item!r} must look like 1280x720") from None
-    return out
 
 
 def _names(allowed: tuple[str, ...]):
@@ -64,7 +54,7 @@ def _names(allowed: tuple[str, ...]):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graphs", type=_names(tuple(GRAPHS) + ("custom",)), default=["default", "paper"],
                         help="graphs to draw: default, paper, custom (--neurons/--edges); default: default,paper")
-    parser.add_argument("--sizes", type=_sizes, default=[(1280, 720), (1920, 1080)],
+    parser.add_argument("--sizes", type=frame_sizes, default=[(1280, 720), (1920, 1080)],
                         help="frame sizes, comma-separated (default 1280x720,1920x1080)")
     parser.add_argument("--paths", type=_names(PATHS), default=list(PATHS),
                         help="edge paths: naive (straightforward baseline), lines, compute; default: all")
@@ -79,11 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _graph(name: str, args: argparse.Namespace, config: Config):
     """(label, key frames, layer, layer names or None, edges, weights, activity) for graph ``name``."""
-    from ear3d import paths
     from ear3d.gfx.synthetic import synthetic_network
+    from ear3d.model_folder import layout_file
 
     if name == "default":
-        layout = paths.model_file(config.model.name, "layout.npz")
+        layout = layout_file(config)
         loaded = _load_layout(layout)
         if loaded is not None:
             pos, layer, names, edges, weights = loaded

@@ -3,7 +3,7 @@ what a first renderer would do, kept here to measure the product's renderer agai
 product never draws with it.
 
 Per frame the CPU computes every neuron's position (the key frames interpolated with
-ear3d.layout.file.periodic_catmull_rom, the function the layout's own pictures use) and
+ear3d.layout.interpolate.periodic_catmull_rom, the function the layout's own pictures use) and
 activity at the loop position and uploads them; the edges are plain GL_LINES from a vertex
 buffer of two vertices per edge, every edge drawn, no culling (shaders/bench/edges_naive.glsl).
 The picture is the same as the product's ``lines`` mode.
@@ -19,7 +19,7 @@ import numpy as np
 from ear3d.gfx.edges import EdgeSet, EdgeStyle
 from ear3d.gfx.network import NetworkBuffers, clean_phase
 from ear3d.gfx.shaders import load_program, set_uniforms
-from ear3d.layout.file import periodic_catmull_rom
+from ear3d.layout.interpolate import periodic_catmull_rom
 
 SHADER = "bench/edges_naive"
 

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, module_path in BENCHES.items():
         module = importlib.import_module(module_path)
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__)
-        p.add_argument("--json", type=Path, help="also write the rows as JSON (bench format of DESIGN.md)")
+        p.add_argument("--json", type=Path, help="also write the rows as JSON (format: ear3d.report)")
         module.add_arguments(p)
 
 

@@ -24,13 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contrastive-clips", type=int, default=128,
                         help="held-out crops for the contrastive accuracy (default 128)")
     parser.add_argument("--tasks", default="instrument,key,tempo", help="comma-separated probe tasks")
-    parser.add_argument("--json", type=Path, help="also write the table in the bench format of DESIGN.md")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON (the bench format: ear3d.report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from ear3d.bench import report
     from ear3d.ml.evaluate import evaluate
+    from ear3d.report import report
 
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     rows = evaluate(config, tasks=tasks, train_clips=args.train_clips, test_clips=args.test_clips,

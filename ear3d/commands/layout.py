@@ -39,9 +39,9 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
 
 def layout_path(config: Config) -> Path:
     """Where `ear3d layout` writes by default (the user's model folder, or the checkout's own)."""
-    from ear3d import paths
+    from ear3d.model_folder import LAYOUT_FILE, model_dir
 
-    return paths.model_output_dir(config.model.name) / "layout.npz"
+    return model_dir(config) / LAYOUT_FILE
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -49,24 +49,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
     from tqdm import tqdm
 
-    from ear3d import paths
-    from ear3d.layout.build import build_layout, choose_device, model_spread
+    from ear3d.clips import origin_clip
+    from ear3d.layout.build import build_layout, model_spread
     from ear3d.layout.file import save_layout
     from ear3d.layout.network import ear_graph
     from ear3d.layout.picture import draw
+    from ear3d.ml.device import choose_device
     from ear3d.ml.model import build_ear
-    from ear3d.ml.stats import STATS_FILE
+    from ear3d.model_folder import stats_folder
     from ear3d.ml.worker import listen
     from ear3d.palette import load_palette
-    from ear3d.session import origin_clip
 
     t_start = time.perf_counter()
     settings = config.layout
-    device = choose_device(settings.device)
+    device = choose_device(settings.device, "layout.device")
     palette = load_palette(config.render.palette)
     ear = build_ear(config)
     activations = listen(ear, origin_clip(config), torch.device("cpu"))
-    spread = model_spread(ear, paths.model_file(config.model.name, STATS_FILE).parent)
+    spread = model_spread(ear, stats_folder(config))
     if spread is None:
         print("note: no activation statistics of these weights in the model folder; charges come from the origin clip")
     graph = ear_graph(ear, config.cqt.n_bins)
@@ -176,7 +176,7 @@ class _Recorder:
             self._write(pos.detach().cpu().numpy(), self.colors, 0.6 + 0.002 * self.steps)
 
     def loop(self, positions, colors) -> None:
-        from ear3d.layout.file import periodic_catmull_rom
+        from ear3d.layout.interpolate import periodic_catmull_rom
         from ear3d.layout.picture import principal_axes
 
         yaw0 = 0.6 + 0.002 * self.steps

@@ -5,26 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ear3d.argtypes import frame_size, positive_seconds
 from ear3d.config import Config
 
 HELP = "render a live session headless to MP4 + WAV"
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
-    try:
-        size = int(w), int(h)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size {text!r} must look like 1280x720") from None
-    if not sep or min(size) < 16:
-        raise argparse.ArgumentTypeError(f"size {text!r} must look like 1280x720, each side at least 16")
-    return size
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=8.0, help="length of the video in seconds (default 8)")
+    parser.add_argument("--seconds", type=positive_seconds, default=8.0, help="length of the video in seconds (default 8)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
-    parser.add_argument("--size", type=parse_size, help="frame size WxH (default from render.width/height)")
+    parser.add_argument("--size", type=frame_size, help="frame size WxH (default from render.width/height)")
     parser.add_argument("--fps", type=int, help="frames per second (default from render.fps)")
 
 

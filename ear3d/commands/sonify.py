@@ -61,10 +61,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise SystemExit("ear3d sonify: --steps must be at least 1")
     with Worker(config) as worker:
         if args.save_stats:
-            from ear3d.ml.stats import STATS_FILE, save_stats
-            from ear3d.ml.worker import model_folder
+            from ear3d.ml.stats import save_stats
+            from ear3d.model_folder import STATS_FILE, model_dir
 
-            path = save_stats(model_folder(config) / STATS_FILE, worker.sonifier.stats)
+            path = save_stats(model_dir(config) / STATS_FILE, worker.sonifier.stats)
             print(f"wrote {path.resolve()} (fingerprint of these weights: {worker.sonifier.stats.fingerprint})")
         if args.layer not in worker.shapes:
             raise SystemExit(f"ear3d sonify: unknown layer {args.layer!r}; layers: {', '.join(worker.shapes)}")

@@ -23,7 +23,6 @@ import numpy as np
 from ear3d.gfx.interop import ActivityUploader
 from ear3d.gfx.shaders import load_program, set_uniforms
 
-
 BIND_ACTIVITY, BIND_CURRENT, BIND_STYLE, BIND_KEYFRAMES, BIND_EDGES, BIND_ACCUM = range(6)
 _GROUP = 64  # local_size_x of shaders/frame.glsl
 

@@ -19,18 +19,14 @@ from ear3d.layout.engine import Physics, Schedule, make_springs
 from ear3d.layout.inputs import activation_charges, spring_strengths, uniform_charges
 from ear3d.layout.keyframes import key_frames
 from ear3d.layout.multilevel import LevelHook, LevelReport, StepHook, multilevel_layout
-from ear3d.ml.worker import choose_device as worker_device
-
-
-def choose_device(spec: str) -> torch.device:
-    """The layout engine's device for ``layout.device`` (see ear3d.ml.worker.choose_device)."""
-    return worker_device(spec, "layout.device")
+from ear3d.ml.device import choose_device
 
 
 def model_spread(ear: torch.nn.Module, model_dir: Path) -> dict[str, np.ndarray] | None:
     """Each neuron's standard deviation over data, ``{layer: (C, F)}``, from the model's
     ``stats.npz`` when that file belongs to these weights (same fingerprint); else None."""
-    from ear3d.ml.stats import STATS_FILE, fingerprint, load_stats
+    from ear3d.ml.stats import fingerprint, load_stats
+    from ear3d.model_folder import STATS_FILE
 
     path = Path(model_dir) / STATS_FILE
     if not path.exists():
@@ -124,7 +120,7 @@ def build_layout(
     neuron's standard deviation over data (the model's statistics), for the base charges.
     """
     check_graph(graph, allow_isolated)
-    device = device or choose_device(settings.device)
+    device = device or choose_device(settings.device, "layout.device")
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     if activations is None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ear3d.config import LayoutConfig
+
 
 @dataclass(frozen=True)
 class Level:
@@ -81,7 +83,7 @@ def coarsen(level: Level) -> Level:
     return Level(tuple(shapes), charge, s, d, w, parent)
 
 
-def hierarchy(finest: Level, min_vertices: int = 40) -> list[Level]:
+def hierarchy(finest: Level, min_vertices: int = LayoutConfig.coarsest) -> list[Level]:
     """[finest, …, coarsest]; each level's ``parent`` maps the previous (finer) one onto it."""
     levels = [finest]
     while levels[-1].size > min_vertices and any(c * f > 1 for c, f in levels[-1].shapes):

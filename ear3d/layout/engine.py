@@ -14,6 +14,7 @@ scale-free), clipped per vertex at ``clip · step · R``; ``step`` grows by 1/``
 five decreases in a row of the energy Σ|F|² and shrinks by ``cooling`` whenever it rises.
 Converged: mean displacement below ``tolerance · R`` after at least ``min_steps`` steps.
 Every operation is a tensor operation over all vertices or edges: CPU or CUDA alike.
+"The reference" below is the earlier research system of docs/reference.md (its forces, its step).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Callable
 
 import torch
 
+from ear3d.config import LayoutConfig
 from ear3d.layout.tree import barnes_hut_forces, exact_forces
 
 
@@ -42,13 +44,15 @@ class Physics:
     overlapping, against 0.068 and 12). β = 2: over three seeds on the 15,560-vertex graph it
     kept trustworthiness at 0.9845–0.9848 where β = 4 gave 0.9838–0.9841 (at stress 0.047
     against 0.043); β = 1 reaches 0.9853 but stretches the edges (stress 0.073, edge-length
-    CV 0.37 against 0.32)."""
+    CV 0.37 against 0.32). The defaults of the fields `ear3d layout` exposes are
+    :class:`~ear3d.config.LayoutConfig`'s (``layout.theta``, ``layout.repulsion_exponent``, …),
+    defined there once."""
 
-    theta: float = 0.8
-    exponent: float = 4.0
-    spring_exponent: float = 2.0
+    theta: float = LayoutConfig.theta
+    exponent: float = LayoutConfig.repulsion_exponent
+    spring_exponent: float = LayoutConfig.spring_exponent
     attraction: float = 1.0
-    gravity: float = 0.02
+    gravity: float = LayoutConfig.gravity
     softening: float = 1e-4
     max_depth: int = 12
     exact_below: int = 1024
@@ -58,11 +62,12 @@ class Physics:
 class Schedule:
     """When a relaxation stops. ``step``: initial step as a fraction of the RMS radius;
     ``cooling``: the adaptive step's factor (reference: 0.98); ``clip``: per-vertex cap on the
-    move in steps."""
+    move in steps. ``max_steps``, ``min_steps`` and ``tolerance`` default to ``layout.*``'s
+    (:class:`~ear3d.config.LayoutConfig`)."""
 
-    max_steps: int = 500
-    min_steps: int = 50
-    tolerance: float = 1e-3
+    max_steps: int = LayoutConfig.max_steps
+    min_steps: int = LayoutConfig.min_steps
+    tolerance: float = LayoutConfig.tolerance
     step: float = 0.05
     cooling: float = 0.95
     clip: float = 3.0

@@ -26,7 +26,7 @@ edge_spans         (S, 4) int64     per connection: src layer, dst layer, first,
 
 :func:`load_layout` returns a :class:`Layout` with positions (K, N, 3) float32 (z = 0 for a
 2-D layout), edges (E, 2) uint32, weights (E,) float32, and ``at(phase)``: positions at a
-loop phase, interpolated smoothly (periodic Catmull-Rom) through the key frames.
+loop phase, interpolated smoothly through the key frames (``ear3d.layout.interpolate``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ear3d.graph import NeuronTable, neuron_table
+from ear3d.layout.interpolate import periodic_catmull_rom
 
 FORMAT = "ear3d-layout/1"
 
@@ -53,23 +54,6 @@ class LayoutMismatch(ValueError):
 def weights_digest(weight: np.ndarray) -> str:
     """SHA-1 of the float16 edge weights: tells whether a layout was made for these weights."""
     return hashlib.sha1(np.ascontiguousarray(weight, dtype=np.float16).tobytes()).hexdigest()
-
-
-def periodic_catmull_rom(frames: np.ndarray, phase: float) -> np.ndarray:
-    """frames: (K, N, D) key frames at phases k / K; phase: any real (wraps at 1) → (N, D).
-
-    Passes through every key frame, continuous with a continuous first derivative, and
-    periodic: phase 0 and phase 1 give the same positions and the same velocity.
-    """
-    k = frames.shape[0]
-    if k == 1:
-        return frames[0].copy()
-    x = (phase % 1.0) * k
-    i = int(np.floor(x)) % k
-    t = x - np.floor(x)
-    p0, p1, p2, p3 = (frames[(i + j) % k] for j in (-1, 0, 1, 2))
-    t2, t3 = t * t, t * t * t
-    return 0.5 * ((2 * p1) + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (3 * p1 - p0 - 3 * p2 + p3) * t3)
 
 
 @dataclass(frozen=True)
@@ -151,6 +135,19 @@ def save_layout(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def weights_mismatch(layout: Layout, weights: np.ndarray) -> str | None:
+    """Why ``layout`` was not made for these edge weights ((E,) floats of the network it is
+    shown with, in the file's edge order), naming both fingerprints; None when it was (or
+    when the file records no fingerprint). Same table, other weights: another training state
+    of the same network, whose placement no longer shows how these weights connect."""
+    made_for = layout.meta.get("weights_sha1")
+    current = weights_digest(weights)
+    if made_for is None or made_for == current:
+        return None
+    return (f"the layout was made from other weights of this network (weights_sha1 {made_for} in the file, "
+            f"{current} for the weights running now)")
 
 
 def _describe(table: NeuronTable) -> str:

@@ -3,7 +3,7 @@
 numpy only; the engine converts to tensors.
 
 Charges: a neuron's base charge is its spread — its standard deviation over data (the
-reference's statistic, from the model's ``stats.npz``) when given, else the RMS of its
+reference's statistic, docs/reference.md; from the model's ``stats.npz``) when given, else the RMS of its
 activation over the clip — divided by the mean spread of its layer (so every layer weighs
 the same on average). A key frame scales it by the neuron's activity in that frame's time
 window relative to the whole clip (RMS over the window / RMS over the clip), so a neuron
@@ -25,6 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ear3d.config import LayoutConfig
 from ear3d.graph import NetworkGraph, NeuronTable
 
 
@@ -44,7 +45,7 @@ def activation_charges(
     activations: Mapping[str, np.ndarray],
     table: NeuronTable,
     key_frames: int = 0,
-    floor: float = 0.5,
+    floor: float = LayoutConfig.charge_floor,
     cap: float = 4.0,
     spread: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:

@@ -15,26 +15,17 @@ from typing import Any, Mapping
 
 import torch
 
-from ear3d import paths
 from ear3d.atomic import atomic_write
 from ear3d.config import Config
+from ear3d.model_folder import CONFIG_FILE, MODEL_FILE, model_file
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-STATE_FILE = "train_state.safetensors"
 FORMAT_VERSION = 1
 
 
 class CheckpointError(ValueError):
     """A model folder's files are missing, unreadable or do not fit the architecture."""
-
-
-def model_dir(config: Config) -> Path:
-    """Where ear3d writes ``model.name``'s files (``model.name`` may also be an absolute path):
-    the user's data folder, or the checkout's own ``models/<name>`` (see :func:`ear3d.paths.model_output_dir`)."""
-    return paths.model_output_dir(config.model.name)
 
 
 def _atomic(path: Path, write: Any) -> Path:
@@ -130,19 +121,29 @@ def load_model_state(model: torch.nn.Module, path: Path) -> dict[str, str]:
     return meta
 
 
+def _trained_models_hint(directory: Path) -> str:
+    """Which model folders next to ``directory`` hold weights (for a misspelled model.name)."""
+    parent = directory.parent
+    names = sorted(p.parent.name for p in parent.glob(f"*/{MODEL_FILE}")) if parent.is_dir() else []
+    return f"trained models in {parent}: {', '.join(names)}" if names else f"no trained model in {parent}"
+
+
 def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
     """Load ``models/<name>/model.safetensors`` into ``ear.model`` as ``model.weights`` says.
 
-    The user's copy wins over the shipped one (:func:`ear3d.paths.model_file`); ``config.json``
+    The user's copy wins over the shipped one (:func:`ear3d.model_folder.model_file`); ``config.json``
     is read from the same folder as the weights. Returns True when weights were loaded. See
     :func:`ear3d.ml.model.build_ear`.
     """
-    path = paths.model_file(config.model.name, MODEL_FILE)
+    path = model_file(config, MODEL_FILE)
     directory = path.parent
     must = config.model.weights == "load"
     if not path.is_file():
         if must:
             raise CheckpointError(f"model.weights = 'load' but {path} does not exist (train one with `ear3d train`)")
+        log.warning("%s does not exist: a random, untrained ear is running (model.weights = 'auto', model.name = %r; "
+                    "%s; set model.weights = 'random' to say you mean it)", path, config.model.name,
+                    _trained_models_hint(directory))
         return False
     saved_preset = None
     if (directory / CONFIG_FILE).is_file():

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ear3d.bench import Row
 from ear3d.config import Config
 from ear3d.ml.corpus import TASKS, ProceduralCorpus
 from ear3d.ml.data import ProceduralSource, crop_batch, scalograms
 from ear3d.ml.loss import cpc_loss
 from ear3d.ml.model import Ear, build_ear
+from ear3d.report import Row
 
 log = logging.getLogger(__name__)
 

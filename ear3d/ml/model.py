@@ -61,7 +61,7 @@ class Architecture:
 
 
 PRESETS: dict[str, Architecture] = {
-    # The reference's sizes (REFERENCE.md): 11.7 M parameters with one input channel.
+    # The reference's sizes (docs/reference.md): 11.7 M parameters with one input channel.
     "paper": Architecture(
         enc_channels=(8, 16, 32, 64, 128, 256, 512, 512),
         enc_pitch_kernels=(25, 3, 15, 3, 15, 3, 5, 3),

@@ -1,6 +1,6 @@
 """Sonification: gradient steps on a 4 s loop that make chosen neurons of the ear fire.
 
-One step (:meth:`Sonifier.step`), following the reference's procedure (REFERENCE.md) where
+One step (:meth:`Sonifier.step`), following the reference's procedure (docs/reference.md) where
 it worked and improving it where it was weak:
 
 1. the loop x (S,) is expressed in a parametrization p: raw samples, or Fourier coefficients

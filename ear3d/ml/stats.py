@@ -27,12 +27,12 @@ from ear3d.atomic import atomic_write
 from ear3d.clips import make_origin_clip
 from ear3d.ml.loop import LoopedEar
 from ear3d.ml.model import Ear
+from ear3d.model_folder import STATS_FILE
 
 log = logging.getLogger(__name__)
 
 #: Smallest per-layer scale, so that a layer that never varies does not divide by zero.
 MIN_SCALE = 1e-6
-STATS_FILE = "stats.npz"
 FORMAT_VERSION = 1
 
 

@@ -34,6 +34,7 @@ from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
 from ear3d.ml.model import Ear
+from ear3d.model_folder import STATE_FILE, STATS_FILE, model_dir
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
     if tc.threads:
         torch.set_num_threads(tc.threads)
     dist = setup_distributed(tc.device)
-    directory = Path(directory) if directory is not None else ckpt.model_dir(config)
+    directory = Path(directory) if directory is not None else model_dir(config)
     dtype = amp_dtype(tc.amp, dist.device)
     sr = config.audio.sample_rate
     ear = build_model(config).to(dist.device)
@@ -210,7 +211,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
 
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
     start, history, elapsed_before = 0, [], 0.0
-    state_path = directory / ckpt.STATE_FILE
+    state_path = directory / STATE_FILE
     if resume and state_path.is_file():
         start, meta = load_train_state(state_path, model, optimizer)
         if meta.get("preset") != config.model.preset:
@@ -359,7 +360,7 @@ def save_activation_stats(ear: Ear, config: Config, directory: Path, clips: int 
     pieces of the live loop's length, loop-aware) and save them as ``stats.npz``."""
     from ear3d.ml.corpus import ProceduralCorpus
     from ear3d.ml.loop import LoopedEar
-    from ear3d.ml.stats import STATS_FILE, compute_stats, save_stats
+    from ear3d.ml.stats import compute_stats, save_stats
 
     ear = ear.eval().cpu()
     seconds = config.audio.clip_seconds

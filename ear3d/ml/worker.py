@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -45,22 +44,15 @@ import torch
 
 from ear3d.config import Config, ConfigError
 from ear3d.messages import ActivationFrame, Clip, Command, Mailbox
+from ear3d.ml.device import choose_device
 from ear3d.ml.model import Ear, build_ear
 from ear3d.ml.objectives import Objective, Selection, SelectionError, combine, selected_mask
+from ear3d.model_folder import stats_folder
 
 log = logging.getLogger(__name__)
 
 #: [optimize] keys that cannot change while the worker runs.
 FIXED_KEYS = ("device", "threads", "compile")
-
-
-def choose_device(spec: str, key: str = "optimize.device") -> torch.device:
-    """'auto' → CUDA when available, else CPU; 'cuda' without CUDA is an error naming ``key``."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"{key} = 'cuda' but torch sees no CUDA device (CPU build or no GPU)")
-    return torch.device(spec)
 
 
 def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
@@ -69,13 +61,6 @@ def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
     with torch.inference_mode():
         acts = ear(x)
     return {name: a[0].float().cpu().numpy() for name, a in acts.items()}
-
-
-def model_folder(config: Config) -> Path:
-    """Where ear3d writes the model's weights and statistics (see :func:`ear3d.paths.model_output_dir`)."""
-    from ear3d import paths
-
-    return paths.model_output_dir(config.model.name)
 
 
 class Worker:
@@ -140,9 +125,8 @@ class Worker:
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         try:
-            from ear3d import paths
             from ear3d.ml.optimize import Sonifier
-            from ear3d.ml.stats import STATS_FILE, stats_for
+            from ear3d.ml.stats import stats_for
 
             if self.config.optimize.threads:
                 torch.set_num_threads(self.config.optimize.threads)
@@ -152,7 +136,7 @@ class Worker:
 
             n_samples = round(self.config.audio.clip_seconds * self.config.audio.sample_rate)
             looped = LoopedEar(ear, n_samples, self.config.optimize.context_seconds).to(self.device)
-            stats = stats_for(looped, paths.model_file(self.config.model.name, STATS_FILE).parent)
+            stats = stats_for(looped, stats_folder(self.config))
             self.sonifier = Sonifier(ear, self.config, stats, self.device)
             self.shapes = dict(self.sonifier.shapes)
             self.sonifier.set_origin(self._origin(self.config.optimize.origin))
