@@ -22,16 +22,10 @@ from ear3d.ml.objectives import (
     selected_mask,
 )
 from ear3d.ml.optimize import Raw, Sonifier, Spectral, origin_samples
-from ear3d.ml.regularizers import (
-    apply_masks,
-    bound_amplitude,
-    high_frequency_penalty,
-    mix_towards,
-    normalize_gradient,
-    sample_masks,
-    sample_shifts,
-)
+from ear3d.ml.regularizers import high_frequency_penalty
 from ear3d.ml.stats import Stats, compute_stats, fingerprint, load_stats, save_stats, stats_for
+from ear3d.ml.transforms import apply_masks, sample_masks, sample_shifts
+from ear3d.ml.update import bound_amplitude, mix_towards, normalize_gradient
 
 SR = 44100
 SECONDS = 1.5  # short clips keep these tests fast; the engine is the same at 4 s

@@ -202,6 +202,16 @@ class Objective:
             return NotImplemented
         return self * (1.0 / k)
 
+    def recorded(self, into: dict[str, torch.Tensor], key: str) -> "Objective":
+        """This objective, also keeping each value it computes as ``into[key]``: the parts of a
+        composed objective can be reported without evaluating them twice."""
+
+        def fn(acts: Activations) -> torch.Tensor:
+            into[key] = value = self(acts)
+            return value
+
+        return Objective(fn, self.name, **self._same())
+
 
 def selection(sel: Selection) -> Objective:
     """The objective of one selection (its mode and weight included)."""
