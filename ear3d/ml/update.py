@@ -30,7 +30,8 @@ MAX_FAILURES_BEFORE_ORIGIN = 3
 
 
 def normalize_gradient(grad: torch.Tensor) -> torch.Tensor:
-    """The gradient divided by its standard deviation (all zeros stay zeros), no host sync."""
+    """The gradient divided by its standard deviation, no host sync. All zeros stay zeros, and a
+    gradient without a finite spread (NaN or inf in it) gives zeros: no move."""
     std = grad.std()
     return torch.where(std > 0, grad / std.clamp_min(torch.finfo(grad.dtype).tiny), torch.zeros_like(grad))
 
