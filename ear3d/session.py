@@ -15,8 +15,9 @@ import numpy as np
 from ear3d import paths
 from ear3d.activity import activity_table
 from ear3d.clips import ensure_origin_clip, read_audio
-from ear3d.config import Config
+from ear3d.config import Config, ConfigError
 from ear3d.control.sonify import start_commands
+from ear3d.gfx.interop import cuda_interop_problem
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
 from ear3d.layout.file import LayoutMismatch, load_layout
@@ -55,13 +56,26 @@ def placement(config: Config, table: NeuronTable) -> tuple[np.ndarray, np.ndarra
     return grid_positions(table, config.layout)[None], None, None
 
 
+def check_interop(config: Config, ctx: moderngl.Context, device: object) -> None:
+    """``render.interop = "cuda"`` where the worker's activations (on torch ``device``) cannot
+    reach ``ctx`` through CUDA–GL interop: a ConfigError naming the reason, in one line."""
+    if config.render.interop != "cuda":
+        return
+    problem = cuda_interop_problem(ctx, str(device))
+    if problem:
+        reason = " ".join(problem.split())
+        raise ConfigError(f"render.interop = 'cuda' cannot work here: {reason}; use 'auto' or 'host'")
+
+
 class Session:
     """Starts the worker on ``clip``, waits for its first activations and builds the scene."""
 
     def __init__(self, config: Config, ctx: moderngl.Context, clip: Clip | None = None):
         self.config = config
         self.clip = clip if clip is not None else origin_clip(config)
-        self.worker = Worker(config).start()
+        worker = Worker(config)
+        check_interop(config, ctx, worker.device)  # before the model is built: a wrong setting fails fast
+        self.worker = worker.start()
         try:
             self.worker.send(Command("clip", self.clip))
             self._frame_version, frame = self.worker.frames.wait_newer(0, FIRST_FRAME_TIMEOUT_S)
@@ -89,7 +103,11 @@ class Session:
 
     def _upload(self, frame: ActivationFrame) -> None:
         self.frame = frame
-        self.scene.set_activity(activity_table(frame.layers, self.table, self.steps))
+        # On CUDA the table is built on the GPU and reaches GL through interop (or one host copy
+        # when GL runs elsewhere); on the CPU it is built from the host arrays and copied once.
+        layers = frame.device_layers if frame.device_layers is not None else frame.layers
+        #: how the last activity table reached the GL buffer: "cuda" (interop) or "host"
+        self.activity_path = self.scene.set_activity(activity_table(layers, self.table, self.steps))
         targets = np.zeros(self.table.size, bool)
         for info in self.table.layers:
             sel = frame.selected.get(info.name)

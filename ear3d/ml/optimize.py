@@ -154,10 +154,12 @@ class StepResult:
     """What one step (or one listen) produced. Tensors are detached, on the worker's device.
 
     waveform (S,) float32: the clip the activations belong to; acts: name → (C, F, T) raw
-    activations of the clean item; scalogram and scalogram_grad: (F, T) of the clean item
-    (the gradient of the loss, zero when listening); loss and target: floats (target = the
-    objective on the clean item in normalised units, NaN without an objective); terms: the
-    loss's parts, batch means; ok: False when the step was rejected as non-finite.
+    activations of the clean item (tensors of their own, never buffers a compiled graph
+    reuses: the renderer may read them later); scalogram and scalogram_grad: (F, T) of the
+    clean item (the gradient of the loss, zero when listening); loss and target: floats
+    (target = the objective on the clean item in normalised units, NaN without an
+    objective); terms: the loss's parts, batch means; ok: False when the step was rejected
+    as non-finite.
     """
 
     waveform: torch.Tensor
