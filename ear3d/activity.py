@@ -3,8 +3,8 @@
 This is the seam between the model's output and the GPU buffer. The table is built where the
 activations are: from host numpy arrays on the host (then written to the GL buffer by one
 host copy), from torch tensors on their device — on CUDA it never leaves the GPU and reaches
-the GL buffer through CUDA–GL interop (:mod:`ear3d.gfx.interop`). torch is imported only
-when tensors arrive.
+the GL buffer through CUDA–GL interop (:mod:`ear3d.gfx.interop`). Tensors are duck-typed
+(torch's methods), so this module imports neither torch nor GL.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 
 from ear3d.graph import LayerInfo, NeuronTable
 
+#: Smallest normal float32: a scale of 0 is never divided by.
+TINY = 1.1754944e-38
 #: Each layer is scaled by this percentile of its |activation| (quiet and loud layers alike readable).
 PERCENTILE = 99.5
 
@@ -47,24 +49,22 @@ def activity_table(layers: Mapping[str, Any], table: NeuronTable, steps: int) ->
 
 
 def _tensor_table(layers: Mapping[str, Any], table: NeuronTable, steps: int) -> Any:
-    """:func:`activity_table` on the layers' torch device, without a host sync."""
-    import torch
-
-    device = next(iter(layers.values())).device
-    out = torch.zeros((table.size, steps), dtype=torch.float32, device=device)
+    """:func:`activity_table` on the layers' device, without a host sync. The tensors are used
+    through their own methods (torch's), so this module never imports torch."""
+    out = next(iter(layers.values())).detach().float().new_zeros((table.size, steps))  # float32, same device
     for info in table.layers:
         a = _layer(layers, info).detach().float()
-        index = torch.as_tensor(_time_index(a.shape[2], steps), device=device)
-        a = torch.nan_to_num(a[:, :, index], nan=0.0, posinf=0.0, neginf=0.0).reshape(info.size, steps).abs()
-        scale = _percentile(a.flatten(), PERCENTILE)
-        scaled = (a / scale.clamp_min(torch.finfo(torch.float32).tiny)).clamp(0.0, 1.0)
-        out[info.offset : info.offset + info.size] = torch.where(scale > 0, scaled, a)
+        a = a[:, :, _time_index(a.shape[2], steps).tolist()].nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
+        a = a.reshape(info.size, steps).abs()
+        scale = _percentile(a.flatten(), PERCENTILE)  # 0-d, on the device
+        scaled = (a / scale.clamp_min(TINY)).clamp(0.0, 1.0)
+        out[info.offset : info.offset + info.size] = scaled.where(scale > 0, a)
     return out
 
 
 def _percentile(values: Any, q: float) -> Any:
     """The q-th percentile of a 1-D tensor, interpolated linearly as numpy's default does
-    (a 0-d tensor on its device; torch.quantile refuses tensors over 2^24 entries)."""
+    (0-d, on its device; torch.quantile refuses tensors over 2^24 entries)."""
     ordered = values.sort().values
     position = q / 100 * (ordered.numel() - 1)
     lo = int(position)
