@@ -376,7 +376,8 @@ class Sonifier:
                           {k: (f, pen.recorded(parts, k)) for k, (f, pen) in self.penalties.items()})
         loss = -aim(heard.evaluated).mean()
         loss.backward()
-        new = self.update.propose(wave, self.param.decode(p.grad), self.settings)  # decode is linear: p's step in x
+        p_grad = p.grad if p.grad is not None else torch.zeros_like(p)  # None: the loss ignores the sound
+        new = self.update.propose(wave, self.param.decode(p_grad), self.settings)  # decode is linear: p's step in x
         target = parts["objective"][0]
         with torch.no_grad():
             # One host sync per step: the loss, the target, whether all is finite and the terms.
@@ -392,13 +393,13 @@ class Sonifier:
         self.steps += 1
         self.loss_history.append(loss_value)
         self.target_history.append(target_value)
-        grad = heard.scalogram.grad
+        scal_grad = heard.scalogram.grad
         window = self._window(heard.scalogram.detach())[0, 0]
         return StepResult(
             waveform=evaluated,
             acts=OrderedDict((n, a[0].detach().float()) for n, a in heard.acts.items()),
             scalogram=window,
-            scalogram_grad=self._window(grad)[0, 0] if grad is not None else torch.zeros_like(window),
+            scalogram_grad=self._window(scal_grad)[0, 0] if scal_grad is not None else torch.zeros_like(window),
             loss=loss_value,
             target=target_value,
             terms=dict(zip(parts, numbers[3:])),
