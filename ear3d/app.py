@@ -32,7 +32,7 @@ from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
 from ear3d.messages import Command
 from ear3d.playback import Playback
-from ear3d.session import Preparation, Prepared, Session
+from ear3d.session import Preparation, Prepared, Session, check_interop
 from ear3d.session_file import CameraPose, SessionFileError, SessionState, Snapshot, load_session, save_session
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class LiveApp:
         self.midi_router: MidiRouter | None = None
         self.midi: MidiInput | None = None
         self.layer_names: list[str] = []
+        check_interop(config, ctx)  # a CUDA interop that cannot work fails before the model loads
         self._preparation: Preparation | None = Preparation(config)
         self.started = time.perf_counter()
         #: seconds from start to the first frame of the network (None before)

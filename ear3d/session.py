@@ -17,9 +17,10 @@ import numpy as np
 
 from ear3d.activity import activity_table
 from ear3d.clips import origin_clip
-from ear3d.config import Config
+from ear3d.config import Config, ConfigError
 from ear3d.control.params import ParamSpec, live_specs
 from ear3d.control.sonify import check_start_target, start_commands
+from ear3d.gfx.interop import cuda_interop_problem
 from ear3d.gfx.scene import Scene
 from ear3d.graph import NeuronTable, table_from_activations
 from ear3d.layout.file import LayoutMismatch, load_layout, weights_mismatch
@@ -59,6 +60,21 @@ def placement(
                             "--config/--set options)", path, stale, config.model.name)
             return layout.positions, layout.edges, layout.weights
     return grid_positions(table, config.layout)[None], None, None
+
+
+def check_interop(config: Config, ctx: moderngl.Context) -> None:
+    """``render.interop = "cuda"`` where the worker's activations (on the device
+    ``optimize.device`` chooses) cannot reach ``ctx`` through CUDA–GL interop: a ConfigError
+    naming the reason, in one line. Call on the GL thread before the model is built, so that a
+    wrong setting fails fast."""
+    if config.render.interop != "cuda":
+        return
+    from ear3d.ml.device import choose_device
+
+    problem = cuda_interop_problem(ctx, str(choose_device(config.optimize.device)))
+    if problem:
+        reason = " ".join(problem.split())
+        raise ConfigError(f"render.interop = 'cuda' cannot work here: {reason}; use 'auto' or 'host'")
 
 
 def running_edge_weights(worker: Worker, config: Config) -> np.ndarray:
@@ -174,7 +190,9 @@ class Session:
     def __init__(self, config: Config, ctx: moderngl.Context, clip: Clip | None = None,
                  prepared: Prepared | None = None, start_values: Mapping[str, float] | None = None):
         self.config = config
-        prepared = prepared if prepared is not None else prepare(config, clip)
+        if prepared is None:
+            check_interop(config, ctx)
+            prepared = prepare(config, clip)
         self.worker = prepared.worker
         self.clip = prepared.clip
         self._frame_version = prepared.frame_version
@@ -206,7 +224,11 @@ class Session:
 
     def _upload(self, frame: ActivationFrame) -> None:
         self.frame = frame
-        self.scene.set_activity(activity_table(frame.layers, self.table, self.steps))
+        # On CUDA the table is built on the GPU and reaches GL through interop (or one host copy
+        # when GL runs elsewhere); on the CPU it is built from the host arrays and copied once.
+        layers = frame.device_layers if frame.device_layers is not None else frame.layers
+        #: how the last activity table reached the GL buffer: "cuda" (interop) or "host"
+        self.activity_path = self.scene.set_activity(activity_table(layers, self.table, self.steps))
         targets = np.zeros(self.table.size, bool)
         for info in self.table.layers:
             sel = frame.selected.get(info.name)

@@ -126,3 +126,95 @@ def test_cuda_tensor_reaches_the_gl_buffer_without_a_host_copy(gl_context):
         assert np.allclose(read_buffer(net.activity_buffer, (64, 7)), table.float().cpu().numpy())
     finally:
         net.release()
+
+
+# -- end to end: worker → activity table → GL buffer ------------------------------------------
+
+SR, SECONDS = 44100, 1.5
+
+
+def session_config(*extra):
+    from ear3d.config import load
+
+    return load(None, ["model.preset=tiny", "model.weights=random", f"audio.clip_seconds={SECONDS}",
+                       "optimize.context_seconds=0.75", "optimize.threads=1", "optimize.start_target=",
+                       "layout.kind=grid", *extra])
+
+
+def start_session(config, ctx):
+    from ear3d.clips import make_origin_clip
+    from ear3d.messages import Clip
+    from ear3d.session import Session
+
+    return Session(config, ctx, Clip(make_origin_clip(SR, SECONDS), SR))
+
+
+def test_activity_table_from_tensors_is_built_on_their_device_and_matches_the_host_table():
+    import torch
+
+    from ear3d.activity import activity_table
+    from ear3d.graph import table_from_activations
+
+    rng = np.random.default_rng(0)
+    layers = {"scalogram": rng.random((1, 12, 16)), "enc0": rng.standard_normal((4, 6, 8)) * 3,
+              "ar0": rng.standard_normal((5, 1, 2)), "quiet": np.zeros((2, 1, 4))}
+    layers["enc0"][1, 2, 3] = np.nan
+    layers["ar0"][0, 0, 1] = np.inf
+    table = table_from_activations({k: v.astype(np.float32) for k, v in layers.items()})
+    host = activity_table({k: v.astype(np.float32) for k, v in layers.items()}, table, 16)
+    device = activity_table({k: torch.from_numpy(v) for k, v in layers.items()}, table, 16)  # float64 tensors
+    assert isinstance(device, torch.Tensor) and device.dtype == torch.float32 and device.shape == host.shape
+    assert np.allclose(device.numpy(), host, atol=1e-6)
+    assert host.max() == 1.0 and host.min() == 0.0 and not host[table.layers[3].offset:].any()
+
+
+def test_cpu_session_takes_the_activations_through_one_host_copy(gl_context):
+    from ear3d.activity import activity_table
+
+    session = start_session(session_config("optimize.device=cpu", "render.interop=auto"), gl_context)
+    try:
+        frame = session.frame
+        assert frame.device_layers is None  # nothing kept twice on the CPU
+        assert session.activity_path == "host"
+        expected = activity_table(frame.layers, session.table, session.steps)
+        got = read_buffer(session.scene.network.activity_buffer, expected.shape)
+        assert np.array_equal(got, expected) and expected.max() == 1.0
+    finally:
+        session.release()
+
+
+def test_required_cuda_interop_where_it_cannot_work_is_a_one_line_error_at_session_start(gl_context):
+    import threading
+
+    from ear3d.config import ConfigError
+    from ear3d.gfx.interop import cuda_interop_problem
+
+    problem = cuda_interop_problem(gl_context, "cuda")
+    if not problem:
+        pytest.skip("CUDA–GL interop works here; the error cannot be shown")
+    threads = threading.active_count()
+    with pytest.raises(ConfigError) as caught:
+        start_session(session_config("render.interop=cuda"), gl_context)
+    message = str(caught.value)
+    assert "render.interop = 'cuda'" in message and "\n" not in message
+    assert ("not an NVIDIA GPU" in message or "CUDA" in message) and "'auto' or 'host'" in message
+    assert threading.active_count() == threads  # refused before the worker thread started
+    cpu = cuda_interop_problem(gl_context, "cpu")
+    assert "not on a CUDA device" in cpu
+
+
+def test_cuda_session_takes_the_activations_through_interop(gl_context):
+    _cuda_gl_or_skip(gl_context)
+    from ear3d.activity import activity_table
+
+    session = start_session(session_config("optimize.device=cuda", "render.interop=cuda"), gl_context)
+    try:
+        frame = session.frame
+        assert all(a.is_cuda for a in frame.device_layers.values())
+        assert session.activity_path == "cuda"
+        on_gpu = activity_table(frame.device_layers, session.table, session.steps)
+        got = read_buffer(session.scene.network.activity_buffer, tuple(on_gpu.shape))
+        assert np.array_equal(got, on_gpu.cpu().numpy())
+        assert np.allclose(got, activity_table(frame.layers, session.table, session.steps), atol=1e-5)
+    finally:
+        session.release()

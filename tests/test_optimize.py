@@ -1,6 +1,7 @@
 """Sonification: the loop-aware ear, objectives, regularisers, parametrizations, statistics
 and the optimisation step, each on a small case with the tiny preset."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,16 +23,10 @@ from ear3d.ml.objectives import (
     selected_mask,
 )
 from ear3d.ml.optimize import Raw, Sonifier, Spectral, origin_samples
-from ear3d.ml.regularizers import (
-    apply_masks,
-    bound_amplitude,
-    high_frequency_penalty,
-    mix_towards,
-    normalize_gradient,
-    sample_masks,
-    sample_shifts,
-)
+from ear3d.ml.regularizers import high_frequency_penalty
 from ear3d.ml.stats import Stats, compute_stats, fingerprint, load_stats, save_stats, stats_for
+from ear3d.ml.transforms import apply_masks, sample_masks, sample_shifts
+from ear3d.ml.update import bound_amplitude, mix_towards, normalize_gradient
 
 SR = 44100
 SECONDS = 1.5  # short clips keep these tests fast; the engine is the same at 4 s
@@ -311,3 +306,15 @@ def test_non_finite_steps_go_back_to_the_last_good_clip(sonifier, stats):
         assert not sonifier.step().ok
     assert sonifier.recoveries == 4 and torch.equal(sonifier.x, sonifier.origin)
     assert sonifier.step().ok
+
+
+def test_a_scripted_objective_may_carry_penalties_and_steps_report_each_term(sonifier, stats):
+    from ear3d.ml.regularizers import brightness
+
+    target = region("enc5", channel=live_channel(stats, "enc5"))
+    sonifier.set_objective(target - 0.5 * brightness())  # the sound is among what objectives may read
+    assert math.isfinite(sonifier.listen().target)
+    sonifier.update_settings(dataclasses.replace(sonifier.settings, noise_penalty=0.2))
+    r = sonifier.step()
+    assert r.ok and list(r.terms) == ["objective", "noise"]
+    assert r.loss == pytest.approx(-r.terms["objective"] + 0.2 * r.terms["noise"], rel=1e-5, abs=1e-6)

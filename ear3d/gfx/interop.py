@@ -146,6 +146,30 @@ def cuda_gl_status(ctx: moderngl.Context) -> tuple[bool, str]:
     return True, ""
 
 
+def cuda_interop_problem(ctx: moderngl.Context, tensor_device: str) -> str:
+    """Why activations on ``tensor_device`` (a torch device as text: "cpu", "cuda", "cuda:1")
+    cannot reach ``ctx``'s buffers through CUDA–GL interop, in one line; "" when they can.
+    Call it where ``ctx`` is current."""
+    kind, _, index = tensor_device.partition(":")
+    if kind != "cuda":
+        return f"the activations are computed on the {kind.upper()}, not on a CUDA device"
+    try:
+        bridge = CudaGLBridge(ctx)
+    except InteropUnavailable as e:
+        return str(e)
+    except Exception as e:  # a broken CUDA install
+        return f"CUDA–GL interop failed to start: {type(e).__name__}: {e}"
+    try:
+        device = int(index) if index else int(bridge._check(bridge.rt.cudaGetDevice(), "cudaGetDevice"))
+        if device not in bridge.gl_devices:
+            return f"the activations are on CUDA device {device}, the GL context on {bridge.gl_devices}"
+    except InteropUnavailable as e:
+        return str(e)
+    finally:
+        bridge.release()
+    return ""
+
+
 def _cuda_source(table: Any) -> tuple[Any, dict] | None:
     """(table, its __cuda_array_interface__) as C-contiguous float32, or None if not on CUDA."""
     cai = getattr(table, "__cuda_array_interface__", None)
@@ -215,7 +239,7 @@ class ActivityUploader:
         host = to_host(table)
         if host.nbytes != buffer.size:
             raise ValueError(f"activity table has {host.nbytes} bytes, its buffer {buffer.size}")
-        buffer.write(host.tobytes())
+        buffer.write(host)  # the one host copy: numpy's memory straight into GL
         self.last_path = "host"
         return "host"
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+
 import torch
 from torch import nn
 from torch.nn import functional as F

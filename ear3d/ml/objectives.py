@@ -122,7 +122,7 @@ class Selection:
     def value(self, acts: Activations) -> torch.Tensor:
         """Mean normalised activation of the region per item (B,), signed by the mode, weighted."""
         a = acts[self.layer]
-        c, f, t = self.slices(tuple(a.shape[1:]))
+        c, f, t = self.slices((a.shape[1], a.shape[2], a.shape[3]))
         sign = 1.0 if self.mode == "max" else -1.0
         return (sign * self.weight) * a[:, c, f, t].float().mean(dim=(1, 2, 3))
 
@@ -201,6 +201,16 @@ class Objective:
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
         return self * (1.0 / k)
+
+    def recorded(self, into: dict[str, torch.Tensor], key: str) -> "Objective":
+        """This objective, also keeping each value it computes as ``into[key]``: the parts of a
+        composed objective can be reported without evaluating them twice."""
+
+        def fn(acts: Activations) -> torch.Tensor:
+            into[key] = value = self(acts)
+            return value
+
+        return Objective(fn, self.name, **self._same())
 
 
 def selection(sel: Selection) -> Objective:

@@ -1,24 +1,26 @@
 """Sonification: gradient steps on a 4 s loop that make chosen neurons of the ear fire.
 
-One step (:meth:`Sonifier.step`), following the reference's procedure (docs/reference.md) where
-it worked and improving it where it was weak:
+One step (:meth:`Sonifier.step`) is the composition of small pieces, as feature-visualisation
+libraries (Lucid, torch-lucent) build theirs, following the reference's procedure
+(docs/reference.md) where it worked and improving it where it was weak:
 
-1. the loop x (S,) is expressed in a parametrization p: raw samples, or Fourier coefficients
-   weighted by (f / fmin)^−decay (:class:`Spectral`), so that updates come out pink instead
-   of white — cleaner sound;
-2. a batch of B items is played from it: item 0 is the clean loop (the one shown and heard),
-   items 1… are circularly shifted (loop-aware: the shifted loop is still the loop), with a
-   whisper of input noise so that exact silence has a gradient;
-3. the loop-aware ear (:mod:`ear3d.ml.loop`) hears each item with the loop's own past as
-   context; items 1… get a random time block and pitch block of their scalogram silenced;
-4. every layer is normalised by the model's statistics (:mod:`ear3d.ml.stats`), the
-   objective (:mod:`ear3d.ml.objectives`) is evaluated per item with activations aligned to
-   the loop position, and the loss is −objective + penalties (:mod:`ear3d.ml.regularizers`),
-   averaged over the batch;
-5. the gradient with respect to p is mapped back to a waveform update, divided by its
-   standard deviation (so ``learning_rate`` is the RMS change per sample), applied, mixed
-   towards the origin clip and bounded in amplitude;
-6. a non-finite loss or clip sends the loop back to the last clip that evaluated cleanly
+1. a parametrization: the loop x (S,) is expressed in parameters p — raw samples, or
+   Fourier coefficients weighted by (f / fmin)^−decay (:class:`Spectral`), so that updates
+   come out pink instead of white (cleaner sound);
+2. transforms (:mod:`ear3d.ml.transforms`): a batch of B items is played from the loop —
+   item 0 the clean loop (the one shown and heard), items 1… circularly shifted (the
+   shifted loop is still the loop) — with a whisper of input noise so that exact silence
+   has a gradient; the loop-aware ear (:mod:`ear3d.ml.loop`) hears each item with the loop's
+   own past as context, and items 1… get a random time block and pitch block of their
+   scalogram silenced;
+3. objectives (:mod:`ear3d.ml.objectives`, :mod:`ear3d.ml.regularizers`): every layer is
+   normalised by the model's statistics (:mod:`ear3d.ml.stats`) with activations aligned to
+   the loop position, and the step maximises the target objective minus the penalty
+   objectives with their factors, averaged over the batch (the loss is its negative);
+4. the update rule (:mod:`ear3d.ml.update`): the gradient with respect to p is mapped back
+   to a waveform update, divided by its standard deviation (so ``learning_rate`` is the RMS
+   change per sample), applied, mixed towards the origin clip and bounded in amplitude; a
+   non-finite loss or clip sends the loop back to the last clip that evaluated cleanly
    (counted in ``recoveries``; after three in a row, back to the origin).
 
 Unlike the reference, a minimised target goes down rather than up (no squared objective),
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import logging
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -45,24 +46,11 @@ from ear3d.config import Config, OptimizeConfig
 from ear3d.ml.loop import LoopedEar
 from ear3d.ml.model import Ear
 from ear3d.ml.objectives import Objective
-from ear3d.ml.regularizers import (
-    activity_penalty,
-    apply_masks,
-    bound_amplitude,
-    high_frequency_penalty,
-    mix_towards,
-    noise_penalty,
-    normalize,
-    normalize_gradient,
-    sample_masks,
-    sample_shifts,
-)
+from ear3d.ml.regularizers import SOUND, normalize, penalties, regularized
 from ear3d.ml.stats import Stats, compute_stats
+from ear3d.ml.transforms import Augmentations, augmentations
+from ear3d.ml.update import LoopUpdate
 
-log = logging.getLogger(__name__)
-
-#: Consecutive non-finite steps after which the loop restarts from the origin clip.
-MAX_FAILURES_BEFORE_ORIGIN = 3
 #: Amplitude of the "noise" origin clip.
 NOISE_ORIGIN_LEVEL = 0.1
 
@@ -166,10 +154,12 @@ class StepResult:
     """What one step (or one listen) produced. Tensors are detached, on the worker's device.
 
     waveform (S,) float32: the clip the activations belong to; acts: name → (C, F, T) raw
-    activations of the clean item; scalogram and scalogram_grad: (F, T) of the clean item
-    (the gradient of the loss, zero when listening); loss and target: floats (target = the
-    objective on the clean item in normalised units, NaN without an objective); terms: the
-    loss's parts, batch means; ok: False when the step was rejected as non-finite.
+    activations of the clean item (tensors of their own, never buffers a compiled graph
+    reuses: the renderer may read them later); scalogram and scalogram_grad: (F, T) of the
+    clean item (the gradient of the loss, zero when listening); loss and target: floats
+    (target = the objective on the clean item in normalised units, NaN without an
+    objective); terms: the loss's parts, batch means; ok: False when the step was rejected
+    as non-finite.
     """
 
     waveform: torch.Tensor
@@ -180,6 +170,20 @@ class StepResult:
     target: float = math.nan
     terms: dict[str, float] = field(default_factory=dict)
     ok: bool = True
+
+
+@dataclass
+class Heard:
+    """What the ear made of one batch. shifts (B,) int64: each item's circular delay in
+    samples; scalogram (B, C, F, Tc + T): of the played items over context + loop, before
+    masks; acts: name → (B, C, F, T_l) raw window activations aligned to the loop; evaluated:
+    what objectives read — the activations normalised, and under SOUND the unmasked
+    scalogram window (B, C, F, T) aligned to the loop."""
+
+    shifts: torch.Tensor
+    scalogram: torch.Tensor
+    acts: "OrderedDict[str, torch.Tensor]"
+    evaluated: dict[str, torch.Tensor]
 
 
 class Sonifier:
@@ -204,13 +208,11 @@ class Sonifier:
         self.generator.manual_seed(self.settings.seed)
         self.param = make_parametrization(self.settings, self.n_samples, self.sample_rate, config.cqt.fmin, self.device)
         self.network: Callable = self._network(self.settings)
+        self.augmentations = self._augmentations(self.settings)
+        self.penalties = penalties(self.settings)
         self.objective: Objective | None = None
-        self.origin = torch.zeros(self.n_samples, device=self.device)
-        self.x = self.origin.clone()
-        self.last_good = self.x.clone()
+        self.update = LoopUpdate(torch.zeros(self.n_samples, device=self.device))
         self.steps = 0
-        self.recoveries = 0
-        self._failures = 0
         self.loss_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         self.target_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         with torch.inference_mode():
@@ -224,8 +226,27 @@ class Sonifier:
 
     # -- state -------------------------------------------------------------------------------
 
+    @property
+    def x(self) -> torch.Tensor:
+        """The current loop (S,) float32."""
+        return self.update.x
+
+    @property
+    def origin(self) -> torch.Tensor:
+        """The origin clip (S,) float32 the loop started from."""
+        return self.update.origin
+
+    @property
+    def recoveries(self) -> int:
+        """Non-finite steps undone so far (kept across resets)."""
+        return self.update.recoveries
+
     def _looped(self, s: OptimizeConfig) -> LoopedEar:
         return LoopedEar(self.ear, self.n_samples, s.context_seconds).to(self.device)
+
+    def _augmentations(self, s: OptimizeConfig) -> Augmentations:
+        window = (self.looped.context_frames, self.looped.window_frames)
+        return augmentations(s, self.sample_rate, self.n_samples, window)
 
     def _network(self, s: OptimizeConfig) -> Callable:
         # Under torch.compile the ReLUs stay plain: the redirection is a torch function mode,
@@ -259,6 +280,8 @@ class Sonifier:
         if (settings.parametrization, settings.spectral_decay) != (old.parametrization, old.spectral_decay):
             self.param = make_parametrization(settings, self.n_samples, self.sample_rate, self.config.cqt.fmin,
                                               self.device)
+        self.augmentations = self._augmentations(settings)
+        self.penalties = penalties(settings)
         if settings.history != old.history:
             self.loss_history = collections.deque(self.loss_history, maxlen=settings.history)
             self.target_history = collections.deque(self.target_history, maxlen=settings.history)
@@ -267,22 +290,20 @@ class Sonifier:
 
     def set_origin(self, samples: np.ndarray) -> None:
         """A new origin (S,) float32: the loop restarts from it."""
-        self.origin = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        self.update.restart(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device))
         self.reset()
 
     def reset(self) -> None:
         """Back to the origin clip; step count and histories cleared (recoveries are kept)."""
-        self.x = self.origin.clone()
-        self.last_good = self.x.clone()
+        self.update.restart()
         self.steps = 0
-        self._failures = 0
         self.loss_history.clear()
         self.target_history.clear()
 
     def set_objective(self, objective: Objective | None) -> None:
-        """Aim at ``objective`` (checked against the layers) or at nothing."""
+        """Aim at ``objective`` (checked against the layers, and SOUND) or at nothing."""
         if objective is not None:
-            objective.check(self.shapes)
+            objective.check({**self.shapes, SOUND: self.shapes["scalogram"]})
         self.objective = objective
 
     # -- forward passes ----------------------------------------------------------------------
@@ -295,21 +316,38 @@ class Sonifier:
     def _normalized(self, acts: "OrderedDict[str, torch.Tensor]") -> dict[str, torch.Tensor]:
         return normalize(acts, self._stat_tensors)
 
+    def hear(self, loop: torch.Tensor, batch: int = 1, augment: bool = False) -> Heard:
+        """The ear on ``batch`` items played from ``loop`` (S,), through the transforms when
+        ``augment`` (item 0 stays the clean loop; see the module doc)."""
+        looped, aug, generator = self.looped, self.augmentations, self.generator
+        if augment:
+            shifts = aug.jitter(batch, generator, self.device)
+            played = aug.played(looped.play(loop, shifts), generator)
+        else:
+            shifts = torch.zeros(batch, dtype=torch.long, device=self.device)
+            played = looped.play(loop, shifts)
+        scal = looped.scalogram(played)  # (B, C, F, Tc + T)
+        if scal.requires_grad:
+            scal.retain_grad()  # the picture of where the loss pulls
+        heard = aug.heard(scal, generator) if augment else scal
+        with self._autocast():
+            acts = looped.crop(self.network(heard), shifts if augment else None)
+        sound = looped.crop(OrderedDict(scalogram=scal), shifts if augment else None)["scalogram"]
+        evaluated = {**self._normalized(acts), SOUND: sound}
+        return Heard(shifts, scal, acts, evaluated)
+
     def listen(self) -> StepResult:
         """Evaluate the current loop without changing it (activations of the clean item)."""
         with torch.inference_mode():
-            x = self.x[None]
-            shifts = torch.zeros(1, dtype=torch.long, device=self.device)
-            scal = self.looped.scalogram(self.looped.play(x, shifts))
-            with self._autocast():
-                acts = self.looped.crop(self.network(scal))
+            heard = self.hear(self.x)
             target = math.nan
             if self.objective is not None:
-                target = float(self.objective(self._normalized(acts))[0])
-            window = self._window(scal)
+                target = float(self.objective(heard.evaluated)[0])
+            window = self._window(heard.scalogram)
             return StepResult(
                 waveform=self.x.clone(),
-                acts=OrderedDict((n, a[0].float()) for n, a in acts.items()),
+                # copies: under compile the network's outputs are buffers the next replay reuses
+                acts=OrderedDict((n, a[0].float().clone()) for n, a in heard.acts.items()),
                 scalogram=window[0, 0],
                 scalogram_grad=torch.zeros_like(window[0, 0]),
                 target=target,
@@ -318,11 +356,8 @@ class Sonifier:
     def normalized(self) -> dict[str, torch.Tensor]:
         """Normalised activations name → (C, F, T) of the current loop's clean item (no gradient)."""
         with torch.inference_mode():
-            x = self.x[None]
-            shifts = torch.zeros(1, dtype=torch.long, device=self.device)
-            with self._autocast():
-                acts = self.looped.crop(self.network(self.looped.scalogram(self.looped.play(x, shifts))))
-            return {n: a[0] for n, a in self._normalized(acts).items()}
+            heard = self.hear(self.x)
+            return {n: heard.evaluated[n][0] for n in heard.acts}
 
     def _window(self, scal: torch.Tensor) -> torch.Tensor:
         c = self.looped.context_frames
@@ -332,85 +367,43 @@ class Sonifier:
         """One optimisation step toward the objective (which must be set). See the module doc."""
         if self.objective is None:
             raise RuntimeError("no objective: select a target first")
-        s = self.settings
-        batch = s.batch
-        x = self.x
-        p = self.param.encode(x).requires_grad_(True)
+        evaluated = self.x
+        p = self.param.encode(evaluated).requires_grad_(True)
         wave = self.param.decode(p)
-        shifts = sample_shifts(batch, round(s.time_jitter * self.sample_rate), self.n_samples, self.generator,
-                               self.device)
-        played = self.looped.play(wave, shifts)
-        if s.input_noise > 0:
-            played = played + s.input_noise * torch.randn(played.shape, generator=self.generator, device=self.device)
-        scal = self.looped.scalogram(played)  # (B, C, F, Tc + T)
-        scal.retain_grad()
-        heard = scal
-        if batch > 1 and (s.time_mask > 0 or s.pitch_mask > 0):
-            masks = sample_masks(batch, scal.shape[2], scal.shape[3], (self.looped.context_frames,
-                                 self.looped.window_frames), s.time_mask, s.pitch_mask, self.generator, self.device)
-            heard = apply_masks(scal, masks)
-        with self._autocast():
-            acts_ext = self.network(heard)
-        acts = self.looped.crop(acts_ext, shifts)
-        normed = self._normalized(acts)
-        objective = self.objective(normed)  # (B,)
-        window = self.looped.crop(OrderedDict(scalogram=scal), shifts)["scalogram"]  # unmasked, aligned
-        terms = {"objective": objective.mean()}
-        loss_items = -objective
-        for key, factor, penalty in (
-            ("activity", s.activity_penalty, lambda: activity_penalty(normed)),
-            ("noise", s.noise_penalty, lambda: noise_penalty(window)),
-            ("high_frequency", s.hf_penalty, lambda: high_frequency_penalty(window)),
-        ):
-            if factor > 0:
-                value = penalty()
-                terms[key] = value.mean()
-                loss_items = loss_items + factor * value
-        loss = loss_items.mean()
+        heard = self.hear(wave, self.settings.batch, augment=True)
+        parts: dict[str, torch.Tensor] = {}  # term name → (B,): the target and each penalty, evaluated once
+        aim = regularized(self.objective.recorded(parts, "objective"),
+                          {k: (f, pen.recorded(parts, k)) for k, (f, pen) in self.penalties.items()})
+        loss = -aim(heard.evaluated).mean()
         loss.backward()
-
+        p_grad = p.grad if p.grad is not None else torch.zeros_like(p)  # None: the loss ignores the sound
+        new = self.update.propose(wave, self.param.decode(p_grad), self.settings)  # decode is linear: p's step in x
+        target = parts["objective"][0]
         with torch.no_grad():
-            direction = self.param.decode(p.grad)  # the decode is linear: a step on p moves x by this
-            if s.grad_norm == "std":
-                direction = normalize_gradient(direction)
-            new = wave.detach() - s.learning_rate * direction
-            new = mix_towards(new, self.origin, s.mix_origin)
-            new = bound_amplitude(new, s.max_amplitude)
-            # One host sync per step: the loss, its parts, the target and whether all is finite.
-            finite = torch.isfinite(loss) & torch.isfinite(new).all() & torch.isfinite(objective[0])
-            numbers = torch.stack([loss.detach(), objective[0].detach(), finite.float()] +
-                                  [v.detach().float() for v in terms.values()]).tolist()
-        loss_value, target, ok = numbers[0], numbers[1], numbers[2] == 1.0
-        evaluated = x
+            # One host sync per step: the loss, the target, whether all is finite and the terms.
+            finite = torch.isfinite(loss) & torch.isfinite(new).all() & torch.isfinite(target)
+            numbers = torch.stack([loss.detach(), target.detach(), finite.float()] +
+                                  [v.detach().float().mean() for v in parts.values()]).tolist()
+        loss_value, target_value, ok = numbers[0], numbers[1], numbers[2] == 1.0
         if not ok:
-            self._recover()
-            blank = torch.zeros_like(self._window(scal.detach())[0, 0])
-            return StepResult(evaluated, OrderedDict(), blank, blank, loss_value, target, ok=False)
-        self._failures = 0
-        self.last_good = evaluated
-        self.x = new.detach().float()
+            self.update.reject()
+            blank = torch.zeros_like(self._window(heard.scalogram.detach())[0, 0])
+            return StepResult(evaluated, OrderedDict(), blank, blank, loss_value, target_value, ok=False)
+        self.update.accept(new)
         self.steps += 1
         self.loss_history.append(loss_value)
-        self.target_history.append(target)
-        grad = scal.grad
+        self.target_history.append(target_value)
+        scal_grad = heard.scalogram.grad
+        window = self._window(heard.scalogram.detach())[0, 0]
         return StepResult(
             waveform=evaluated,
-            acts=OrderedDict((n, a[0].detach().float()) for n, a in acts.items()),
-            scalogram=self._window(scal.detach())[0, 0],
-            scalogram_grad=self._window(grad)[0, 0] if grad is not None else torch.zeros_like(window[0, 0]),
+            acts=OrderedDict((n, a[0].detach().float()) for n, a in heard.acts.items()),
+            scalogram=window,
+            scalogram_grad=self._window(scal_grad)[0, 0] if scal_grad is not None else torch.zeros_like(window),
             loss=loss_value,
-            target=target,
-            terms=dict(zip(terms, numbers[3:])),
+            target=target_value,
+            terms=dict(zip(parts, numbers[3:])),
         )
-
-    def _recover(self) -> None:
-        self.recoveries += 1
-        self._failures += 1
-        self.x = self.last_good.clone()
-        if self._failures >= MAX_FAILURES_BEFORE_ORIGIN:
-            self.x = self.origin.clone()
-            self.last_good = self.x.clone()
-        log.warning("non-finite step: restored the last good clip (%d recoveries so far)", self.recoveries)
 
     def run(self, steps: int, progress: bool = False, on_step: Callable[[StepResult], None] | None = None
             ) -> list[StepResult]:
@@ -435,6 +428,7 @@ def with_settings(config: Config, **values: Any) -> Config:
 
 
 __all__ = [
+    "Heard",
     "Parametrization",
     "Raw",
     "Spectral",

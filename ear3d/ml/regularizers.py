@@ -1,22 +1,25 @@
-"""Regularisers of the sonification: what keeps gradient ascent on audio from producing
-adversarial hiss. Each is differentiable where it enters the loss and has its own factor.
+"""Regularisers of the sonification as penalty objectives: what keeps gradient ascent on
+audio from producing adversarial hiss. A step maximises
 
-Batch augmentations (item 0 is always the clean loop, the one shown and heard):
+    objective − Σ factor · penalty
 
-* :func:`sample_shifts`: circular time shifts of the loop, in samples;
-* :func:`sample_masks`: one random time block and one random pitch block of the scalogram
-  set to silence (0) per item.
+composed with the arithmetic of :class:`~ear3d.ml.objectives.Objective` (:func:`regularized`),
+each penalty with its own factor from the ``[optimize]`` settings (:func:`penalties`; a
+factor of 0 leaves the penalty out).
 
-Loss terms, each (B,) per item, added with their factors:
+Objectives read normalised activations ``name → (B, C, F, T)``; a step also gives them the
+sound itself under :data:`SOUND`: the (B, C, F, T) scalogram window of each item, before
+masks and normalisation, aligned to the loop. The penalties, each (B,) per item:
 
-* :func:`activity_penalty`: mean |normalised activation| over all neurons, layers weighted
-  equally — less activity elsewhere, a cleaner answer to the target;
-* :func:`noise_penalty`: mean scalogram level (the reference's "noise" term): energy that the
-  objective does not need decays back to silence;
-* :func:`high_frequency_penalty`: the power-weighted mean pitch of each frame (0 = lowest bin,
-  1 = highest), averaged over frames: the brighter, the higher.
+* :func:`total_activity` (``activity_penalty``): mean |normalised activation| over all
+  neurons, layers weighted equally — less activity elsewhere, a cleaner answer to the target;
+* :func:`noise_level` (``noise_penalty``): mean scalogram level (the reference's "noise"
+  term): energy that the objective does not need decays back to silence;
+* :func:`brightness` (``hf_penalty``): the power-weighted mean pitch of each frame (0 =
+  lowest bin, 1 = highest), averaged over frames: the brighter, the higher.
 
-Update helpers: :func:`normalize_gradient`, :func:`bound_amplitude`, :func:`mix_towards`.
+The batch augmentations are in :mod:`ear3d.ml.transforms`, the update rule (gradient
+normalisation, mixing back to the origin, the amplitude bound) in :mod:`ear3d.ml.update`.
 """
 
 from __future__ import annotations
@@ -25,52 +28,13 @@ from typing import Mapping
 
 import torch
 
+from ear3d.config import OptimizeConfig
 from ear3d.ml.cqt import LOG_RANGE
+from ear3d.ml.objectives import Objective
 
-
-def sample_shifts(batch: int, max_shift: int, n_samples: int, generator: torch.Generator | None,
-                  device: torch.device) -> torch.Tensor:
-    """(B,) int64 circular shifts in samples: item 0 is 0, the others uniform in [−max_shift, max_shift].
-
-    Shifts are taken modulo the loop length ``n_samples``: a shift by the whole loop is none.
-    """
-    max_shift = max(0, min(int(max_shift), n_samples))
-    shifts = torch.randint(-max_shift, max_shift + 1, (batch,), generator=generator, device=device)
-    shifts[0] = 0
-    return torch.remainder(shifts, n_samples)
-
-
-def sample_masks(batch: int, n_pitch: int, n_time: int, window: tuple[int, int], time_fraction: float,
-                 pitch_fraction: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    """(B, 1, F, T) float32 masks: 0 inside one random time block and one random pitch block, else 1.
-
-    ``window`` = (first step, steps) of the loop inside the T steps (the time block lies in
-    it); blocks span round(fraction · axis) entries; item 0 is never masked.
-    """
-    w0, wn = window
-    t_len = min(wn, round(time_fraction * wn))
-    f_len = min(n_pitch, round(pitch_fraction * n_pitch))
-    u = torch.rand((batch, 2), generator=generator, device=device)
-    t_start = w0 + torch.floor(u[:, 0] * (wn - t_len + 1)).long()
-    f_start = torch.floor(u[:, 1] * (n_pitch - f_len + 1)).long()
-    t = torch.arange(n_time, device=device)
-    f = torch.arange(n_pitch, device=device)
-    in_t = (t[None] >= t_start[:, None]) & (t[None] < (t_start + t_len)[:, None])  # (B, T)
-    in_f = (f[None] >= f_start[:, None]) & (f[None] < (f_start + f_len)[:, None])  # (B, F)
-    masked = in_t[:, None, :] | in_f[:, :, None]  # (B, F, T)
-    masked[0] = False
-    return (~masked).float().unsqueeze(1)
-
-
-#: What each scalogram channel holds for silence: log power 0; phase advance 0.5 (as expected).
-SILENT_CHANNELS = (0.0, 0.5)
-
-
-def apply_masks(scalogram: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """(B, C, F, T) scalogram, (B, 1, F, T) masks → the scalogram with masked entries set to
-    silence (per channel, see SILENT_CHANNELS). No gradient reaches a masked entry."""
-    silent = torch.tensor(SILENT_CHANNELS[: scalogram.shape[1]], device=scalogram.device).view(1, -1, 1, 1)
-    return scalogram * masks + silent * (1.0 - masks)
+#: Key of the sound itself (the unmasked scalogram window, (B, C, F, T)) among what a step's
+#: objectives read; the model's own input layer is ``"scalogram"`` (normalised, masked).
+SOUND = "sound"
 
 
 def normalize(acts: Mapping[str, torch.Tensor], stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]]
@@ -84,8 +48,8 @@ def normalize(acts: Mapping[str, torch.Tensor], stats: Mapping[str, tuple[torch.
 
 
 def activity_penalty(normed: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """(B,) mean over layers of the mean |normalised activation| (the scalogram input excluded)."""
-    terms = [a.abs().mean(dim=(1, 2, 3)) for name, a in normed.items() if name != "scalogram"]
+    """(B,) mean over layers of the mean |normalised activation| (the scalogram input and SOUND excluded)."""
+    terms = [a.abs().mean(dim=(1, 2, 3)) for name, a in normed.items() if name not in ("scalogram", SOUND)]
     return torch.stack(terms).mean(0)
 
 
@@ -114,18 +78,45 @@ def high_frequency_penalty(scalogram: torch.Tensor) -> torch.Tensor:
     return (share * ramp).sum(dim=1).mean(dim=1)
 
 
-def normalize_gradient(grad: torch.Tensor) -> torch.Tensor:
-    """The gradient divided by its standard deviation (all zeros stay zeros), no host sync."""
-    std = grad.std()
-    return torch.where(std > 0, grad / std.clamp_min(torch.finfo(grad.dtype).tiny), torch.zeros_like(grad))
+# -- the penalties as objectives ------------------------------------------------------------
 
 
-def bound_amplitude(x: torch.Tensor, peak: float) -> torch.Tensor:
-    """Scale ``x`` down to ``peak`` when its largest |sample| exceeds it (keeps the spectrum)."""
-    top = x.abs().max()
-    return x * torch.clamp(peak / top.clamp_min(1e-12), max=1.0)
+def total_activity() -> Objective:
+    """Mean |normalised activation| over every layer but the input (see :func:`activity_penalty`)."""
+    return Objective(activity_penalty, "total activity")
 
 
-def mix_towards(x: torch.Tensor, origin: torch.Tensor, amount: float) -> torch.Tensor:
-    """(1 − amount) · x + amount · origin."""
-    return x if amount == 0 else torch.lerp(x, origin, amount)
+def noise_level() -> Objective:
+    """Mean log-power level of the sound (see :func:`noise_penalty`); reads :data:`SOUND`."""
+    return Objective(lambda acts: noise_penalty(acts[SOUND]), "noise level", uses=(SOUND,))
+
+
+def brightness() -> Objective:
+    """Spectral centroid of the sound on the CQT axis, 0–1 (see :func:`high_frequency_penalty`);
+    reads :data:`SOUND`."""
+    return Objective(lambda acts: high_frequency_penalty(acts[SOUND]), "brightness", uses=(SOUND,))
+
+
+#: term name (as in StepResult.terms) → (its factor's [optimize] key, the penalty), in the order applied.
+PENALTIES = {
+    "activity": ("activity_penalty", total_activity),
+    "noise": ("noise_penalty", noise_level),
+    "high_frequency": ("hf_penalty", brightness),
+}
+
+
+def penalties(settings: OptimizeConfig) -> dict[str, tuple[float, Objective]]:
+    """term name → (factor, penalty) for every penalty whose factor in ``settings`` is positive."""
+    out = {}
+    for name, (key, make) in PENALTIES.items():
+        factor = float(getattr(settings, key))
+        if factor > 0:
+            out[name] = (factor, make())
+    return out
+
+
+def regularized(objective: Objective, terms: Mapping[str, tuple[float, Objective]]) -> Objective:
+    """``objective − Σ factor · penalty`` over ``terms`` (name → (factor, penalty)), in order."""
+    for factor, penalty in terms.values():
+        objective = objective - factor * penalty
+    return objective

@@ -28,8 +28,10 @@ Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the 
 Each published :class:`ActivationFrame` carries the clip the activations belong to, the clean
 (unshifted, unmasked) item's activations per layer, the loss and target histories, the
 scalogram and the loss's gradient with respect to it, the step count, the NaN recoveries
-and a mask of the selected neurons. On CUDA the activations are also kept on the GPU
-(``device_layers``) for the renderer's interop path.
+and a mask of the selected neurons. On CUDA the activations also stay on the GPU
+(``device_layers``, the step's own tensors, not copies): the renderer builds its activity
+table from them there and takes it into GL through CUDA–GL interop (ear3d.activity,
+ear3d.gfx.interop); on the CPU it uses the host arrays.
 """
 
 from __future__ import annotations
@@ -322,12 +324,10 @@ class Worker:
 
     def _publish(self, result: Any) -> None:
         son = self.sonifier
-        samples = result.waveform.detach().float().cpu().numpy().copy()
-        clip = Clip(samples, son.sample_rate)
-        layers = {name: a.cpu().numpy().copy() for name, a in result.acts.items()}
-        device_layers = None
-        if son.device.type == "cuda":  # kept on the GPU for the renderer's interop (copies: graphs reuse memory)
-            device_layers = {name: a.detach().clone() for name, a in result.acts.items()}
+        clip = Clip(host_copy(result.waveform), son.sample_rate)
+        layers = {name: host_copy(a) for name, a in result.acts.items()}
+        # On CUDA the renderer reads the activations where they are (StepResult's own tensors).
+        device_layers = dict(result.acts) if son.device.type == "cuda" else None
         frame = ActivationFrame(
             clip,
             layers,
@@ -336,8 +336,8 @@ class Worker:
             target=result.target,
             loss_history=np.asarray(son.loss_history, dtype=np.float32),
             target_history=np.asarray(son.target_history, dtype=np.float32),
-            scalogram=result.scalogram.detach().float().cpu().numpy().copy(),
-            scalogram_grad=result.scalogram_grad.detach().float().cpu().numpy().copy(),
+            scalogram=host_copy(result.scalogram),
+            scalogram_grad=host_copy(result.scalogram_grad),
             selected=selected_mask(self.selections(), self.shapes),
             recoveries=son.recoveries,
             optimizing=son.objective is not None and not self._paused,
@@ -349,3 +349,7 @@ class Worker:
             self._on_frame(frame)
 
 
+def host_copy(tensor: torch.Tensor) -> np.ndarray:
+    """A float32 numpy array of its own with ``tensor``'s values: one copy, from any device."""
+    t = tensor.detach().float()
+    return t.numpy().copy() if t.device.type == "cpu" else t.cpu().numpy()
