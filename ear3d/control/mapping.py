@@ -490,7 +490,7 @@ class _Parser:
     def bound(self, path: tuple, where: str, key: str, spec: ParamSpec, value: Any) -> float:
         value = self.real(path, where, key, value)
         if not spec.lo <= value <= spec.hi:
-            raise self.fail(path, f"{where}: {key} = {value:g} is outside {spec.name!r}'s range {spec.lo}–{spec.hi}")
+            raise self.fail(path, f"{where}: {key} = {value} is outside {spec.name!r}'s range {spec.lo}–{spec.hi}")
         return value
 
     def binding(self, section: str, number: int, key: str | None, value: Any) -> Binding:
