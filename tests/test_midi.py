@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -11,7 +12,7 @@ import mido
 import pytest
 
 from ear3d.config import ControlConfig
-from ear3d.control.mapping import available_mappings, load_mapping, mapping_for_port
+from ear3d.control.mapping import MidiMapping, available_mappings, load_mapping, mapping_for_port
 from ear3d.control.midi import MidiRouter, list_input_names, parse_bytes
 from ear3d.control.params import ALL_PARAMS, LIVE_PARAMS, ControlError, Parameters, ParamSpec
 from ear3d.messages import Command
@@ -41,9 +42,16 @@ def apply_all(params: Parameters, commands: list[Command]) -> None:
         assert params.apply(command), command
 
 
+def without_pickup(mapping: MidiMapping) -> MidiMapping:
+    """``mapping`` with soft takeover off everywhere (values apply at once)."""
+    for b in list(mapping.bindings()):
+        mapping = mapping.with_binding(dataclasses.replace(b, pickup=False))
+    return mapping
+
+
 @pytest.fixture
 def generic() -> MidiRouter:
-    return MidiRouter(load_mapping("generic"))
+    return MidiRouter(without_pickup(load_mapping("generic")))
 
 
 def write(tmp_path, text: str):
