@@ -109,12 +109,8 @@ def test_midi_message_reaches_the_picture(window):
     app: LiveApp = window.app
     port = mido.ports.EchoPort()
     app.control.add_port(port, name="Some Keyboard")  # generic mapping: CC 74 → exposure, soft takeover
-    app.params.set("exposure", app.params.spec("exposure").lo)
-    for value in (1, 0):  # the knob passes the value, then drives it
+    for value in (127, 0):  # the knob sweeps past the current value (taking it over), then drives it down
         port.send(mido.Message("control_change", control=74, value=value))
-    app.params.set("exposure", 1.5)
-    port.send(mido.Message("control_change", control=74, value=60))  # moved elsewhere: the knob lets go ...
-    port.send(mido.Message("control_change", control=74, value=0))  # ... until it passes it again
     deadline = time.time() + 2
     while app.params.get("exposure") != app.params.spec("exposure").lo and time.time() < deadline:
         app._next_control_drain = 0.0
