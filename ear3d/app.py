@@ -22,11 +22,11 @@ from pyglm import glm
 
 from ear3d.adaptive import AdaptiveQuality, QualityState
 from ear3d.config import Config, parse_hex_color
+from ear3d.control.actions import APP_ACTIONS
 from ear3d.control.keyboard import FLY_KEYS, binding
-from ear3d.control.mapping import load_mapping
-from ear3d.control.midi import MidiInput, MidiRouter
 from ear3d.control.params import ControlError, Parameters, live_specs
 from ear3d.control.sonify import selection, worker_commands
+from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
@@ -50,9 +50,7 @@ FRAME_HISTORY = 120
 #: Seconds a recalled scene's camera takes to fly there.
 SCENE_FLIGHT_S = 1.2
 
-APP_COMMANDS = ("help", "panels", "performance", "fullscreen", "screenshot", "record", "save_session",
-                "load_session", "keep_selection", "step", "reset_origin", "pause_orbit", "reset_camera",
-                "focus_selection", "reopen_audio", "recall_scene", "store_scene", "mute", "toggle_sonify", "origin")
+APP_COMMANDS = tuple(APP_ACTIONS)
 
 
 class LiveApp:
@@ -72,8 +70,6 @@ class LiveApp:
         self.params = Parameters(live_specs(config))
         self.session: Session | None = None
         self.playback: Playback | None = None
-        self.midi_router: MidiRouter | None = None
-        self.midi: MidiInput | None = None
         self.layer_names: list[str] = []
         check_interop(config, ctx)  # a CUDA interop that cannot work fails before the model loads
         self._preparation: Preparation | None = Preparation(config)
@@ -86,7 +82,7 @@ class LiveApp:
         self._edge_base = 0
         self._param_version = self.params.version
         self._error_version = 0
-        self._next_midi_apply = 0.0
+        self._next_control_drain = 0.0
         self.errors = 0
         self.last_error = ""
         # What the GUI shows or hides (it reads and toggles these).
@@ -107,6 +103,8 @@ class LiveApp:
         self.frame_times: collections.deque[float] = collections.deque(maxlen=FRAME_HISTORY)
         self.frames_drawn = 0
         self.window_size: tuple[int, int] = (config.render.width, config.render.height)
+        #: MIDI controllers and OSC (learn, feedback, soft takeover, hot-plug); open from the start
+        self.control = ControlSurfaces(config.control, self.params)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -159,10 +157,9 @@ class LiveApp:
         self.playback.set_volume(float(self.params.get("volume")))
         if self.params.get("mute"):
             self.playback.toggle_mute()
-        self.midi_router = MidiRouter(load_mapping(self.config.control.midi_mapping, specs), specs)
-        self.midi = MidiInput(self.config.control, self.midi_router)
         if state is not None:
             self._restore(state.current, flight=0.0)
+        self.control.send_state()  # layer ranges are known now: show every value on the controllers
         self.ready_after = time.perf_counter() - self.started
         log.info("ready after %.1f s: %d neurons in %d layers", self.ready_after, self.session.table.size, len(names))
 
@@ -173,9 +170,12 @@ class LiveApp:
 
     # -- commands -----------------------------------------------------------------------------
 
-    def command(self, command: Command) -> None:
-        """Apply one command from any input; a bad one is logged, never raised."""
+    def command(self, command: Command, by_hand: bool = True) -> None:
+        """Apply one command from any input; a bad one is logged, never raised. ``by_hand``:
+        from the keyboard or the GUI (a parameter it changes is the one MIDI learn acts on)."""
         try:
+            if by_hand and not command.name.startswith("app:"):
+                self.control.touched(command.name.partition(":")[0])
             if command.name.startswith("app:"):
                 self._app_command(command.name[4:], command.value)
             elif not self.params.apply(command):
@@ -220,6 +220,12 @@ class LiveApp:
             if not isinstance(value, str) or not value:
                 raise ControlError(f"app:origin needs silence, noise, a clip name or a file path, got {value!r}")
             self.set_origin(value)
+        elif name == "learn":
+            self.control.learn_last_touched()
+        elif name == "unlearn":
+            if self.control.last_touched is None:
+                raise ControlError("app:unlearn: touch a parameter first")
+            self.control.learn.unlearn(self.control.last_touched)
         elif name == "pause_orbit":
             self.orbit_paused = not self.orbit_paused
         elif name in ("keep_selection", "step", "reset_origin", "reset_camera", "focus_selection", "reopen_audio"):
@@ -332,13 +338,14 @@ class LiveApp:
 
     def _apply_controls(self) -> None:
         now = time.perf_counter()
-        if self.midi_router is not None and now >= self._next_midi_apply:  # coalesced, at control.apply_hz
-            self._next_midi_apply = now + 1.0 / self.config.control.apply_hz
-            for command in self.midi_router.drain():
-                self.command(command)
+        if now >= self._next_control_drain:  # MIDI and OSC, coalesced: at most once a frame and control.apply_hz
+            self._next_control_drain = now + 1.0 / self.config.control.apply_hz
+            for command in self.control.drain():
+                self.command(command, by_hand=False)
         self._param_version, changed = self.params.changed_since(self._param_version)
         if not changed:
             return
+        self.control.feedback(changed)  # motor faders, LED rings and OSC clients follow every change
         log.info("parameters: %s", ", ".join(f"{k} = {v:.4g}" for k, v in changed.items()))
         session, playback = self.session, self.playback
         session.apply(changed)  # type: ignore[union-attr]
@@ -436,6 +443,7 @@ class LiveApp:
             current = selection(self.params.snapshot(), self.layer_names)
             session.worker.send(Command("select", {**current, "keep": bool(snap.kept)}))
             self.kept = [dict(r) for r in snap.kept]
+        self.control.send_state()
 
     def store_scene(self, slot: int) -> None:
         """Remember the state now in recall slot ``slot`` (kept in memory and in session files)."""
@@ -494,11 +502,10 @@ class LiveApp:
         if self._preparation is not None:
             self._preparation.cancel()
             self._preparation = None
-        for part in ("playback", "midi"):
-            obj = getattr(self, part)
-            if obj is not None:
-                obj.close()
-                setattr(self, part, None)
+        self.control.close()
+        if self.playback is not None:
+            self.playback.close()
+            self.playback = None
         if self.session is not None:
             self.session.release()
             self.session = None

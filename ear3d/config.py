@@ -217,11 +217,18 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class ControlConfig:
-    """Keyboard and MIDI input."""
+    """Keyboard, MIDI controllers and OSC."""
 
-    midi_input: str = _free("", "MIDI input port name substring ('' = none, '*' = first available)")
-    midi_mapping: str = _free("generic", "mapping name under assets/midi/")
-    apply_hz: float = _num(30.0, 1.0, 1000.0, "rate at which coalesced controller values are applied")
+    midi_input: tuple[str, ...] = _free(("*",), "MIDI input ports to open: name substrings or glob patterns, a "
+                                        "string or a list ('*' = every port, '' = MIDI off)")
+    midi_mapping: str = _free("auto", "mapping under assets/midi/ or a .toml path; 'auto' picks one per port by name "
+                                      "(else generic)")
+    apply_hz: float = _num(120.0, 1.0, 1000.0, "most times a second coalesced controller values are applied "
+                                                "(at most once a frame)")
+    hot_plug_s: float = _num(1.0, 0.1, 10.0, "seconds between scans for MIDI ports plugged in or out")
+    osc: bool = _free(True, "listen for OSC messages (/ear3d/<parameter> value)")
+    osc_host: str = _free("127.0.0.1", "interface OSC listens on (anything but loopback is reachable from the network)")
+    osc_port: int = _num(9000, 0, 65535, "UDP port OSC listens on (0 = any free port)")
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,11 @@ def _coerce(section: str, key: str, tp: Any, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {type(value).__name__} {value!r}")
         return value
+    if tp == tuple[str, ...]:  # a single string stands for a list of one
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{where} must be a string or a list of strings, got {type(value).__name__} {value!r}")
+        return tuple(items)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, got {type(value).__name__} {value!r}")

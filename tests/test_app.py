@@ -10,7 +10,6 @@ import pytest
 
 from ear3d.app import LiveApp
 from ear3d.config import load
-from ear3d.control.midi import MidiInput
 from ear3d.gfx.context import headless_context
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.messages import Command
@@ -109,12 +108,12 @@ def test_keys_change_parameters(window):
 def test_midi_message_reaches_the_picture(window):
     app: LiveApp = window.app
     port = mido.ports.EchoPort()
-    app.midi.close()
-    app.midi = MidiInput.from_port(port, app.midi_router)
-    port.send(mido.Message("control_change", control=74, value=0))  # generic mapping: CC 74 → exposure
+    app.control.add_port(port, name="Some Keyboard")  # generic mapping: CC 74 → exposure, soft takeover
+    for value in (127, 0):  # the knob sweeps past the current value (taking it over), then drives it down
+        port.send(mido.Message("control_change", control=74, value=value))
     deadline = time.time() + 2
     while app.params.get("exposure") != app.params.spec("exposure").lo and time.time() < deadline:
-        app._next_midi_apply = 0.0
+        app._next_control_drain = 0.0
         draw(window)
         time.sleep(0.01)
     assert app.params.get("exposure") == app.params.spec("exposure").lo

@@ -20,4 +20,5 @@ BENCHES: dict[str, str] = {
     "optimize": "ear3d.bench.optimize",
     "layout": "ear3d.bench.layout",
     "render": "ear3d.bench.render",
+    "control": "ear3d.bench.control",
 }

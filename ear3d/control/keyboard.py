@@ -25,6 +25,8 @@ _TABLE: tuple[tuple[str, str, object, str], ...] = (
     ("F9", "app:record", None, "start or stop recording picture and sound (MP4 into out/)"),
     ("CTRL+S", "app:save_session", None, "save the session file"),
     ("CTRL+L", "app:load_session", None, "load the session file again"),
+    ("CTRL+M", "app:learn", None, "MIDI learn: move a control for the last touched parameter (again: cancel)"),
+    ("CTRL+U", "app:unlearn", None, "forget the MIDI bindings of the last touched parameter"),
     # The target: what the ear aims at.
     ("T", "target_layer:next", None, "target layer: next"),
     ("SHIFT+T", "target_layer:prev", None, "target layer: previous"),

@@ -1,134 +1,280 @@
-"""MIDI input: messages → parameter commands through a mapping, coalesced per frame.
+"""MIDI input of one controller: messages → parameter commands through its mapping, coalesced per frame.
 
-:class:`MidiRouter` turns ``mido.Message`` objects into :class:`~ear3d.messages.Command`
-objects (see :mod:`ear3d.control.params` for their meaning) and keeps them until the app
-calls :meth:`MidiRouter.drain` at ``ControlConfig.apply_hz``; repeated values of one
-parameter collapse into the newest, so a fader flood costs one update per frame.
-
-:class:`MidiInput` opens a port through mido (python-rtmidi backend) and feeds the router
-from the port's callback thread. When MIDI is unavailable (no ALSA sequencer, no JACK
-server, no matching port) it logs one warning and carries on with ``available`` False.
+:class:`MidiRouter` runs on the MIDI library's callback thread (:meth:`MidiRouter.handle`):
+it decodes messages into control events (control.events), lets MIDI learn take the next one
+(control.learn), drops echoes of its own feedback (control.feedback.EchoGuard) and queues what
+the mapping's bindings make of the rest: positions of absolute controls (newest per
+parameter), encoder steps (summed), and button actions (in order, rate-limited). The frame
+loop calls :meth:`MidiRouter.drain` once a frame; that turns the queue into
+:class:`~ear3d.messages.Command` objects against the current values (soft takeover,
+control.pickup; relative steps; toggles). :meth:`MidiRouter.feedback` encodes changed values
+for the controller's output. Opening ports and hot-plug are control.ports' business.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
 
 import mido
 
-from ear3d.config import ControlConfig
-from ear3d.control.mapping import Action, CCBinding, MidiMapping
-from ear3d.control.params import ALL_PARAMS, ParamSpec
+from ear3d.control.coalesce import CoalescingQueue
+from ear3d.control.events import ControlEvent, EventDecoder
+from ear3d.control.feedback import EchoGuard, feedback_messages
+from ear3d.control.mapping import Binding, MidiMapping
+from ear3d.control.params import ControlError, Parameters
+from ear3d.control.pickup import Pickup
 from ear3d.messages import Command
+
+if TYPE_CHECKING:
+    from ear3d.control.learn import Learn
 
 log = logging.getLogger(__name__)
 
 #: What rtmidi raises without a usable MIDI system (its errors derive from OSError;
-#: SystemError and RuntimeError are caught as well in case a backend raises the builtins).
+#: SystemError and RuntimeError are caught as well: the ALSA backend raises SystemError
+#: where there is no sequencer).
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (OSError, SystemError, RuntimeError, ImportError, ValueError)
 
 _CHANNEL_DATA_LEN = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 _SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0}
 
 
-def _action_command(action: Action) -> Command:
-    if action.verb == "set":
-        return Command(action.param, action.value)
-    return Command(f"{action.param}:{action.verb}")
+def relative_ticks(value: int, mode: str) -> int:
+    """Encoder steps in a 7-bit relative CC value (+ clockwise, − counter-clockwise)."""
+    if mode == "twos_complement":  # 1…63 up, 127…65 down (−1…−63)
+        return value - 128 if value >= 64 else value
+    if mode == "binary_offset":  # 65…127 up, 63…0 down, 64 = none
+        return value - 64
+    if mode == "sign_magnitude":  # bit 6 is the sign: 1…63 up, 65…127 down
+        return -(value - 64) if value >= 64 else value
+    raise ValueError(f"not a relative mode: {mode!r}")
+
+
+def _key(binding: Binding) -> tuple[str, int]:
+    return binding.source, binding.number
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """An absolute control moved to ``position``, through ``low``–``high`` since the last drain."""
+
+    binding: Binding
+    position: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    binding: Binding
+    ticks: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Set:
+    binding: Binding
+    on: bool  # a note switch pressed (on) or released (off)
+
+
+@dataclass(frozen=True, slots=True)
+class _Toggle:
+    binding: Binding
+
+
+def _merge(old: Any, new: Any) -> Any:
+    """Two pending changes of one parameter in one frame: positions keep the range swept,
+    steps add up, anything else: the newest wins."""
+    if isinstance(old, _Move) and isinstance(new, _Move) and old.binding == new.binding:
+        return _Move(new.binding, new.position, min(old.low, new.low), max(old.high, new.high))
+    if isinstance(old, _Step) and isinstance(new, _Step) and old.binding == new.binding:
+        return _Step(new.binding, old.ticks + new.ticks)
+    return new
 
 
 class MidiRouter:
-    """Translates MIDI messages into parameter commands and coalesces them until :meth:`drain`.
+    """One controller's mapping at work; :meth:`handle` is called on the MIDI thread, :meth:`drain`
+    and :meth:`feedback` on the frame loop. ``params`` is the registry the values are read
+    from (for soft takeover, encoders and toggles); a private one with the defaults when None."""
 
-    All methods are thread-safe; :meth:`handle` runs on the MIDI callback thread and never raises.
-    """
-
-    def __init__(self, mapping: MidiMapping, specs: Sequence[ParamSpec] = ALL_PARAMS, max_pending: int = 1024) -> None:
-        self.mapping = mapping
-        self._specs = {s.name: s for s in specs}
+    def __init__(self, mapping: MidiMapping, params: Parameters | None = None, learn: "Learn | None" = None,
+                 name: str = "", actions_per_drain: int = 32, max_pending: int = 1024) -> None:
+        self.params = params if params is not None else Parameters()
+        self.learn = learn
+        self.name = name
+        self.echo = EchoGuard()
+        self._queue: CoalescingQueue[Any] = CoalescingQueue(actions_per_drain, max_pending)
         self._lock = threading.Lock()
-        # key → Command; a set is keyed by its parameter, each action by a unique number.
-        self._pending: OrderedDict[Any, Command] = OrderedDict()
-        self._serial = 0
-        self._max_pending = max_pending
-        self._counts = {"received": 0, "mapped": 0, "ignored": 0, "malformed": 0, "dropped": 0}
+        self._counts = {"received": 0, "mapped": 0, "ignored": 0, "malformed": 0, "echoes": 0}
+        self._pickups: dict[tuple[str, int], Pickup] = {}
+        self._applied: dict[tuple[str, int], float] = {}  # the value each control set last
+        self._last_sent: dict[tuple[str, int], tuple[bytes, ...]] = {}
+        self.mapping = mapping
 
-    def translate(self, msg: Any) -> list[Command]:
-        """The commands ``msg`` maps to; pure (no state changes), [] for anything unmapped or odd."""
+    @property
+    def mapping(self) -> MidiMapping:
+        """The mapping in use; assigning one (e.g. after MIDI learn) takes effect with the next message."""
+        return self._mapping
+
+    @mapping.setter
+    def mapping(self, mapping: MidiMapping) -> None:
+        by_param: dict[str, list[Binding]] = {}
+        for b in mapping.bindings():
+            if b.param is not None:
+                by_param.setdefault(b.param, []).append(b)
+        self._decoder = EventDecoder(mapping.pairs14)
+        self._by_param = by_param
+        self._mapping = mapping
+
+    # -- the MIDI thread ------------------------------------------------------------------
+
+    def handle(self, msg: Any) -> bool:
+        """Take one message (never raises); True when it moved a bound control."""
+        mapped = False
         try:
-            kind = msg.type
-            if kind == "control_change":
-                binding = self.mapping.cc.get(msg.control)
-                if binding is not None and binding.channel in (None, msg.channel):
-                    return self._cc_commands(binding, msg.value)
-            elif kind == "note_on" and msg.velocity > 0:
-                binding = self.mapping.notes.get(msg.note)
-                if binding is not None and binding.channel in (None, msg.channel):
-                    return [_action_command(binding.action)]
-        except (AttributeError, TypeError, ValueError):
-            pass
-        return []
-
-    def _cc_commands(self, binding: CCBinding, value: int) -> list[Command]:
-        if binding.action is not None:
-            if binding.trigger == "change" or value >= 64:
-                return [_action_command(binding.action)]
-            return []
-        spec = self._specs.get(binding.param or "")
-        if spec is None:  # the mapping was validated against other specs
-            return []
-        return [Command(spec.name, spec.between(binding.lo, binding.hi, min(max(value, 0), 127) / 127.0))]
-
-    def handle(self, msg: Any) -> list[Command]:
-        """Translate ``msg`` and queue its commands for :meth:`drain`; returns the commands."""
-        commands = self.translate(msg)
+            if self.echo.is_echo(msg):
+                self._count("echoes")
+                return False
+            for event in self._decoder.decode(msg):
+                if self.learn is not None and self.learn.capture(self, event):
+                    mapped = True
+                    continue
+                binding = self._mapping.lookup(event)
+                if binding is not None:
+                    mapped = self._queue_event(binding, event) or mapped
+        except (AttributeError, TypeError, ValueError) as e:  # not a mido message, or a broken one
+            log.debug("MIDI %s: ignored %r: %s", self.name, msg, e)
         with self._lock:
             self._counts["received"] += 1
-            self._counts["mapped" if commands else "ignored"] += 1
-            for command in commands:
-                self._queue(command)
-        return commands
+            self._counts["mapped" if mapped else "ignored"] += 1
+        return mapped
 
-    def _queue(self, command: Command) -> None:
-        param, sep, _ = command.name.partition(":")
-        if sep:
-            self._serial += 1
-            self._pending[self._serial] = command
-            if len(self._pending) > self._max_pending:
-                self._pending.popitem(last=False)
-                self._counts["dropped"] += 1
-            return
-        # An absolute value supersedes everything still pending for that parameter.
-        for key in [k for k, c in self._pending.items() if c.name.partition(":")[0] == param]:
-            del self._pending[key]
-        self._pending[param] = command
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts["received"] += 1
+            self._counts[what] += n
 
-    def feed_bytes(self, data: bytes) -> list[Command]:
-        """Parse raw MIDI bytes (counting malformed parts) and handle every message found."""
+    def _queue_event(self, b: Binding, e: ControlEvent) -> bool:
+        if b.action is not None:
+            if b.source == "program":
+                self._queue.put_action("app", b.action.command(e.number + b.offset))
+                return True
+            pressed = e.kind == "note_on" if b.source == "note" else e.position >= 0.5
+            if b.source == "note" and e.kind == "note_off":
+                return False
+            if b.trigger == "change" or pressed:
+                self._queue.put_action(b.action.param, b.action.command())
+                return True
+            return False
+        param = b.param
+        if b.source == "note":
+            if b.mode == "toggle":
+                if e.kind == "note_on":
+                    self._queue.put_action(param, _Toggle(b))
+                return e.kind == "note_on"
+            if b.mode == "trigger" and e.kind == "note_off":
+                return False
+            self._queue.put_latest(param, _Set(b, e.kind == "note_on"))
+            return True
+        if e.kind == "nrpn_step" or b.relative:
+            ticks = e.value if e.kind == "nrpn_step" else relative_ticks(e.value, b.mode)
+            if ticks:
+                self._queue.put_latest(param, _Step(b, ticks), _merge)
+            return bool(ticks)
+        x = e.position
+        self._queue.put_latest(param, _Move(b, x, x, x), _merge)
+        return True
+
+    def feed_bytes(self, data: bytes) -> int:
+        """Parse raw MIDI bytes (counting malformed parts) and handle every message found;
+        returns how many moved a bound control."""
         problems: list[str] = []
-        commands = []
-        for msg in parse_bytes(data, problems):
-            commands.extend(self.handle(msg))
+        mapped = sum(self.handle(msg) for msg in parse_bytes(data, problems))
         if problems:
             with self._lock:
                 self._counts["malformed"] += len(problems)
-        return commands
+        return mapped
+
+    # -- the frame loop -------------------------------------------------------------------
 
     def drain(self) -> list[Command]:
-        """The pending commands in arrival order, newest value only per parameter; clears them."""
-        with self._lock:
-            commands = list(self._pending.values())
-            self._pending.clear()
-            return commands
+        """What the controls did since the last drain, as commands against the current values:
+        at most one value per parameter (absolute moves, summed encoder steps), then actions
+        in order (at most ``actions_per_drain``)."""
+        commands = []
+        for item in self._queue.drain():
+            try:
+                command = item if isinstance(item, Command) else self._resolve(item)
+            except ControlError as e:  # a parameter this registry lacks: the mapping was made for other specs
+                log.warning("MIDI %s: %s", self.name, e)
+                continue
+            if command is not None:
+                commands.append(command)
+        return commands
+
+    def _resolve(self, item: Any) -> Command | None:
+        b: Binding = item.binding
+        spec = self.params.spec(b.param)  # type: ignore[arg-type]
+        current = self.params.get(spec.name)
+        if isinstance(item, (_Set, _Toggle)):
+            on = spec.clamp(spec.hi if b.on is None else b.on)
+            off = spec.clamp(spec.lo if b.off is None else b.off)
+            value = (off if current == on else on) if isinstance(item, _Toggle) else (on if item.on else off)
+        elif isinstance(item, _Step):
+            if spec.integer:
+                value = spec.clamp(current + item.ticks)
+            else:
+                value = b.scaling.value(spec, b.scaling.position(spec, current) + item.ticks * b.step)
+        else:
+            value = b.scaling.value(spec, item.position)
+            if b.pickup:
+                pickup = self._pickups.setdefault(_key(b), Pickup())
+                if not pickup.update(item.position, item.low, item.high, b.scaling.position(spec, current), current):
+                    return None
+                pickup.applied(value)
+        self._applied[_key(b)] = value
+        return Command(spec.name, value)
+
+    def feedback(self, changed: Mapping[str, float], everything: bool = False) -> list[mido.Message]:
+        """Messages that show ``changed`` values on the controller, remembered for the echo guard.
+        A control is not told the value it set itself, nor a value it already shows, unless
+        ``everything`` (the full state, e.g. on connect)."""
+        out: list[mido.Message] = []
+        for name, value in changed.items():
+            for b in self._by_param.get(name, ()):
+                key = _key(b)
+                if not everything and self._applied.get(key) == value:
+                    continue
+                try:
+                    messages = feedback_messages(b, self.params.spec(name), value)
+                except ControlError:
+                    continue
+                signature = tuple(bytes(m.bytes()) for m in messages)
+                if not messages or not everything and self._last_sent.get(key) == signature:
+                    continue
+                self._last_sent[key] = signature
+                self._applied.pop(key, None)
+                out.extend(messages)
+        self.echo.sent(out)
+        return out
+
+    def pickup_state(self, name: str) -> tuple[float, bool] | None:
+        """(value where the physical control is, whether it has taken over) for the first
+        soft-takeover control of ``name`` that has moved; None when there is none."""
+        for b in self._by_param.get(name, ()):
+            pickup = self._pickups.get(_key(b))
+            if b.pickup and pickup is not None and pickup.physical is not None:
+                return b.scaling.value(self.params.spec(name), pickup.physical), pickup.engaged
+        return None
 
     @property
     def counts(self) -> dict[str, int]:
-        """received, mapped, ignored messages; malformed byte sequences; actions dropped on overflow."""
+        """received, mapped, ignored messages; malformed byte sequences; echoes of feedback
+        dropped; actions dropped on overflow."""
         with self._lock:
-            return dict(self._counts)
+            return {**self._counts, "dropped": self._queue.dropped}
 
 
 def parse_bytes(data: bytes, problems: list[str] | None = None) -> list[mido.Message]:
@@ -203,153 +349,23 @@ def parse_bytes(data: bytes, problems: list[str] | None = None) -> list[mido.Mes
     return messages
 
 
-def _resolve_backend(backend: str | mido.Backend | None) -> Any:
+def resolve_backend(backend: str | mido.Backend | None) -> Any:
+    """A mido backend: None = MIDO_BACKEND at import time (or whatever mido.set_backend() chose)."""
     if backend is None:
-        return mido.backend  # MIDO_BACKEND at import time, or whatever mido.set_backend() chose
+        return mido.backend
     if isinstance(backend, str):
         return mido.Backend(backend)
     return backend
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
 def list_input_names(backend: str | mido.Backend | None = None) -> list[str]:
     """Names of the MIDI input ports; [] with a warning when the backend cannot list them."""
     try:
-        return list(_resolve_backend(backend).get_input_names())
+        return list(resolve_backend(backend).get_input_names())
     except BACKEND_ERRORS as e:
-        log.warning("MIDI: cannot list input ports (%s); carrying on without MIDI", _describe(e))
+        log.warning("MIDI: cannot list input ports (%s); carrying on without MIDI", describe_error(e))
         return []
-
-
-class MidiInput:
-    """An open MIDI input port that feeds a :class:`MidiRouter`, or nothing when MIDI is unavailable.
-
-    Never raises for a missing MIDI system or port: ``available`` is False and ``problem``
-    says why (also logged once as a warning). Closes its port on :meth:`close` or on leaving
-    a ``with`` block.
-    """
-
-    def __init__(self, config: ControlConfig, router: MidiRouter, backend: str | mido.Backend | None = None) -> None:
-        self.router = router
-        self.problem: str | None = None
-        self._port: Any = None
-        self._reader: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._closed = False
-        wanted = config.midi_input.strip()
-        if not wanted:
-            self.problem = "no MIDI input configured (control.midi_input = '')"
-            log.info("MIDI: %s", self.problem)
-            return
-        self._open(wanted, _resolve_backend(backend))
-
-    @classmethod
-    def from_port(cls, port: Any, router: MidiRouter) -> "MidiInput":
-        """Wrap an already open mido input port (taken over: :meth:`close` closes it)."""
-        self = cls.__new__(cls)
-        self.router, self.problem, self._port, self._reader = router, None, None, None
-        self._stop, self._closed = threading.Event(), False
-        self._attach(port)
-        return self
-
-    def _open(self, wanted: str, backend: Any) -> None:
-        where = f"MIDI backend {getattr(backend, 'name', backend)}" + (
-            f"/{backend.api}" if getattr(backend, "api", None) else ""
-        )
-        try:
-            names = list(backend.get_input_names())
-        except BACKEND_ERRORS as e:
-            self._unavailable(f"cannot list MIDI input ports with {where} ({_describe(e)})", None)
-            return
-        if wanted == "*":
-            chosen = names[0] if names else None
-        else:
-            chosen = next((n for n in names if wanted.lower() in n.lower()), None)
-        if chosen is None:
-            what = "there are no MIDI input ports" if wanted == "*" else f"no MIDI input port matches {wanted!r}"
-            self._unavailable(f"{what} ({where})", names)
-            return
-        try:
-            port = backend.open_input(chosen)
-        except BACKEND_ERRORS as e:
-            self._unavailable(f"cannot open MIDI input {chosen!r} ({_describe(e)})", names)
-            return
-        self._attach(port)
-        log.info("MIDI: listening on %r", chosen)
-
-    def _unavailable(self, problem: str, names: list[str] | None) -> None:
-        ports = "unknown" if names is None else (", ".join(repr(n) for n in names) or "none")
-        self.problem = problem
-        log.warning("MIDI: %s; available input ports: %s; carrying on without MIDI", problem, ports)
-
-    def _attach(self, port: Any) -> None:
-        self._port = port
-        if hasattr(port, "callback"):
-            port.callback = self._on_message
-        else:  # ports without callbacks (EchoPort, MultiPort, ...) are polled by a daemon thread
-            self._reader = threading.Thread(target=self._poll, name=f"midi-in {port.name}", daemon=True)
-            self._reader.start()
-
-    def _on_message(self, msg: Any) -> None:
-        try:
-            self.router.handle(msg)
-        except Exception:  # the callback runs on the backend's thread: never let it die
-            log.exception("MIDI: error while handling %r", msg)
-
-    def _poll(self, interval: float = 0.002) -> None:
-        port = self._port
-        while not self._stop.is_set() and not port.closed:
-            try:
-                for msg in port.iter_pending():
-                    self._on_message(msg)
-            except Exception as e:  # a port closed under us, or a broken port: stop quietly
-                if not port.closed:
-                    log.warning("MIDI: stopped reading %r: %s", getattr(port, "name", port), _describe(e))
-                return
-            self._stop.wait(interval)
-
-    @property
-    def available(self) -> bool:
-        """True while a port is open and feeding the router."""
-        return self._port is not None and not self._closed
-
-    @property
-    def port_name(self) -> str | None:
-        """The open port's name (None when unavailable)."""
-        return getattr(self._port, "name", None) if self._port is not None else None
-
-    def close(self) -> None:
-        """Stop feeding the router and close the port; safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        port = self._port
-        if port is None:
-            return
-        try:
-            if hasattr(port, "callback"):
-                port.callback = None
-        except BACKEND_ERRORS:
-            pass
-        if self._reader is not None:
-            self._reader.join(timeout=1.0)
-        try:
-            port.close()
-        except BACKEND_ERRORS as e:
-            log.warning("MIDI: error closing %r: %s", self.port_name, _describe(e))
-
-    def __enter__(self) -> "MidiInput":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

@@ -1,0 +1,99 @@
+"""OSC over UDP on loopback with a real python-osc client and server: set, normalized, actions,
+query, registered feedback, and malformed or unknown messages counted and ignored."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import ThreadingOSCUDPServer
+from pythonosc.udp_client import SimpleUDPClient
+import threading
+
+from ear3d.control.osc import OscServer
+from ear3d.control.params import Parameters
+from ear3d.messages import Command
+
+
+def wait_for(predicate, timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.fixture
+def osc():
+    server = OscServer(Parameters(), "127.0.0.1", 0)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def listener():
+    """A python-osc server collecting what ear3d sends back."""
+    got: list[tuple[str, list]] = []
+    dispatcher = Dispatcher()
+    dispatcher.set_default_handler(lambda address, *args: got.append((address, list(args))))
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server.server_address[1], got
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_set_normalized_and_actions_are_coalesced(osc: OscServer) -> None:
+    client = SimpleUDPClient(*osc.address)
+    for i in range(200):
+        client.send_message("/ear3d/volume", i / 256)
+    client.send_message("/ear3d/exposure/normalized", 1.0)
+    client.send_message("/ear3d/minimise", "minimise")
+    client.send_message("/ear3d/action/screenshot", [])
+    client.send_message("/ear3d/action/recall_scene", 2)
+    client.send_message("/ear3d/action/highlight_layer/next", [])
+    assert wait_for(lambda: osc.counts["received"] >= 205)
+    commands = osc.drain()
+    spec = osc.params.spec("exposure")
+    assert commands == [Command("volume", 199 / 256), Command("exposure", spec.hi), Command("minimise", 1),
+                        Command("app:screenshot"), Command("app:recall_scene", 2), Command("highlight_layer:next")]
+    assert osc.counts["applied"] == 205
+
+
+def test_malformed_unknown_and_bad_are_counted(osc: OscServer) -> None:
+    client = SimpleUDPClient(*osc.address)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.sendto(b"\x00garbage", osc.address)
+    raw.sendto(b"/ear3d/volume\x00\x00\x00,f\x00", osc.address)  # truncated: the float is missing
+    raw.close()
+    client.send_message("/ear3d/no_such", 1.0)
+    client.send_message("/other/volume", 1.0)
+    client.send_message("/ear3d/volume", "loud")
+    client.send_message("/ear3d/volume", float("nan"))
+    client.send_message("/ear3d/volume", 7.0)  # out of range: clamped
+    assert wait_for(lambda: osc.counts["malformed"] == 2 and osc.counts["received"] == 5)
+    assert osc.counts["unknown"] == 2 and osc.counts["bad"] == 2
+    assert osc.drain() == [Command("volume", 1.0)]
+
+
+def test_query_and_registered_feedback(osc: OscServer, listener) -> None:
+    port, got = listener
+    client = SimpleUDPClient(*osc.address)
+    client.send_message("/ear3d/query", port)
+    assert wait_for(lambda: any(a == "/ear3d/query/end" for a, _ in got))
+    params = {args[0]: args for a, args in got if a == "/ear3d/param"}
+    assert set(params) == set(osc.params.specs)
+    name, lo, hi, value, default, scale, group = params["learning_rate"]
+    spec = osc.params.spec("learning_rate")
+    assert (lo, hi, scale) == (pytest.approx(spec.lo), pytest.approx(spec.hi), "log")
+    got.clear()
+    client.send_message("/ear3d/register", port)
+    assert wait_for(lambda: len(got) >= len(osc.params.specs))  # the full state at once
+    got.clear()
+    osc.feedback({"volume": 0.25})
+    assert wait_for(lambda: ("/ear3d/volume", [0.25]) in got)
