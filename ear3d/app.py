@@ -24,6 +24,9 @@ from ear3d.session import Session
 
 log = logging.getLogger(__name__)
 
+# --- on-screen controls (h/gui): worker commands the panels may send as Command("worker:NAME", value) ---
+GUI_WORKER_COMMANDS = ("origin", "step", "clear")
+
 
 class LiveApp:
     """Everything live except the window: session, audio, controls. ``frame`` draws one frame."""
@@ -52,6 +55,11 @@ class LiveApp:
         try:
             if command.name.startswith("app:"):
                 self._app_command(command.name[4:])
+            elif command.name.startswith("worker:"):  # h/gui: origin, step once, clear
+                name = command.name[len("worker:"):]
+                if name not in GUI_WORKER_COMMANDS:
+                    raise ControlError(f"unknown worker command {name!r}; known: {', '.join(GUI_WORKER_COMMANDS)}")
+                self.session.worker.send(Command(name, command.value))
             elif not self.params.apply(command):
                 raise ControlError(f"unknown command {command.name!r}; parameters: {', '.join(self.params.specs)}")
         except (ControlError, ValueError, TypeError) as e:
@@ -79,6 +87,11 @@ class LiveApp:
             self.wants_fullscreen_toggle = True
         else:
             raise ControlError(f"unknown app command 'app:{name}'; known: mute, reopen_audio, reset_camera, focus_selection, keep_selection, toggle_sonify, reset_origin, pause_orbit, fullscreen")
+
+    #: what ``Command("app:NAME")`` and ``Command("worker:NAME", value)`` may name (h/gui: the panels offer these)
+    app_commands = frozenset(("mute", "reopen_audio", "reset_camera", "focus_selection", "keep_selection",
+                              "toggle_sonify", "reset_origin", "pause_orbit", "fullscreen")
+                             + tuple(f"worker:{n}" for n in GUI_WORKER_COMMANDS))
 
     def key(self, name: str) -> None:
         """A key press by moderngl-window key name (see control.keyboard)."""
@@ -130,21 +143,50 @@ class LiveWindow(mglw.WindowConfig):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.app = LiveApp(self.ear3d_config, self.ctx)
+        from ear3d.ui.gui import Gui  # h/gui: the on-screen controls, drawn after the scene
+
+        self.gui = Gui(self.wnd, self.app)
         codes = {name: getattr(self.wnd.keys, name, None) for name in KEY_BINDINGS}
         # Backends without a keyboard (headless) give every key the same placeholder: bind none.
         self._key_names = {code: name for name, code in codes.items() if list(codes.values()).count(code) == 1}
 
     def on_render(self, time: float, frame_time: float) -> None:
         self.app.frame(self.wnd.fbo, frame_time)
+        self.gui.render(frame_time)
         if self.app.wants_fullscreen_toggle:
             self.app.wants_fullscreen_toggle = False
             self.wnd.fullscreen = not self.wnd.fullscreen
 
     def on_key_event(self, key, action, modifiers) -> None:
+        if self.gui.key_event(key, action, modifiers):  # h/gui: a text field or a GUI key took it
+            return
         if action == self.wnd.keys.ACTION_PRESS and key in self._key_names:
             self.app.key(self._key_names[key])
 
+    # h/gui: the GUI sees every pointer event first; the camera gets those it returns False for.
+    def on_mouse_position_event(self, x, y, dx, dy) -> None:
+        self.gui.mouse_position_event(x, y, dx, dy)
+
+    def on_mouse_drag_event(self, x, y, dx, dy) -> None:
+        self.gui.mouse_drag_event(x, y, dx, dy)
+
+    def on_mouse_press_event(self, x, y, button) -> None:
+        self.gui.mouse_press_event(x, y, button)
+
+    def on_mouse_release_event(self, x, y, button) -> None:
+        self.gui.mouse_release_event(x, y, button)
+
+    def on_mouse_scroll_event(self, x_offset, y_offset) -> None:
+        self.gui.mouse_scroll_event(x_offset, y_offset)
+
+    def on_unicode_char_entered(self, char) -> None:
+        self.gui.unicode_char_entered(char)
+
+    def on_resize(self, width, height) -> None:
+        self.gui.resize(width, height)
+
     def on_close(self) -> None:
+        self.gui.release()
         self.app.close()
 
 
