@@ -108,6 +108,8 @@ class Gui:
         self.renderer = ModernGLRenderer(ctx=ctx, display_size=self._size)
         self.images = ImageCache(ctx, self.renderer.register_texture, self.renderer.remove_texture)
         self._key_names = self._window_key_names()
+        self.rects: dict[str, tuple[float, float, float, float]] = {}
+        self._expand: set[str] | None = None  # panel titles to open (the others close) next frame
         self._released = False
 
     # -- input: call these from the window's event handlers -----------------------------------
@@ -186,6 +188,14 @@ class Gui:
             return False
         return True
 
+    def expand_only(self, *titles: str) -> None:
+        """Open the panels titled ``titles`` and close the others in the next frame."""
+        self._expand = set(titles)
+
+    def expand_all(self) -> None:
+        """Open every panel in the next frame."""
+        self.expand_only(*(module.TITLE for _, panels in (LEFT, RIGHT) for module, _ in panels))
+
     def resize(self, width: int, height: int) -> None:
         self._size = (width, height)
 
@@ -210,11 +220,13 @@ class Gui:
             ui = PanelInput(self.app.params.specs, self.app.params.snapshot(),
                             snapshot(self.app, self.rates, self._clips, self.hovered, self.inspected),
                             out, self.images, self._scratch)
+            self.rects = ui.rects  # where each parameter's widget is (window pixels), for automation and tests
             if self.visible:
                 self._column(ui, *LEFT, left=True)
                 self._column(ui, *RIGHT, left=False)
             if self.show_help:
                 self._help(ui)
+        self._expand = None
         imgui.render()
         target_fbo = fbo if fbo is not None else (self.wnd.fbo if self.wnd is not None else self.ctx.screen)
         target_fbo.use()
@@ -237,6 +249,8 @@ class Gui:
             imgui.push_item_width(-width * 0.42)  # labels right of the widgets get 42 % of the column
             for module, open_at_start in panels:
                 header_flags = imgui.TreeNodeFlags_.default_open if open_at_start else 0
+                if self._expand is not None:
+                    imgui.set_next_item_open(module.TITLE in self._expand, imgui.Cond_.always)
                 if imgui.collapsing_header(module.TITLE, header_flags):
                     imgui.push_id(module.TITLE)
                     module.draw(ui)

@@ -12,12 +12,14 @@ from imgui_bundle import imgui
 from ear3d.messages import Command
 from ear3d.ui.images import ImageCache
 from ear3d.ui.state import AppState
+from ear3d.ui.widgets import param_widgets, specs_in
 
 
 @dataclass
 class PanelInput:
     """specs: name → ParamSpec; values: name → current value; out: commands to send;
-    scratch: what a panel's widgets keep between frames (text being typed), by key."""
+    scratch: what a panel's widgets keep between frames (text being typed), by key;
+    rects: where each parameter's widget was drawn (see ear3d.ui.widgets.Rects)."""
 
     specs: Mapping[str, Any]
     values: Mapping[str, float]
@@ -25,6 +27,16 @@ class PanelInput:
     out: list[Command]
     images: ImageCache
     scratch: dict[str, Any] = field(default_factory=dict)
+    rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+    def widgets(self, group: str, exclude: tuple[str, ...] = ()) -> None:
+        """A widget for every parameter of ``group`` (registry order), without ``exclude``."""
+        param_widgets(specs_in(self.specs, group, exclude), self.values, self.out, self.state.layer_names, self.rects)
+
+    def record(self, key: str) -> None:
+        """Note where the last widget was drawn, under ``key`` in ``rects``."""
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        self.rects[key] = (lo.x, lo.y, min(hi.x, lo.x + imgui.calc_item_width()), hi.y)
 
     def has(self, name: str) -> bool:
         return name in self.specs

@@ -7,13 +7,12 @@ from imgui_bundle import imgui
 
 from ear3d.messages import Command
 from ear3d.ui.panels import PanelInput
-from ear3d.ui.widgets import param_widgets, specs_in
 
 TITLE = "Look"
 
 
 def draw(ui: PanelInput) -> None:
-    param_widgets(specs_in(ui.specs, "look"), ui.values, ui.out, ui.state.layer_names)
+    ui.widgets("look")
     ui.button("reset camera", Command("app:reset_camera"), "back to the home view")
     imgui.same_line()
     ui.button("stop orbit", Command("app:pause_orbit"), "hold or continue the camera's orbit")

@@ -8,7 +8,6 @@ from imgui_bundle import imgui
 
 from ear3d.messages import Command
 from ear3d.ui.panels import PanelInput
-from ear3d.ui.widgets import param_widgets, specs_in
 
 TITLE = "Optimizer"
 
@@ -25,4 +24,4 @@ def draw(ui: PanelInput) -> None:
     if frame is not None:
         imgui.same_line()
         imgui.text_disabled(f"step {frame.step}" + (f"  loss {frame.loss:.4g}" if frame.loss == frame.loss else ""))
-    param_widgets(specs_in(ui.specs, "optimizer", exclude=("sonify",)), ui.values, ui.out, ui.state.layer_names)
+    ui.widgets("optimizer", ("sonify",))

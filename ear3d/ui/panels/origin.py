@@ -7,7 +7,6 @@ from imgui_bundle import imgui
 
 from ear3d.messages import Command
 from ear3d.ui.panels import PanelInput
-from ear3d.ui.widgets import param_widgets, specs_in
 
 TITLE = "Origin"
 
@@ -32,9 +31,10 @@ def draw(ui: PanelInput) -> None:
     imgui.begin_disabled(not ui.app_action("worker:origin"))
     entered, path = imgui.input_text_with_hint("##path", "any audio file: path, then Enter", path,
                                                imgui.InputTextFlags_.enter_returns_true)
+    ui.record("origin_path")
     ui.scratch["origin_path"] = path
     if entered and path.strip():
         ui.out.append(Command("worker:origin", path.strip()))
     imgui.end_disabled()
     imgui.set_item_tooltip("wav, flac, ogg or mp3; resampled, mono, cut or looped to the loop's length")
-    param_widgets(specs_in(ui.specs, "origin"), ui.values, ui.out, ui.state.layer_names)
+    ui.widgets("origin")

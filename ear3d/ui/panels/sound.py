@@ -6,14 +6,13 @@ from imgui_bundle import imgui
 
 from ear3d.messages import Command
 from ear3d.ui.panels import PanelInput
-from ear3d.ui.widgets import param_widgets, specs_in
 
 TITLE = "Sound"
 
 
 def draw(ui: PanelInput) -> None:
     audio = ui.state.audio
-    param_widgets(specs_in(ui.specs, "sound"), ui.values, ui.out, ui.state.layer_names)
+    ui.widgets("sound")
     ui.button("unmute" if audio.muted else "mute", Command("app:mute"))
     imgui.same_line()
     ui.button("reopen device", Command("app:reopen_audio"), "try the output device again (after it came back)")

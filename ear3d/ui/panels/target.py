@@ -12,7 +12,7 @@ from ear3d.messages import Command
 from ear3d.ml.objectives import Region
 from ear3d.ui import theme
 from ear3d.ui.panels import PanelInput
-from ear3d.ui.widgets import layer_combo, param_widgets, specs_in
+from ear3d.ui.widgets import layer_combo
 
 TITLE = "Target"
 
@@ -96,9 +96,9 @@ def draw(ui: PanelInput) -> None:
     names = ui.state.layer_names
     layer = int(values.get("target_layer", -1))
     if "target_layer" in specs:
-        layer_combo(specs["target_layer"], layer, names, ui.out, "layer")
+        layer_combo(specs["target_layer"], layer, names, ui.out, "layer", ui.rects)
     _picture(ui, layer)
-    param_widgets(specs_in(specs, "target", exclude=("target_layer",)), values, ui.out, names)
+    ui.widgets("target", ("target_layer",))
     _time_strip(ui)
     keep = ui.app_action("keep_selection")
     imgui.begin_disabled(not keep)
