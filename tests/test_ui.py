@@ -65,6 +65,11 @@ def test_panels_draw_over_the_scene_and_hide(window):
     assert np.abs(with_panels[:, left].astype(int) - only_scene[:, left]).sum() > 0
     for name in ("target_layer", "channel_pos", "exposure", "sphere_scale", "volume", "mix_origin", "time_jitter"):
         assert name in window.gui.rects, f"no widget for {name}"
+    window.gui.key("F1")  # the help table over the panels
+    with_help = draw(window, 2)
+    window.gui.key("F1")
+    middle = slice(W // 2 - 60, W // 2 + 60)
+    assert np.abs(with_help[:, middle].astype(int) - with_panels[:, middle]).sum() > 0
     window.gui.key("TAB")
     hidden = draw(window, 2)
     window.gui.key("TAB")

@@ -31,7 +31,9 @@ def rows(ui: PanelInput) -> list[tuple[str, str]]:
 
 
 def draw(ui: PanelInput) -> None:
-    if imgui.begin_table("status", 2, imgui.TableFlags_.row_bg | imgui.TableFlags_.sizing_fixed_fit):
+    if imgui.begin_table("status", 2, imgui.TableFlags_.row_bg):
+        imgui.table_setup_column("what", imgui.TableColumnFlags_.width_fixed)
+        imgui.table_setup_column("value", imgui.TableColumnFlags_.width_stretch)
         for key, value in rows(ui):
             imgui.table_next_row()
             imgui.table_next_column()

@@ -14,8 +14,8 @@ from ear3d.ui.panels import PanelInput
 TITLE = "Views"
 
 #: Height of each history plot and each scalogram picture, pixels.
-PLOT_PX = 110
-PICTURE_PX = 96
+PLOT_PX = 84
+PICTURE_PX = 64
 
 
 def _history(title: str, values: np.ndarray, colour: tuple[float, float, float, float]) -> None:
@@ -53,10 +53,14 @@ def draw(ui: PanelInput) -> None:
         return
     loss = frame.loss_history
     target = frame.target_history
-    imgui.text(f"loss {frame.loss:.4g}" if loss.size else "loss: no target")
-    _history("##loss", loss, theme.ACCENT)
-    imgui.text(f"target activation {frame.target:.4g}" if target.size else "target activation: no target")
-    _history("##target", target, (0.95, 0.62, 0.25, 1.0))
+    if imgui.begin_table("histories", 2):  # side by side: the column keeps room for the pictures
+        imgui.table_next_column()
+        imgui.text(f"loss {frame.loss:.4g}" if loss.size else "loss: no target")
+        _history("##loss", loss, theme.ACCENT)
+        imgui.table_next_column()
+        imgui.text(f"target {frame.target:.4g}" if target.size else "target: none")
+        _history("##target", target, (0.95, 0.62, 0.25, 1.0))
+        imgui.end_table()
     if frame.scalogram is not None:
         _picture(ui, "scalogram", frame.scalogram, False, "scalogram")
     if frame.scalogram_grad is not None:
