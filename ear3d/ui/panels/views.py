@@ -20,7 +20,9 @@ PICTURE_PX = 64
 
 def _history(title: str, values: np.ndarray, colour: tuple[float, float, float, float]) -> None:
     flags = implot.Flags_.no_legend | implot.Flags_.no_menus | implot.Flags_.no_box_select | implot.Flags_.no_mouse_text
-    if implot.begin_plot(title, imgui.ImVec2(-1, PLOT_PX), flags):
+    style = imgui.get_style()  # half the column each (the window's width is fixed, its content auto-sized)
+    width = (imgui.get_window_width() - 2 * style.window_padding.x) / 2 - style.item_spacing.x
+    if implot.begin_plot(title, imgui.ImVec2(width, PLOT_PX), flags):
         axis_x = implot.AxisFlags_.auto_fit | implot.AxisFlags_.no_tick_labels
         implot.setup_axes("", "", axis_x, implot.AxisFlags_.auto_fit)
         if values.size:
