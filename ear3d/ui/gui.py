@@ -1,0 +1,340 @@
+"""The on-screen controls drawn over the scene: Dear ImGui through moderngl-window's
+imgui-bundle integration (its ``ModernGLRenderer``), fed through ImGui's input queue.
+
+Wiring in a moderngl-window ``WindowConfig`` (see ``ear3d.app.LiveWindow``)::
+
+    gui = Gui(self.wnd, app)                      # after the app (and its scene) exist
+    on_render:      app.frame(fbo, dt); gui.render(dt)           # the GUI after the scene
+    on_key_event:   if not gui.key_event(key, action, mods): app.key(...)
+    on_mouse_*:     gui.mouse_*(…) first; the camera only gets the event when the GUI
+                    returns False (``want_capture_mouse``: the pointer is over a panel)
+    on_unicode_char_entered: gui.unicode_char_entered(char)
+    on_resize:      gui.resize(width, height)
+    on_close:       gui.release() before app.close()
+
+Without a window (tests, offscreen pictures) give a moderngl context and a size and pass
+the framebuffer to ``render``; drive input through ``gui.io`` (ImGui's input queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import moderngl
+from imgui_bundle import imgui, implot
+from moderngl_window.integrations.imgui_bundle import ModernGLRenderer
+
+from ear3d.messages import Command
+from ear3d.ui import theme
+from ear3d.ui.images import ImageCache
+from ear3d.ui.panels import PanelInput, help as help_panel
+from ear3d.ui.panels import inspector, look, optimizer, origin, sound, status, target, views
+from ear3d.ui.state import Neuron, Rates, clip_names, neuron_at, snapshot
+
+log = logging.getLogger(__name__)
+
+#: The GUI's own keys (moderngl-window key names) → what they do; shown in the help table.
+GUI_BINDINGS: dict[str, str] = {
+    "TAB": "show / hide the panels",
+    "F1": "help: every key and mouse action",
+    "F10": "performance mode: only the picture",
+    "mouse over a sphere": "inspect it (layer, channel, pitch, activation)",
+    "click a sphere": "hold it in the inspector",
+}
+
+#: The two side columns: (window title, its panels, open at start), left then right.
+LEFT = ("Controls", ((target, True), (origin, False), (optimizer, True), (look, False), (sound, False)))
+RIGHT = ("Listening", ((views, True), (inspector, True), (status, True)))
+
+#: Column widths in logical pixels (before ``scale``) and the margin to the window edge.
+LEFT_WIDTH, RIGHT_WIDTH, MARGIN = 330, 340, 8
+
+#: A press and release closer than this (pixels) is a click, not a drag.
+CLICK_SLOP = 4.0
+
+#: Seconds between hover picks (a pick renders an id buffer: not every frame on a CPU).
+PICK_INTERVAL = 0.1
+
+#: moderngl-window key names → ImGui keys (text editing and navigation inside widgets).
+_IMGUI_KEYS = {
+    "TAB": imgui.Key.tab, "LEFT": imgui.Key.left_arrow, "RIGHT": imgui.Key.right_arrow, "UP": imgui.Key.up_arrow,
+    "DOWN": imgui.Key.down_arrow, "PAGE_UP": imgui.Key.page_up, "PAGE_DOWN": imgui.Key.page_down,
+    "HOME": imgui.Key.home, "END": imgui.Key.end, "DELETE": imgui.Key.delete, "BACKSPACE": imgui.Key.backspace,
+    "SPACE": imgui.Key.space, "ENTER": imgui.Key.enter, "ESCAPE": imgui.Key.escape,
+    "A": imgui.Key.a, "C": imgui.Key.c, "V": imgui.Key.v, "X": imgui.Key.x, "Y": imgui.Key.y, "Z": imgui.Key.z,
+}
+
+
+class Gui:
+    """The panels of a live app (``ear3d.app.LiveApp``: ``params``, ``session``, ``playback``,
+    ``config``, ``command``). ``window_or_ctx``: a moderngl-window window, or a moderngl
+    context with ``size`` = (width, height) in pixels. ``scale`` multiplies font and sizes
+    (1 = 16 px text). Release with ``release()``."""
+
+    def __init__(self, window_or_ctx: Any, app: Any, size: tuple[int, int] | None = None, scale: float = 1.0):
+        if isinstance(window_or_ctx, moderngl.Context):
+            if size is None:
+                raise ValueError("Gui on a bare context needs size=(width, height)")
+            self.wnd, ctx, self._size = None, window_or_ctx, size
+        else:
+            self.wnd, ctx, self._size = window_or_ctx, window_or_ctx.ctx, tuple(window_or_ctx.size)
+        self.ctx: moderngl.Context = ctx
+        self.app = app
+        self.scale = scale
+        self.visible = True
+        self.performance = False
+        self.show_help = False
+        self.hovered: Neuron | None = None
+        self.inspected: Neuron | None = None
+        self.rates = Rates()
+        self._clips = clip_names(_clips_folder())
+        self._scratch: dict[str, Any] = {}
+        self._press: tuple[float, float] | None = None
+        self._mouse: tuple[float, float] | None = None
+        self._next_pick = 0.0
+        self._pick_at: tuple[float, float] | None = None
+        self._imgui = imgui.create_context()
+        imgui.set_current_context(self._imgui)
+        self._implot = implot.create_context()
+        self.io = imgui.get_io()
+        self.io.set_ini_filename("")  # no imgui.ini written into the working directory
+        self.io.set_log_filename("")
+        ratio = self._pixel_ratio()
+        theme.load_font(scale * ratio)
+        self.io.font_global_scale = 1.0 / ratio
+        theme.apply(scale)
+        self.renderer = ModernGLRenderer(ctx=ctx, display_size=self._size)
+        self.images = ImageCache(ctx, self.renderer.register_texture, self.renderer.remove_texture)
+        self._key_names = self._window_key_names()
+        self.rects: dict[str, tuple[float, float, float, float]] = {}
+        self._expand: set[str] | None = None  # panel titles to open (the others close) next frame
+        self._released = False
+
+    # -- input: call these from the window's event handlers -----------------------------------
+
+    @property
+    def want_capture_mouse(self) -> bool:
+        """True while the pointer is over a panel (or a widget is being dragged)."""
+        return bool(self.io.want_capture_mouse) and self._shown()
+
+    @property
+    def want_capture_keyboard(self) -> bool:
+        """True while a text field has the keyboard."""
+        return bool(self.io.want_capture_keyboard) and self._shown()
+
+    def mouse_position_event(self, x: float, y: float, dx: float = 0.0, dy: float = 0.0) -> bool:
+        self._use()
+        self.io.add_mouse_pos_event(x, y)
+        self._mouse = (x, y)
+        return self.want_capture_mouse
+
+    def mouse_drag_event(self, x: float, y: float, dx: float = 0.0, dy: float = 0.0) -> bool:
+        return self.mouse_position_event(x, y, dx, dy)
+
+    def mouse_press_event(self, x: float, y: float, button: int) -> bool:
+        """``button``: moderngl-window's (1 left, 2 right, 3 middle). True = the GUI took it."""
+        self._use()
+        self.io.add_mouse_pos_event(x, y)
+        captured = self.want_capture_mouse
+        self.io.add_mouse_button_event(_imgui_button(button), True)
+        self._press = None if captured else (x, y)
+        return captured
+
+    def mouse_release_event(self, x: float, y: float, button: int) -> bool:
+        self._use()
+        self.io.add_mouse_pos_event(x, y)
+        self.io.add_mouse_button_event(_imgui_button(button), False)
+        press, self._press = self._press, None
+        if press is not None and button == 1 and abs(x - press[0]) + abs(y - press[1]) <= CLICK_SLOP:
+            self.inspected = self._pick(x, y)  # a click on the scene (not a drag): hold that neuron
+            return True
+        return self.want_capture_mouse
+
+    def mouse_scroll_event(self, x_offset: float, y_offset: float) -> bool:
+        self._use()
+        self.io.add_mouse_wheel_event(x_offset, y_offset)
+        return self.want_capture_mouse
+
+    def unicode_char_entered(self, char: str) -> bool:
+        self._use()
+        self.io.add_input_character(ord(char))
+        return self.want_capture_keyboard
+
+    def key_event(self, key: Any, action: Any, modifiers: Any = None) -> bool:
+        """Forward a window key event; True when the GUI used it (the app must not)."""
+        self._use()
+        name = self._key_names.get(key)
+        press = self.wnd is not None and action == self.wnd.keys.ACTION_PRESS
+        if modifiers is not None:
+            for mod, attr in ((imgui.Key.mod_ctrl, "ctrl"), (imgui.Key.mod_shift, "shift"), (imgui.Key.mod_alt, "alt")):
+                self.io.add_key_event(mod, bool(getattr(modifiers, attr, False)))
+        if name in _IMGUI_KEYS:
+            self.io.add_key_event(_IMGUI_KEYS[name], press)
+        if self.want_capture_keyboard:
+            return True
+        return press and name is not None and self.key(name)
+
+    def key(self, name: str) -> bool:
+        """A GUI key by moderngl-window name (see GUI_BINDINGS); True when it is one."""
+        if name == "TAB":
+            self.visible = not self.visible
+        elif name == "F1":
+            self.show_help = not self.show_help
+        elif name == "F10":
+            self.performance = not self.performance
+        else:
+            return False
+        return True
+
+    def expand_only(self, *titles: str) -> None:
+        """Open the panels titled ``titles`` and close the others in the next frame."""
+        self._expand = set(titles)
+
+    def expand_all(self) -> None:
+        """Open every panel in the next frame."""
+        self.expand_only(*(module.TITLE for _, panels in (LEFT, RIGHT) for module, _ in panels))
+
+    def resize(self, width: int, height: int) -> None:
+        self._size = (width, height)
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def render(self, frame_time: float, fbo: moderngl.Framebuffer | None = None) -> list[Command]:
+        """Draw the panels over what is in ``fbo`` (default: the window's framebuffer) and
+        send what the widgets changed to ``app.command``; returns those commands."""
+        self._use()
+        if self.wnd is not None:
+            self._size = tuple(self.wnd.size)
+            bw, bh = self.wnd.buffer_size
+            self.io.display_framebuffer_scale = (bw / max(self._size[0], 1), bh / max(self._size[1], 1))
+        self.io.display_size = self._size
+        self.io.delta_time = max(float(frame_time), 1e-4)
+        frame = self.app.session.frame
+        self.rates.tick(frame_time, frame.step if frame is not None else None)
+        self._hover()
+        imgui.new_frame()
+        out: list[Command] = []
+        if self._shown():
+            ui = PanelInput(self.app.params.specs, self.app.params.snapshot(),
+                            snapshot(self.app, self.rates, self._clips, self.hovered, self.inspected),
+                            out, self.images, self._scratch)
+            self.rects = ui.rects  # where each parameter's widget is (window pixels), for automation and tests
+            if self.visible:
+                self._column(ui, *LEFT, left=True)
+                self._column(ui, *RIGHT, left=False)
+            if self.show_help:
+                self._help(ui)
+        self._expand = None
+        imgui.render()
+        target_fbo = fbo if fbo is not None else (self.wnd.fbo if self.wnd is not None else self.ctx.screen)
+        target_fbo.use()
+        self.renderer.render(imgui.get_draw_data())
+        self.ctx.disable(moderngl.BLEND)  # the integration leaves blending on; the scene sets its own
+        for command in out:
+            self.app.command(command)
+        return out
+
+    def _shown(self) -> bool:
+        return not self.performance and (self.visible or self.show_help)
+
+    def _column(self, ui: PanelInput, title: str, panels: tuple, left: bool) -> None:
+        width = (LEFT_WIDTH if left else RIGHT_WIDTH) * self.scale
+        x = MARGIN if left else self._size[0] - width - MARGIN
+        imgui.set_next_window_pos(imgui.ImVec2(x, MARGIN), imgui.Cond_.first_use_ever)
+        imgui.set_next_window_size_constraints(imgui.ImVec2(width, 0), imgui.ImVec2(width, self._size[1] - 2 * MARGIN))
+        flags = imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_focus_on_appearing
+        if imgui.begin(title, None, flags)[0]:
+            imgui.push_item_width(-width * 0.42)  # labels right of the widgets get 42 % of the column
+            for module, open_at_start in panels:
+                header_flags = imgui.TreeNodeFlags_.default_open if open_at_start else 0
+                if self._expand is not None:
+                    imgui.set_next_item_open(module.TITLE in self._expand, imgui.Cond_.always)
+                if imgui.collapsing_header(module.TITLE, header_flags):
+                    imgui.push_id(module.TITLE)
+                    module.draw(ui)
+                    imgui.pop_id()
+                    imgui.spacing()
+            imgui.pop_item_width()
+        imgui.end()
+
+    def _help(self, ui: PanelInput) -> None:
+        center = imgui.ImVec2(self._size[0] / 2, self._size[1] / 2)
+        imgui.set_next_window_pos(center, imgui.Cond_.appearing, imgui.ImVec2(0.5, 0.5))
+        opened, keep = imgui.begin(help_panel.TITLE, True, imgui.WindowFlags_.always_auto_resize)
+        if opened:
+            help_panel.draw(ui)
+        imgui.end()
+        if keep is False:
+            self.show_help = False
+
+    # -- picking ------------------------------------------------------------------------------
+
+    def _pick(self, x: float, y: float) -> Neuron | None:
+        """The neuron drawn at window point (x, y), through ``scene.pick`` where the scene has it."""
+        scene = self.app.session.scene
+        if not hasattr(scene, "pick"):
+            return None
+        sx, sy = self.io.display_framebuffer_scale
+        size = (round(self._size[0] * sx), round(self._size[1] * sy))
+        try:
+            index = scene.pick(int(x * sx), int(y * sy), size)
+        except (ValueError, RuntimeError) as e:  # never stop the frame loop over a pick
+            log.warning("pick failed: %s", e)
+            return None
+        return None if index is None else neuron_at(tuple(self.app.session.table.layers), int(index))
+
+    def _hover(self) -> None:
+        """Pick under a resting pointer that is not over a panel (at most every PICK_INTERVAL)."""
+        import time
+
+        now = time.perf_counter()
+        if self._mouse is None or now < self._next_pick or self._mouse == self._pick_at:
+            return
+        if self.want_capture_mouse:
+            self.hovered = None
+            return
+        self._next_pick, self._pick_at = now + PICK_INTERVAL, self._mouse
+        self.hovered = self._pick(*self._mouse)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _use(self) -> None:
+        imgui.set_current_context(self._imgui)
+        implot.set_current_context(self._implot)
+
+    def _pixel_ratio(self) -> float:
+        return float(getattr(self.wnd, "pixel_ratio", 1.0) or 1.0) if self.wnd is not None else 1.0
+
+    def _window_key_names(self) -> dict[Any, str]:
+        """Window key code → name for the keys the GUI uses (backends without a keyboard
+        give every key one placeholder: then none)."""
+        if self.wnd is None:
+            return {}
+        names = set(_IMGUI_KEYS) | {k for k in GUI_BINDINGS if k.isupper() or k[:1] == "F"}
+        codes = {name: getattr(self.wnd.keys, name, None) for name in names}
+        values = list(codes.values())
+        return {code: name for name, code in codes.items() if code is not None and values.count(code) == 1}
+
+    def release(self) -> None:
+        """Free the textures, the renderer's GL objects and the ImGui/ImPlot contexts (idempotent)."""
+        if self._released:
+            return
+        self._released = True
+        self._use()
+        self.images.release()
+        self.renderer.shutdown()
+        implot.destroy_context(self._implot)
+        imgui.destroy_context(self._imgui)
+
+
+def _imgui_button(button: int) -> int:
+    """moderngl-window's mouse button (1 left, 2 right, 3 middle) → ImGui's (0, 1, 2)."""
+    return {1: 0, 2: 1, 3: 2}.get(int(button), 0)
+
+
+def _clips_folder() -> Path:
+    from ear3d import paths
+
+    return paths.clips()
