@@ -106,13 +106,13 @@ def test_anaglyph_red_is_the_left_eye_and_cyan_the_right(gl_context):
 
 
 def test_dubois_anaglyph_keeps_colour_unlike_red_cyan(gl_context):
-    # a green marker on the zero-parallax plane: red-cyan loses it to the cyan eye only,
-    # Dubois' matrices send some of it to the red eye as well
+    # a green marker on the zero-parallax plane: red-cyan shows it to the cyan eye only (the
+    # red eye sees just its white highlight), Dubois' matrices send part of green to the red eye
     scene = ([[0, 0, 0]], [1])
     plain = render(gl_context, *scene, "anaglyph", (64, 64))
     dubois = render(gl_context, *scene, "anaglyph-dubois", (64, 64))
-    assert plain[..., 0].max() < 0.05
-    assert dubois[..., 0].max() > 0.2
+    marker = plain[..., 1] > 0.2
+    assert dubois[..., 0][marker].mean() > 2 * plain[..., 0][marker].mean() + 0.1
 
 
 def test_stereo_pair_is_parallel_with_zero_parallax_at_convergence():
@@ -122,8 +122,8 @@ def test_stereo_pair_is_parallel_with_zero_parallax_at_convergence():
     for eye in (left, right):
         clip = eye.projection * eye.view * focus
         assert clip.x / clip.w == pytest.approx(0.0, abs=1e-5)
-        assert glm.vec3(eye.view[0][2], eye.view[1][2], eye.view[2][2]) == pytest.approx(
-            glm.vec3(cam.view()[0][2], cam.view()[1][2], cam.view()[2][2]))  # same view axis: no toe-in
+        axis = [eye.view[i][2] for i in range(3)]
+        assert axis == pytest.approx([cam.view()[i][2] for i in range(3)])  # the camera's view axis: no toe-in
     assert glm.distance(left.position, right.position) == pytest.approx(0.5)
 
 
@@ -137,19 +137,16 @@ def test_dome_puts_the_view_direction_at_the_centre_and_black_outside(gl_context
     assert img[:6, :6].max() == 0 and img[-6:, -6:].max() == 0  # corners outside the circle
 
 
-@pytest.mark.parametrize("fov", [180.0, 210.0])
+@pytest.mark.parametrize("fov", [210.0, 240.0])
 def test_dome_field_of_view_spans_the_circle(gl_context, fov):
-    # green 90° to the right of the view direction (beside the camera), blue 60° up
+    # green 90° to the right of the view direction, blue 90° up: each straight along a cube
+    # face's axis (a sphere impostor off a face's axis leans outward a little)
     eye = np.array([0, 0, DISTANCE])
-    pos = [[0, 0, 0], eye + [2.0, 0, 0], eye + [0, 2.0 * math.sin(math.radians(60)), -2.0 * math.cos(math.radians(60))]]
-    img = render(gl_context, pos, [0, 1, 2], "dome", (160, 160), dome_fov=fov)
-    radius = 80
-    x, y = centroid(img, 1)
-    assert x - 80 == pytest.approx(radius * 90 / (fov / 2), abs=1.5)
-    assert y == pytest.approx(80, abs=1.0)
-    x, y = centroid(img, 2)
-    assert 80 - y == pytest.approx(radius * 60 / (fov / 2), abs=1.5)  # up is up in the domemaster
-    assert x == pytest.approx(80, abs=1.0)
+    img = render(gl_context, [[0, 0, 0], eye + [2.0, 0, 0], eye + [0, 2.0, 0]], [0, 1, 2], "dome", (160, 160),
+                 dome_fov=fov)
+    rim = 80 * 90 / (fov / 2)
+    assert centroid(img, 1) == pytest.approx((80 + rim, 80), abs=0.75)
+    assert centroid(img, 2) == pytest.approx((80, 80 - rim), abs=0.75)  # up is up in the domemaster
 
 
 def test_dome_tilted_90_degrees_puts_the_horizon_at_the_rim(gl_context):
@@ -215,7 +212,7 @@ def test_projection_reference_matches_the_known_points():
     assert d[0] == pytest.approx([0, 0, -1]) and d[1] == pytest.approx([1, 0, 0], abs=1e-12)
     assert list(inside) == [True, True, False]
     frame = camera_frame(OrbitCamera(glm.vec3(0.0), 3.0, 0.0, 0.0))
-    assert frame.forward == pytest.approx(glm.vec3(0, 0, -1))
+    assert list(frame.forward) == pytest.approx([0, 0, -1])
 
 
 # -- everything the flat view has ------------------------------------------------------------------
@@ -224,7 +221,7 @@ def test_projection_reference_matches_the_known_points():
 @pytest.mark.parametrize("mode", DISPLAY_MODES)
 @pytest.mark.parametrize("edge_mode", ["lines", "compute"])
 def test_every_mode_draws_edges_and_the_selection(gl_context, mode, edge_mode):
-    size = (128, 128) if mode in ("dome", "equirect-stereo") else (128, 64)
+    size = {"dome": (128, 128), "equirect": (256, 128), "equirect-stereo": (256, 256)}.get(mode, (128, 64))
     pos = [[-1.0, 0.3, 0], [1.0, -0.3, 0]]
     edges, weights = np.array([[0, 1]]), np.array([1.0])
     common = dict(edge_mode=edge_mode, edge_gain=3.0, edge_cull=0.0, bloom=0.8)
@@ -233,8 +230,10 @@ def test_every_mode_draws_edges_and_the_selection(gl_context, mode, edge_mode):
     chosen = render(gl_context, pos, [1, 1], mode, size, edges=edges, weights=weights, selected=[True, False],
                     **common)
     assert lit.sum() > bare.sum() * 1.05, "the edge adds light"
-    magenta = (chosen[..., 0] > 0.4) & (chosen[..., 2] > 0.4) & (chosen[..., 1] < 0.3)
-    assert magenta.sum() >= 2 and not ((lit[..., 0] > 0.4) & (lit[..., 2] > 0.4)).any(), "the selection shows"
+    def magenta(img):  # the highlight (green neurons otherwise; their white glints are few)
+        return int(((img[..., 0] > 0.5) & (img[..., 2] > 0.5)).sum())
+
+    assert magenta(chosen) >= magenta(lit) + 4, "the selection shows"
 
 
 # -- settings ---------------------------------------------------------------------------------------
