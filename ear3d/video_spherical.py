@@ -142,7 +142,8 @@ def _sample_entry(trak: Box) -> Box:
     stsd = trak.path(b"mdia", b"minf", b"stbl", b"stsd")
     entry = stsd.children[0] if stsd is not None and stsd.children else None
     if entry is None or entry.kind not in _VISUAL_ENTRIES:
-        raise SphericalError(f"the video track's sample entry is not one of {sorted(k.decode() for k in _VISUAL_ENTRIES)}")
+        kinds = ", ".join(sorted(k.decode() for k in _VISUAL_ENTRIES))
+        raise SphericalError(f"the video track's sample entry is not one of {kinds}")
     return entry
 
 

@@ -13,8 +13,14 @@ from ear3d.config import DISPLAY_MODES, ConfigError, RenderConfig, load
 from ear3d.control.params import Parameters, live_specs
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.offscreen import OffscreenTarget
-from ear3d.gfx.projection import (camera_frame, dome_faces, equirect_directions, expected_ndc_x, fisheye_directions,
-                                  stereo_eyes)
+from ear3d.gfx.projection import (
+    camera_frame,
+    dome_faces,
+    equirect_directions,
+    expected_ndc_x,
+    fisheye_directions,
+    stereo_eyes,
+)
 from ear3d.gfx.scene import Scene
 from ear3d.palette import Palette
 
@@ -31,8 +37,8 @@ def render(ctx, positions, layers, mode, size, pitch=0.0, edges=None, weights=No
     positions = np.asarray(positions, np.float32)
     w, h = size
     cfg = RenderConfig(width=w, height=h, background="#000000", sphere_radius=0.12, samples=0, vignette=0.0,
-                       bloom=config.pop("bloom", 0.0), fog=0.0, display=mode, edge_mode=config.pop("edge_mode", "lines"),
-                       **config)
+                       bloom=config.pop("bloom", 0.0), fog=0.0, display=mode,
+                       edge_mode=config.pop("edge_mode", "lines"), **config)
     scene = Scene(ctx, positions, np.asarray(layers), COLOURS, cfg, edges, weights)
     try:
         scene.camera = OrbitCamera(glm.vec3(0.0), distance=DISTANCE, yaw=0.0, pitch=pitch, fov_y=60.0, near=0.05,
@@ -171,7 +177,7 @@ def test_equirect_centre_is_ahead_and_its_edges_are_behind(gl_context):
     assert centroid(img, 0) == pytest.approx((128, 64), abs=0.75)
     left_edge, right_edge = img[:, :8, 1].max(), img[:, -8:, 1].max()
     assert left_edge > 0.5 and right_edge > 0.5  # behind: split over the left and right edges
-    x, y = centroid(img, 1, (0, 128, 0, 8))
+    _, y = centroid(img, 1, (0, 128, 0, 8))
     assert y == pytest.approx(64, abs=0.75)
     assert centroid(img, 2) == pytest.approx((192, 64), abs=0.75)  # 90° right: three quarters across
     mass = img[..., :].min(axis=-1)  # white: 0.6 rad above the horizon, straight ahead
@@ -224,7 +230,7 @@ def test_every_mode_draws_edges_and_the_selection(gl_context, mode, edge_mode):
     size = {"dome": (128, 128), "equirect": (256, 128), "equirect-stereo": (256, 256)}.get(mode, (128, 64))
     pos = [[-1.0, 0.3, 0], [1.0, -0.3, 0]]
     edges, weights = np.array([[0, 1]]), np.array([1.0])
-    common = dict(edge_mode=edge_mode, edge_gain=3.0, edge_cull=0.0, bloom=0.8)
+    common = {"edge_mode": edge_mode, "edge_gain": 3.0, "edge_cull": 0.0, "bloom": 0.8}
     bare = render(gl_context, pos, [1, 1], mode, size, **common)
     lit = render(gl_context, pos, [1, 1], mode, size, edges=edges, weights=weights, **common)
     chosen = render(gl_context, pos, [1, 1], mode, size, edges=edges, weights=weights, selected=[True, False],

@@ -25,12 +25,21 @@ from __future__ import annotations
 import math
 
 import moderngl
+from pyglm import glm
 
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.display import DisplaySettings, ScenePasses
 from ear3d.gfx.post import FrameTargets
-from ear3d.gfx.projection import (SIDE_FACES, Frame, camera_frame, cube_face_eye, dome_faces, level_frame,
-                                  ods_offset, tilted_frame)
+from ear3d.gfx.projection import (
+    SIDE_FACES,
+    Frame,
+    camera_frame,
+    cube_face_eye,
+    dome_faces,
+    level_frame,
+    ods_offset,
+    tilted_frame,
+)
 from ear3d.gfx.shaders import load_program, set_uniforms
 
 _STORE_GROUP = 16  # local_size of shaders/cube_store.glsl
@@ -71,7 +80,7 @@ class CubeMaps:
             raise
 
     def draw_face(self, passes: ScenePasses, frame: Frame, face: int, camera: OrbitCamera,
-                  into: tuple[int, ...] = (0,), offset=None) -> None:
+                  into: tuple[int, ...] = (0,), offset: glm.vec3 | None = None) -> None:
         """Draw face ``face`` of the scene around ``frame`` (from its position + ``offset``,
         local) and store it in the cube maps ``into``."""
         assert self.targets is not None

@@ -102,5 +102,6 @@ def frame_shape_error(mode: str, width: int, height: int) -> str | None:
     if mode == "equirect" and width != 2 * height:
         return f"an equirect video is 2:1 (e.g. --size 4096x2048), got {width}x{height}"
     if mode == "equirect-stereo" and width != height:
-        return f"an equirect-stereo video (2:1 per eye, top-bottom) is square (e.g. --size 4096x4096), got {width}x{height}"
+        return (f"an equirect-stereo video (2:1 per eye, top-bottom) is square (e.g. --size 4096x4096), "
+                f"got {width}x{height}")
     return None
