@@ -228,6 +228,10 @@ class LiveApp:
             self.control.learn.unlearn(self.control.last_touched)
         elif name == "pause_orbit":
             self.orbit_paused = not self.orbit_paused
+        elif name in ("next_display", "prev_display"):  # round and round (display:next stops at the last)
+            spec = self.params.spec("display")
+            step = 1 if name == "next_display" else -1
+            self.params.set("display", spec.lo + (self.params.get("display") - spec.lo + step) % len(spec.choices))
         elif name in ("keep_selection", "step", "reset_origin", "reset_camera", "focus_selection", "reopen_audio"):
             self._session_command(name)
         else:

@@ -176,6 +176,11 @@ class LayoutConfig:
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the layout engine")
 
 
+#: The outputs the renderer composes (ear3d.gfx.display): flat, stereo pairs, fulldome, 360°.
+DISPLAY_MODES = ("flat", "sbs", "sbs-half", "top-bottom", "anaglyph", "anaglyph-dubois", "dome", "equirect",
+                 "equirect-stereo")
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     """Renderer and offscreen video."""
@@ -204,6 +209,21 @@ class RenderConfig:
     camera_smoothing: float = _num(0.12, 0.0, 5.0, "camera smoothing time constant in seconds (0 = none)")
     exposure: float = _num(1.0, 0.05, 20.0, "brightness multiplier of the rendered image", scale="log", live=(0.25, 4.0))
     sphere_scale: float = _num(1.0, 0.05, 20.0, "multiplier of the neuron sphere radius", scale="log", live=(0.25, 4.0))
+    # Immersive outputs (ear3d.gfx.display): stereo pairs, fulldome and 360° video.
+    display: str = _choice("flat", DISPLAY_MODES,
+                           "output: flat; stereo sbs (full-width eyes side by side), sbs-half (squeezed), top-bottom, "
+                           "anaglyph (red-cyan), anaglyph-dubois (colour-preserving); dome (fisheye domemaster); "
+                           "equirect (360x180 panorama), equirect-stereo (top-bottom, left eye on top)")
+    eye_separation: float = _num(0.03, 0.0, 1.0, "stereo: distance between the eyes, as a fraction of the camera's "
+                                 "distance to the target (1/30 is the stereographers' rule of thumb)", live=(0.0, 0.2))
+    convergence: float = _num(1.0, 0.05, 20.0, "stereo: distance of the zero-parallax plane (the screen), as a "
+                              "multiple of the camera's distance to the target", scale="log", live=(0.25, 4.0))
+    dome_fov: float = _num(180.0, 90.0, 360.0, "dome: field of view of the fisheye domemaster in degrees")
+    dome_tilt: float = _num(0.0, -90.0, 90.0, "dome: degrees the dome's centre is raised above the view direction "
+                            "(0 = the network at the centre; 90 = the zenith at the centre, the view direction at the "
+                            "bottom rim)")
+    cube_size: int = _num(0, 0, 8192, "dome and equirect: cube-map face size in pixels (0 = match the output's "
+                          "resolution)")
     # The live window (ear3d live).
     vsync: bool = _free(True, "live window: wait for the display's refresh (off = as many frames as the machine draws)")
     monitor: int = _num(-1, -1, 64, "live window: open fullscreen on this monitor (0 = first; -1 = windowed)")

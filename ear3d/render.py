@@ -19,9 +19,14 @@ from ear3d.audio import AudioClock, LoopBuffer
 from ear3d.clips import write_wav
 from ear3d.config import Config
 from ear3d.gfx.context import headless_context
+from ear3d.gfx.display import frame_shape_error
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.session import Session
 from ear3d.video import VideoWriter, mux_audio
+from ear3d.video_spherical import inject_spherical
+
+#: Display modes whose videos carry spherical metadata → their stereo layout.
+SPHERICAL_STEREO = {"equirect": "mono", "equirect-stereo": "top-bottom"}
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,8 @@ class RenderResult:
 
 
 def render_session(config: Config, seconds: float, out_dir: str | Path, progress: bool = True) -> RenderResult:
-    """Render ``seconds`` of a live session at config.render's size and frame rate into ``out_dir``.
+    """Render ``seconds`` of a live session at config.render's size and frame rate into ``out_dir``,
+    in render.display's mode (equirect videos carry spherical-video metadata).
 
     Per frame, the loop buffer produces exactly that frame's audio (as the live callback
     would), new clips from the worker are queued for the next loop boundary, and the frame
@@ -43,6 +49,9 @@ def render_session(config: Config, seconds: float, out_dir: str | Path, progress
     """
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
+    shape_error = frame_shape_error(config.render.display, config.render.width, config.render.height)
+    if shape_error:
+        raise ValueError(f"render.display = {config.render.display!r}: {shape_error}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rc, ac = config.render, config.audio
@@ -68,6 +77,8 @@ def render_session(config: Config, seconds: float, out_dir: str | Path, progress
                     session.advance(1.0 / rc.fps)
             wav = write_wav(Path(tmp) / "session.wav", audio * ac.volume, ac.sample_rate)
             video_path = mux_audio(silent, wav, out_dir / "session.mp4")
+            if rc.display in SPHERICAL_STEREO:  # 360° players and video sites show it as a panorama
+                inject_spherical(video_path, SPHERICAL_STEREO[rc.display])
         last_clip = write_wav(out_dir / "last_clip.wav", loop.front_clip, ac.sample_rate)
         return RenderResult(video_path, last_clip, n_frames, n_frames / rc.fps)
     finally:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ear3d.activity import activity_table
 from ear3d.clips import origin_clip
-from ear3d.config import Config, ConfigError
+from ear3d.config import DISPLAY_MODES, Config, ConfigError
 from ear3d.control.params import ParamSpec, live_specs
 from ear3d.control.sonify import check_start_target, start_commands
 from ear3d.gfx.interop import cuda_interop_problem
@@ -265,6 +265,11 @@ class Session:
                 setattr(look, name, float(values[name]))
         if "fov" in values:
             self.scene.rig.set_fov(float(values["fov"]))
+        if "display" in values:
+            self.scene.set_display(DISPLAY_MODES[int(values["display"])])
+        for name in ("eye_separation", "convergence"):
+            if name in values:
+                setattr(self.scene.display_settings, name, float(values[name]))
         self.orbit_speed = float(values.get("orbit_speed", self.orbit_speed))
         layer = int(values.get("highlight_layer", self.highlight_layer))
         if layer != self.highlight_layer:

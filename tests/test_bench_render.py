@@ -74,3 +74,14 @@ def test_baseline_draws_the_picture_lines_mode_draws(gl_context):
         baseline, lines = _baseline_and_lines(gl_context, phase)
         assert lines.sum() > 20  # something was drawn
         assert np.abs(baseline - lines).max() < 3 / 255
+
+
+def test_render_bench_times_display_modes_against_flat():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--graphs", "custom", "--neurons", "200", "--edges", "2000", "--sizes", "96x48",
+                              "--frames", "1", "--paths", "lines", "--divisor", "1", "--modes", "sbs,dome,equirect"])
+    cases = {(r.case, r.metric) for r in run(args, Config())}
+    assert ("custom 96x48 lines display flat", "frame_time") in cases
+    for name in ("96x48 lines display sbs", "96x48 lines display dome", "96x48 lines display equirect"):
+        assert (f"custom {name}", "vs_flat") in cases and (f"custom {name}", "edge_time") in cases

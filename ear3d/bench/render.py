@@ -3,7 +3,8 @@
 Graphs: ``default`` — the default model's graph (models/<name>/layout.npz when it exists,
 else a synthetic stand-in of the small model's size: 15,560 neurons, 1.9 M edges) — and
 ``paper`` — a synthetic graph of the paper preset's size (40,776 neurons, 26.7 M edges).
-Paths, each at 1280×720 and 1920×1080:
+Paths, each at 1280×720 and 1920×1080 (with ``--modes``, each display mode against flat at the
+same size: the frame and the edges' share of it):
 
 - ``naive``: the straightforward renderer (ear3d/bench/render_baseline.py) — plain GL_LINES
   from a vertex buffer, every edge, and the frame's positions and activations computed on
@@ -31,7 +32,7 @@ import numpy as np
 
 from ear3d.argtypes import frame_sizes
 from ear3d.bench import Row
-from ear3d.config import Config
+from ear3d.config import DISPLAY_MODES, Config
 
 HELP = "renderer frame time: straightforward vs optimized edges, and the activation upload"
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edges", type=int, default=20_000, help="edges of the custom graph")
     parser.add_argument("--budget", type=int, default=0,
                         help="also time the optimized paths with this edge budget (strongest edges first)")
+    parser.add_argument("--modes", type=_names(DISPLAY_MODES), default=[],
+                        help="also time these display modes (comma-separated, e.g. flat,sbs,anaglyph,dome,equirect) "
+                             "against flat at each size: the frame and the edges' share (default: none)")
     parser.add_argument("--divisor", type=int, default=2,
                         help="also time the compute path at 1/N resolution (render.edge_resolution; 1 = skip)")
 
@@ -169,6 +173,43 @@ def _upload_rows(ctx, scene, label: str, activity: np.ndarray) -> list[Row]:
     return rows
 
 
+def _mode_rows(ctx, scene, label: str, args: argparse.Namespace) -> list[Row]:
+    """Each display mode in ``args.modes`` against flat at the same output size (a dome's
+    image circle fills the smaller side), per optimized edge path: the frame time, its ratio
+    to flat, and the edges' cost (all edges minus a budget of one) and its ratio to flat's."""
+    from ear3d.gfx.offscreen import OffscreenTarget
+
+    rows: list[Row] = []
+    paths = [p for p in args.paths if p != "naive"] or ["lines"]
+    for path in paths:
+        scene.set_edge_mode(path)
+        for w, h in args.sizes:
+            flat: tuple[float, float] | None = None
+            for mode in ["flat", *(m for m in args.modes if m != "flat")]:
+                scene.set_display(mode)
+                with OffscreenTarget(ctx, w, h, samples=0) as target:
+                    times = []
+                    for budget in (0, 1):  # all edges, then (almost) none: the difference is the edges' cost
+                        scene.look.edge_budget = budget
+                        scene.draw(target.fbo, 0.1)  # warm-up: programs, eye and face targets
+                        ctx.finish()
+                        times.append(_time_frames(ctx, scene.draw, target, args.frames))
+                scene.look.edge_budget = 0
+                frame, edges = times[0], max(times[0] - times[1], 0.0)
+                name = f"{label} {w}x{h} {path} display {mode}"
+                rows.append(Row(name, "frame_time", frame * 1e3, "ms"))
+                rows.append(Row(name, "edge_time", edges * 1e3, "ms"))
+                if mode == "flat":
+                    flat = (frame, edges)
+                elif flat is not None:
+                    rows.append(Row(name, "vs_flat", frame / flat[0], "x"))
+                    if flat[1] > 0:
+                        rows.append(Row(name, "edges_vs_flat", edges / flat[1], "x"))
+                print(f"  {name}: {frame * 1e3:.1f} ms (edges {edges * 1e3:.1f} ms)")
+    scene.set_display("flat")
+    return rows
+
+
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
     from ear3d.bench.render_baseline import NaiveEdgePass, draw_baseline
     from ear3d.gfx.context import headless_context
@@ -224,6 +265,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                             elif base is not None:
                                 rows.append(Row(name, "speedup_vs_naive", base / seconds, "x"))
                             print(f"  {name}: {seconds * 1e3:.1f} ms")
+                if args.modes:
+                    rows += _mode_rows(ctx, scene, label, args)
             finally:
                 if naive is not None:
                     naive.release()

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ear3d.config import Config
+from ear3d.config import DISPLAY_MODES, Config
 
 HELP = "the live window (default); renders headless when there is no display"
 #: Length of the headless session rendered when there is no display.
@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fullscreen", action="store_true", help="open fullscreen")
     parser.add_argument("--monitor", type=int, default=None, metavar="N",
                         help="open fullscreen on monitor N (0 = first; config key render.monitor)")
+    parser.add_argument("--display", choices=DISPLAY_MODES, default=None, metavar="MODE",
+                        help=f"output: {', '.join(DISPLAY_MODES)} (config key render.display; F3 switches live)")
     parser.add_argument("--session", type=Path, default=None, metavar="FILE",
                         help="session file (TOML): loaded when it exists; Ctrl+S saves there")
     parser.add_argument("--save-at-exit", action="store_true", help="write the session file when the window closes")
@@ -41,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_overrides(args: argparse.Namespace) -> list[str]:
-    return [f"render.monitor={args.monitor}"] if args.monitor is not None else []
+    out = [f"render.monitor={args.monitor}"] if args.monitor is not None else []
+    if getattr(args, "display", None):
+        out.append(f'render.display="{args.display}"')
+    return out
 
 
 def _check_arguments(args: argparse.Namespace, config: Config) -> None:

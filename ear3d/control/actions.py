@@ -30,6 +30,8 @@ APP_ACTIONS: dict[str, str] = {
     "origin": "start from another clip (silence, noise, a clip name or a path)",
     "learn": "MIDI learn for the last touched parameter (again: cancel)",
     "unlearn": "forget the MIDI bindings of the last touched parameter",
+    "next_display": "next display mode (flat, stereo, anaglyph, dome, 360°), round and round",
+    "prev_display": "previous display mode",
 }
 
 #: Actions that need a value: name → what kind ("scene": an integer from 1, "text": a string).

@@ -66,6 +66,8 @@ _TABLE: tuple[tuple[str, str, object, str], ...] = (
     ("R", "app:reset_camera", None, "camera back home"),
     ("G", "app:focus_selection", None, "fly to the target neurons"),
     ("V", "adaptive:toggle", None, "adaptive quality on or off"),
+    ("F3", "app:next_display", None, "next display mode: flat, stereo, anaglyph, dome, 360°"),
+    ("SHIFT+F3", "app:prev_display", None, "previous display mode"),
     # The sound.
     ("PAGE_UP", "volume:next", None, "louder"),
     ("PAGE_DOWN", "volume:prev", None, "quieter"),

@@ -218,6 +218,9 @@ DEFINITIONS: tuple[_Def, ...] = (
     _Def("render_scale", "view", "render.scale"),
     _Def("adaptive", "view", "render.adaptive"),
     _Def("target_fps", "view", "render.target_fps"),
+    _Def("display", "view", "render.display"),
+    _Def("eye_separation", "view", "render.eye_separation"),
+    _Def("convergence", "view", "render.convergence"),
 )
 
 #: Parameters that only the keyboard, GUI or sessions change (not from a config key).

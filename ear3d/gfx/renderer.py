@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import moderngl
 import numpy as np
+from pyglm import glm
 
 from ear3d.config import RenderConfig, parse_hex_color
 from ear3d.gfx.camera import OrbitCamera
@@ -22,6 +23,7 @@ from ear3d.gfx.edges import EdgeSet, EdgeStyle
 from ear3d.gfx.network import NetworkBuffers
 from ear3d.gfx.neurons import NeuronPass
 from ear3d.gfx.post import FrameTargets, PostProcess, PostStyle
+from ear3d.gfx.projection import Eye, camera_eye
 
 #: Above this many edges each edge's light is scaled by DENSITY_REFERENCE / (drawn edges,
 #: counted in edges of mean |weight|), so that the edges' total light stays the same however
@@ -76,10 +78,11 @@ class Renderer:
             self.release()
             raise
 
-    def fog(self, camera: OrbitCamera, strength: float) -> tuple[float, float, float]:
-        """(start, end, strength) of the depth fade: from the network's centre to its far side."""
+    def fog(self, eye: glm.vec3, strength: float) -> tuple[float, float, float]:
+        """(start, end, strength) of the depth fade seen from ``eye`` (world position): from
+        the network's centre to its far side."""
         centre, radius = self.network.bounds()
-        d = float(np.linalg.norm(centre - np.array(camera.eye, np.float32)))
+        d = float(np.linalg.norm(centre - np.array(eye, np.float32)))
         return d, d + radius, float(min(max(strength, 0.0), 1.0))
 
     @staticmethod
@@ -104,8 +107,17 @@ class Renderer:
         query while the edge mode is being chosen)."""
         w, h = fbo.size
         targets = self._frame_targets((w, h))
-        view, projection = camera.view(), camera.projection(w / h)
-        fog = self.fog(camera, look.fog)
+        self.draw_light(targets, camera_eye(camera, w / h), look, highlight, edges, edge_timer)
+        self.post_process(targets, fbo, look)
+
+    def draw_light(self, targets: FrameTargets, eye: Eye, look: Look, highlight: np.ndarray,
+                   edges: EdgeDrawer | None = None, edge_timer: Any = None) -> None:
+        """The scene's light (HDR, before bloom and tone mapping) seen from ``eye``, into
+        ``targets`` (drawn and resolved into ``targets.color``/``depth``) — one view of a
+        stereo pair or one face of a cube map (ear3d.gfx.display)."""
+        w, h = targets.size
+        view, projection = eye.view, eye.projection
+        fog = self.fog(eye.position, look.fog)
         exposure = float(look.exposure)
         draw_fbo = targets.draw_fbo
         draw_fbo.use()
@@ -125,8 +137,13 @@ class Renderer:
                     edges.draw_compute(targets.resolved, targets.depth, style)
         else:
             targets.resolve()
+
+    def post_process(self, targets: FrameTargets, fbo: moderngl.Framebuffer, look: Look,
+                     vignette: float | None = None) -> None:
+        """Bloom and composite ``targets.color`` into ``fbo`` (the same size); ``vignette``
+        overrides render.vignette (a 360° panorama has no corners to darken)."""
         self.post.run(targets, fbo, PostStyle(self.background, float(look.bloom), self.config.bloom_threshold,
-                                              self.config.vignette))
+                                              self.config.vignette if vignette is None else vignette))
 
     def release(self) -> None:
         """Free the passes and targets (idempotent; the network belongs to the caller; the

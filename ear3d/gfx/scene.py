@@ -29,12 +29,15 @@ from ear3d.config import RenderConfig
 from ear3d.gfx.camera import CameraRig, OrbitCamera
 from ear3d.gfx.context import is_software
 from ear3d.gfx.controller import CameraController
+from ear3d.gfx.display import Display, DisplaySettings, check_mode, make_display
 from ear3d.gfx.edge_choice import EdgeModeChooser
 from ear3d.gfx.edges import EDGE_MODES, EdgePass, EdgeSet
 from ear3d.gfx.network import NetworkBuffers, as_key_frames, clean_phase
 from ear3d.gfx.neurons import NeuronPass
 from ear3d.gfx.picking import drawn_radii, pick_sphere
-from ear3d.gfx.renderer import DENSITY_REFERENCE, Look, Renderer
+from ear3d.gfx.post import FrameTargets
+from ear3d.gfx.projection import Eye
+from ear3d.gfx.renderer import DENSITY_REFERENCE, EdgeDrawer, Look, Renderer
 from ear3d.palette import Palette
 
 log = logging.getLogger(__name__)
@@ -87,11 +90,16 @@ class Scene:
         self.edges: EdgePass | None = None
         self.edge_mode = "lines"
         self._chooser: EdgeModeChooser | None = None
+        #: the immersive settings (eye separation, convergence, dome); the mode is ``display_mode``
+        self.display_settings = DisplaySettings.from_config(render)
+        self.display_mode = "flat"
+        self._display: Display | None = None
         self.network = NetworkBuffers(
             ctx, key_frames, palette.layer_colors(layer, layer_names), render.interop)
         try:
             self.renderer = Renderer(ctx, self.network, render)
             self.set_edge_mode(render.edge_mode)
+            self.set_display(render.display)
             self.rig = CameraRig(self._home(), render.camera_smoothing)
             self.controller = CameraController(self.rig, (render.width, render.height))
             if edges is not None:
@@ -161,6 +169,17 @@ class Scene:
         (empty otherwise)."""
         return self._chooser.timings if self._chooser is not None else {}
 
+    def set_display(self, mode: str) -> None:
+        """The output: one of ear3d.config.DISPLAY_MODES (flat, stereo pairs, dome, equirect;
+        see ear3d.gfx.display). Switching is immediate; the new mode's programs load now."""
+        check_mode(mode)
+        if mode == self.display_mode and (mode == "flat") == (self._display is None):
+            return
+        display = make_display(self.ctx, mode)
+        if self._display is not None:
+            self._display.release()
+        self._display, self.display_mode = display, mode
+
     def set_activity(self, table: Any) -> str:
         """(N, S) float32 0–1, numpy or a CUDA tensor; returns "host" or "cuda" (the path)."""
         return self.network.set_activity(table)
@@ -212,9 +231,10 @@ class Scene:
         (x, y): window units from the top-left corner of a window ``size`` (width, height) —
         mouse coordinates; a pixel's centre is at +0.5. Exact: the same quads, radii and
         depth order as the neuron pass (reads back ``current``, N × 16 bytes: call it on a
-        click, not every frame)."""
+        click, not every frame). Flat and anaglyph outputs only (the others are not one
+        perspective view of the window): None there."""
         w, h = size
-        if not (w > 0 and h > 0):
+        if not (w > 0 and h > 0) or self.display_mode not in ("flat", "anaglyph", "anaglyph-dubois"):
             return None
         current = np.frombuffer(self.network.current_buffer.read(), np.float32).reshape(self.network.count, 4)
         radii = drawn_radii(current[:, 3], self.network.selection, self.render_config.sphere_radius,
@@ -225,8 +245,9 @@ class Scene:
     # -- drawing --------------------------------------------------------------------------------
 
     def draw(self, fbo: moderngl.Framebuffer, phase: float) -> None:
-        """Draw the scene into ``fbo`` at loop position ``phase`` (0–1; NaN → 0). A zero-size
-        framebuffer (a minimised window) draws nothing."""
+        """Draw the scene into ``fbo`` at loop position ``phase`` (0–1; NaN → 0) in the display
+        mode (``set_display``); the network's state is computed once whatever the mode draws
+        (eyes, cube faces). A zero-size framebuffer (a minimised window) draws nothing."""
         w, h = fbo.size
         if w < 1 or h < 1:
             return
@@ -239,7 +260,11 @@ class Scene:
                 self.edges.set_mode(mode)
             self.edge_mode = mode
         timer = chooser.timer() if chooser is not None else None
-        self.renderer.draw(fbo, self.camera, self.look, self.palette.highlight, self.edges, timer)
+        if self._display is None:
+            self.renderer.draw(fbo, self.camera, self.look, self.palette.highlight, self.edges, timer)
+        else:
+            passes = _Passes(self.renderer, self.look, self.palette.highlight, self.edges, timer)
+            self._display.draw(passes, self.camera, fbo, self.display_settings)
         if chooser is not None:
             chooser.record()
 
@@ -254,7 +279,26 @@ class Scene:
     def release(self) -> None:
         """Free every GL object of the scene (idempotent; the scene is unusable afterwards)."""
         self._release_edges()
+        if self.__dict__.get("_display") is not None:
+            self._display.release()
+            self._display = None
         for part in ("renderer", "network"):  # absent when the constructor failed before them
             obj = self.__dict__.pop(part, None)
             if obj is not None:
                 obj.release()
+
+
+class _Passes:
+    """The scene's passes for a display mode (ear3d.gfx.display.ScenePasses) over one frame;
+    the edge-mode timer measures the first view's edge pass only."""
+
+    def __init__(self, renderer: Renderer, look: Look, highlight: np.ndarray, edges: EdgeDrawer | None,
+                 timer: Any):
+        self.renderer, self.look, self.highlight, self.edges, self.timer = renderer, look, highlight, edges, timer
+
+    def light(self, targets: FrameTargets, eye: Eye) -> None:
+        timer, self.timer = self.timer, None
+        self.renderer.draw_light(targets, eye, self.look, self.highlight, self.edges, timer)
+
+    def post(self, targets: FrameTargets, fbo: moderngl.Framebuffer, vignette: float | None = None) -> None:
+        self.renderer.post_process(targets, fbo, self.look, vignette)
