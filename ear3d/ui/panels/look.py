@@ -18,3 +18,5 @@ def draw(ui: PanelInput) -> None:
     ui.button("stop orbit", Command("app:pause_orbit"), "hold or continue the camera's orbit")
     imgui.same_line()
     ui.button("fullscreen", Command("app:fullscreen"))
+    imgui.same_line()
+    ui.button("fly", Command("app:fly"), "fly mode: the mouse looks around, W A S D Q E move (X)")
