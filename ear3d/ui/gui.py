@@ -273,7 +273,8 @@ class Gui:
 
     def _help(self, ui: PanelInput) -> None:
         center = imgui.ImVec2(self._size[0] / 2, self._size[1] / 2)
-        imgui.set_next_window_pos(center, imgui.Cond_.appearing, imgui.ImVec2(0.5, 0.5))
+        imgui.set_next_window_pos(center, imgui.Cond_.always, imgui.ImVec2(0.5, 0.5))
+        imgui.set_next_window_bg_alpha(0.97)  # over the panels: readable, not see-through
         opened, keep = imgui.begin(help_panel.TITLE, True, imgui.WindowFlags_.always_auto_resize)
         if opened:
             help_panel.draw(ui)

@@ -151,7 +151,8 @@ def midi_status(control: Any) -> str:
     """One line on the MIDI controllers and OSC of a ``ControlSurfaces``."""
     status = control.status()
     ports = [f"{name}{'' if d['connected'] else ' (unplugged)'}" for name, d in status["midi"].items()]
-    text = ", ".join(ports) if ports else f"no controller ({status['midi_problem'] or 'listening'})"
+    problem = str(status["midi_problem"] or "listening").split(" (")[0]  # the gist; the log has the rest
+    text = ", ".join(ports) if ports else f"no controller ({problem})"
     if status["osc"] is not None:
         host, port = status["osc"]["address"][:2]
         text += f"; OSC on {host}:{port}"

@@ -60,8 +60,9 @@ def _record(rects: Rects | None, key: str, full_width: bool = False) -> None:
 
 
 def _is_switch(spec: Any) -> bool:
-    return bool(spec.integer and spec.lo == 0 and spec.hi == 1 and (
-        getattr(spec, "value_type", "") == "bool" or tuple(getattr(spec, "choices", ())) in ((), ("off", "on"))))
+    """An on/off parameter without names of its own for the two states (those get radio buttons)."""
+    return bool(spec.integer and spec.lo == 0 and spec.hi == 1
+                and tuple(getattr(spec, "choices", ()) or ()) in ((), ("off", "on")))
 
 
 def _colour(rgba: Sequence[float]) -> int:
@@ -157,8 +158,9 @@ def param_widget(spec: Any, value: float, out: list[Command], layer_names: Seque
             if imgui.radio_button(choice, current == i) and current != i:
                 changed, new = True, int(spec.lo) + i
             _record(own, f"{spec.name}#{i}", full_width=True)
-        imgui.same_line()
-        imgui.text(label)
+        if label not in choices:  # "maximise ( ) minimise" needs no third word
+            imgui.same_line()
+            imgui.text(label)
         if rects is not None:
             rects.update(own)
             rects[spec.name] = (*own[f"{spec.name}#0"][:2], *own[f"{spec.name}#1"][2:])

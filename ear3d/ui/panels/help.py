@@ -11,10 +11,11 @@ from ear3d.ui.panels import PanelInput
 
 TITLE = "Keys and mouse"
 
-#: Rows per column of the table and the width of a description (pixels): two columns of
-#: pairs fit a 1280 × 720 window.
-ROWS_PER_COLUMN = 32
-DOES_PX = 400
+#: Rows per column of the table, the width of a description (pixels) and the text size:
+#: three columns of pairs fit a 1280 × 720 window.
+ROWS_PER_COLUMN = 22
+DOES_PX = 250
+FONT_SCALE = 0.88
 
 
 def bindings() -> list[tuple[str, str]]:
@@ -23,6 +24,7 @@ def bindings() -> list[tuple[str, str]]:
 
 
 def draw(ui: PanelInput) -> None:
+    imgui.set_window_font_scale(FONT_SCALE)
     rows = bindings()
     columns = (len(rows) + ROWS_PER_COLUMN - 1) // ROWS_PER_COLUMN
     flags = imgui.TableFlags_.row_bg | imgui.TableFlags_.borders_inner_v | imgui.TableFlags_.sizing_fixed_fit
