@@ -82,6 +82,8 @@ class Gui:
         self._clips = clip_names(_clips_folder())
         self._scratch: dict[str, Any] = {}
         self._logged_rects: dict[str, list[int]] = {}
+        self._panel_rects: list[tuple[float, float, float, float]] = []  # the windows drawn last frame
+        self._held_by_gui = False  # a widget is active or a popup is open (last frame)
         self._mouse: tuple[float, float] | None = None
         self._next_pick = 0.0
         self._pick_at: tuple[float, float] | None = None
@@ -106,8 +108,16 @@ class Gui:
 
     @property
     def want_capture_mouse(self) -> bool:
-        """True while the pointer is over a panel (or a widget is being dragged)."""
-        return bool(self.io.want_capture_mouse) and self._shown()
+        """True while the pointer is over a panel, a widget is being dragged or a menu or list
+        is open. Judged from the pointer's position now against where the panels were drawn
+        in the last frame: ImGui's own flag is only updated at the next frame, too late for a
+        press that comes in the same batch of events as the motion onto the scene."""
+        if not self._shown():
+            return False
+        if self._held_by_gui:
+            return True
+        x, y = self._mouse if self._mouse is not None else (-1.0, -1.0)
+        return any(x0 <= x < x1 and y0 <= y < y1 for x0, y0, x1, y1 in self._panel_rects)
 
     @property
     def want_capture_keyboard(self) -> bool:
@@ -127,12 +137,14 @@ class Gui:
         """``button``: moderngl-window's (1 left, 2 right, 3 middle). True = the GUI took it."""
         self._use()
         self.io.add_mouse_pos_event(x, y)
+        self._mouse = (x, y)
         captured = self.want_capture_mouse
         self.io.add_mouse_button_event(_imgui_button(button), True)
         return captured
 
     def mouse_release_event(self, x: float, y: float, button: int) -> bool:
         self._use()
+        self._mouse = (x, y)
         self.io.add_mouse_pos_event(x, y)
         self.io.add_mouse_button_event(_imgui_button(button), False)
         return self.want_capture_mouse
@@ -190,6 +202,7 @@ class Gui:
             self._hover()
         imgui.new_frame()
         out: list[Command] = []
+        self._panel_rects = []
         if session is None:
             self._loading()
             self.rects = {}
@@ -206,6 +219,7 @@ class Gui:
         else:
             self.rects = {}
         self._expand = None
+        self._held_by_gui = imgui.is_any_item_active() or imgui.is_popup_open("", imgui.PopupFlags_.any_popup_id)
         imgui.render()
         target_fbo = fbo if fbo is not None else (self.wnd.fbo if self.wnd is not None else self.ctx.screen)
         target_fbo.use()
@@ -223,6 +237,11 @@ class Gui:
         if session is None or picked is None:
             return None
         return neuron_at(tuple(session.table.layers), int(picked))
+
+    def _note_window(self) -> None:
+        """Remember where the current ImGui window is (for want_capture_mouse)."""
+        pos, size = imgui.get_window_pos(), imgui.get_window_size()
+        self._panel_rects.append((pos.x, pos.y, pos.x + size.x, pos.y + size.y))
 
     def _shown(self) -> bool:
         return not self.app.performance and (self.app.show_panels or self.app.show_help)
@@ -257,7 +276,9 @@ class Gui:
         imgui.set_next_window_pos(imgui.ImVec2(x, MARGIN), imgui.Cond_.first_use_ever)
         imgui.set_next_window_size_constraints(imgui.ImVec2(width, 0), imgui.ImVec2(width, self._size[1] - 2 * MARGIN))
         flags = imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_focus_on_appearing
-        if imgui.begin(title, None, flags)[0]:
+        expanded = imgui.begin(title, None, flags)[0]
+        self._note_window()  # the title bar too when collapsed
+        if expanded:
             imgui.push_item_width(-width * 0.42)  # labels right of the widgets get 42 % of the column
             for module, open_at_start in panels:
                 header_flags = imgui.TreeNodeFlags_.default_open if open_at_start else 0
@@ -276,6 +297,7 @@ class Gui:
         imgui.set_next_window_pos(center, imgui.Cond_.always, imgui.ImVec2(0.5, 0.5))
         imgui.set_next_window_bg_alpha(0.97)  # over the panels: readable, not see-through
         opened, keep = imgui.begin(help_panel.TITLE, True, imgui.WindowFlags_.always_auto_resize)
+        self._note_window()
         if opened:
             help_panel.draw(ui)
         imgui.end()
