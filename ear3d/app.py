@@ -542,7 +542,7 @@ class LiveApp:
         if self.recording is not None:
             try:
                 self.toggle_recording()
-            except Exception as e:  # closing must go on
+            except Exception as e:  # noqa: BLE001  (closing must go on)
                 log.warning("recording lost: %s", e)
                 self.recording = None
         if self._preparation is not None:
