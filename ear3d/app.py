@@ -3,12 +3,16 @@
 ``LiveApp.frame(fbo, dt)`` draws one frame; it never waits on the worker. Until the model is
 built and has heard the origin clip (on a background thread, see session.Preparation) it draws
 a loading screen. Keys, mouse, MIDI, the GUI and session files all change the one parameter
-registry, ``app.params`` (control.params). The window (live_window.py) feeds it events.
+registry, ``app.params`` (control.params), and run the one list of app actions
+(control.actions, ``Command("app:NAME")``). The window (live_window.py) feeds it events: keys
+by name (``key``, ``key_held``), the mouse onto the scene's camera controller
+(``mouse_press``, ``mouse_move``, ``mouse_release``, ``scroll``) and clicks (``pick``).
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 import time
@@ -23,7 +27,7 @@ from pyglm import glm
 from ear3d.adaptive import AdaptiveQuality, QualityState
 from ear3d.config import Config, parse_hex_color
 from ear3d.control.actions import APP_ACTIONS
-from ear3d.control.keyboard import FLY_KEYS, binding
+from ear3d.control.keyboard import FAST_KEYS, FLY_KEYS, binding
 from ear3d.control.params import ControlError, Parameters, live_specs
 from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
@@ -34,23 +38,18 @@ from ear3d.messages import Command
 from ear3d.playback import Playback
 from ear3d.session import Preparation, Prepared, Session, check_interop
 from ear3d.session_file import CameraPose, SessionFileError, SessionState, Snapshot, load_session, save_session
+from ear3d.ui.state import neuron_at
 
 log = logging.getLogger(__name__)
 
-#: Radians of orbit per pixel of mouse drag.
-ORBIT_PER_PIXEL = 0.006
-#: Fraction of the camera distance panned per pixel of drag.
-PAN_PER_PIXEL = 0.0015
-#: Zoom factor per wheel notch.
-ZOOM_PER_NOTCH = 0.9
-#: Fly speed in camera distances per second.
-FLY_SPEED = 0.6
 #: Frame times kept for the status panel.
 FRAME_HISTORY = 120
 #: Seconds a recalled scene's camera takes to fly there.
 SCENE_FLIGHT_S = 1.2
 
 APP_COMMANDS = tuple(APP_ACTIONS)
+#: moderngl-window mouse buttons → the camera controller's names.
+MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}
 
 
 class LiveApp:
@@ -98,8 +97,10 @@ class LiveApp:
         self.kept: list[dict[str, Any]] = []
         self.origin = config.optimize.origin
         self.scenes: dict[int, Snapshot] = {}
-        self.picked: Any = None
-        self._held: set[str] = set()
+        #: the neuron last clicked: its row in the neuron table (session.table), or None
+        self.picked: int | None = None
+        #: the window's size in mouse units (the camera controller's frame of reference)
+        self.view_size: tuple[float, float] = (config.render.width, config.render.height)
         self.frame_times: collections.deque[float] = collections.deque(maxlen=FRAME_HISTORY)
         self.frames_drawn = 0
         self.window_size: tuple[int, int] = (config.render.width, config.render.height)
@@ -152,6 +153,7 @@ class LiveApp:
             raise
         self._param_version = self.params.version  # the session started with every value
         scene = self.session.scene
+        scene.controller.resize(*self.view_size)
         self._edge_base = scene.look.edge_budget or (scene.edge_set.count if scene.edge_set is not None else 0)
         self.playback = Playback(self.config.audio, self.session.clip)
         self.playback.set_volume(float(self.params.get("volume")))
@@ -221,17 +223,22 @@ class LiveApp:
                 raise ControlError(f"app:origin needs silence, noise, a clip name or a file path, got {value!r}")
             self.set_origin(value)
         elif name == "learn":
-            self.control.learn_last_touched()
+            self._learn(value)
         elif name == "unlearn":
-            if self.control.last_touched is None:
-                raise ControlError("app:unlearn: touch a parameter first")
-            self.control.learn.unlearn(self.control.last_touched)
+            target = value or self.control.last_touched
+            if not target:
+                raise ControlError("app:unlearn: touch a parameter first (or name one)")
+            self.control.learn.unlearn(str(target))
         elif name == "pause_orbit":
             self.orbit_paused = not self.orbit_paused
         elif name in ("next_display", "prev_display"):  # round and round (display:next stops at the last)
             spec = self.params.spec("display")
             step = 1 if name == "next_display" else -1
             self.params.set("display", spec.lo + (self.params.get("display") - spec.lo + step) % len(spec.choices))
+        elif name == "audio_device":
+            self.set_audio_device(value)
+        elif name == "fly":
+            self._needs_session("app:fly").scene.controller.toggle_fly()
         elif name in ("keep_selection", "step", "reset_origin", "reset_camera", "focus_selection", "reopen_audio"):
             self._session_command(name)
         else:
@@ -253,6 +260,29 @@ class LiveApp:
         elif name == "reopen_audio" and self.playback is not None:
             self.playback.reopen()
 
+    def _learn(self, target: Any) -> None:
+        """MIDI learn for ``target`` (a parameter name; None: the last touched parameter);
+        learning it again, or learn without a name while armed, cancels."""
+        learn = self.control.learn
+        if target is None:
+            self.control.learn_last_touched()
+        elif learn.learning == target:
+            learn.cancel()
+            log.warning("MIDI learn cancelled")
+        else:
+            learn.begin(str(target))
+
+    def set_audio_device(self, device: Any) -> None:
+        """Play on output device ``device`` (config ``audio.device``: a name, part of one, an
+        index, '' = the default): the stream is opened again there; without sound the loop
+        goes on on the wall clock and the status says why."""
+        if not isinstance(device, str):
+            raise ControlError(f"app:audio_device needs a device name or index as text, got {device!r}")
+        self.config = dataclasses.replace(self.config, audio=dataclasses.replace(self.config.audio, device=device))
+        if self.playback is not None:
+            self.playback.config = self.config.audio
+            self.playback.reopen()
+
     def set_origin(self, origin: str) -> None:
         """Start from another clip: "silence", "noise", a clip name in assets/clips/ or a path."""
         self._needs_session("app:origin").worker.send(Command("origin", origin))
@@ -265,49 +295,68 @@ class LiveApp:
             self.command(command)
 
     def key_held(self, name: str, down: bool) -> None:
-        """W A S D Q E held down (True) or released: the camera flies while they are held."""
-        if name in FLY_KEYS:
-            (self._held.add if down else self._held.discard)(name)
+        """A fly key (W A S D Q E) or shift went down (True) or up: the camera controller flies
+        while they are held."""
+        controller = self._controller()
+        if controller is None or (name not in FLY_KEYS and name not in FAST_KEYS):
+            return
+        key = "shift" if name in FAST_KEYS else name.lower()
+        (controller.key_down if down else controller.key_up)(key)
 
-    # -- mouse (a small adapter onto the camera rig; a controller may replace it) --------------
+    # -- mouse: window events onto the scene's camera controller (ear3d.gfx.controller) -------
 
-    def on_mouse_drag(self, dx: float, dy: float, buttons: set[str], shift: bool = False) -> None:
-        """Pixels moved with ``buttons`` ({"left", "right", "middle"}) held: orbit, pan or look."""
+    def _controller(self) -> Any:
+        return self.session.scene.controller if self.session is not None else None
+
+    def set_view_size(self, width: float, height: float) -> None:
+        """The window's size in mouse units (window coordinates, not framebuffer pixels)."""
+        if width > 0 and height > 0:
+            self.view_size = (float(width), float(height))
+            if self.session is not None:
+                self.session.scene.controller.resize(width, height)
+
+    def mouse_press(self, x: float, y: float, button: int) -> None:
+        """A mouse button (moderngl-window's: 1 left, 2 right, 3 middle) went down at (x, y)
+        over the scene: left drags orbit, right and middle drags pan."""
+        controller = self._controller()
+        if controller is not None and button in MOUSE_BUTTONS:
+            controller.press(MOUSE_BUTTONS[button], x, y)
+
+    def mouse_release(self, x: float, y: float, button: int) -> None:
+        controller = self._controller()
+        if controller is not None and button in MOUSE_BUTTONS:
+            controller.release(MOUSE_BUTTONS[button], x, y)
+
+    def mouse_move(self, x: float, y: float) -> None:
+        """The pointer is at (x, y), with or without a button held (a drag, or fly mode's look)."""
+        controller = self._controller()
+        if controller is not None:
+            controller.move(x, y)
+
+    def scroll(self, notches: float, x: float | None = None, y: float | None = None) -> None:
+        """Wheel notches (away from the user = positive) with the pointer at (x, y): zoom there."""
+        controller = self._controller()
+        if controller is not None and math.isfinite(notches):
+            controller.scroll(notches, x, y)
+
+    @property
+    def flying(self) -> bool:
+        """Fly mode (app:fly): the window grabs the pointer and its motion looks around."""
+        controller = self._controller()
+        return bool(controller is not None and controller.fly_mode)
+
+    def pick(self, x: float, y: float) -> int | None:
+        """A click at (x, y) (mouse units, top-left origin): the neuron drawn there becomes
+        ``picked`` (its row in the neuron table; None over the background) and is logged."""
         if self.session is None:
-            return
-        rig = self.session.scene.rig
-        if "right" in buttons or "middle" in buttons:
-            step = rig.goal.distance * PAN_PER_PIXEL
-            rig.move(0.0, -dx * step, dy * step)
-        elif "left" in buttons and shift:
-            rig.look(-dx * ORBIT_PER_PIXEL, -dy * ORBIT_PER_PIXEL)
-        elif "left" in buttons:
-            rig.orbit(-dx * ORBIT_PER_PIXEL, dy * ORBIT_PER_PIXEL)
-
-    def on_scroll(self, dy: float) -> None:
-        """Wheel notches (up = positive): zoom in."""
-        if self.session is not None and math.isfinite(dy):
-            self.session.scene.rig.zoom(ZOOM_PER_NOTCH ** dy)
-
-    def on_click(self, x: float, y: float, size: tuple[int, int]) -> Any:
-        """A click at window pixel (x, y) (top-left origin) in a window of ``size``: picks the
-        neuron there when the scene can pick (gfx's Scene.pick); returns what was picked."""
-        pick = getattr(self.session.scene, "pick", None) if self.session is not None else None
-        if pick is None:
             return None
-        self.picked = pick(x, y, size)
-        log.info("picked %s", self.picked)
+        self.picked = self.session.scene.pick(x, y, self.view_size)
+        if self.picked is None:
+            log.info("picked nothing at (%.0f, %.0f)", x, y)
+        else:
+            n = neuron_at(tuple(self.session.table.layers), self.picked)
+            log.info("picked neuron %d: layer %s, channel %d, pitch %d", self.picked, n.layer, n.channel, n.pitch)
         return self.picked
-
-    def _fly(self, dt: float) -> None:
-        if not self._held or self.session is None:
-            return
-        rig = self.session.scene.rig
-        speed = FLY_SPEED * rig.goal.distance * dt
-        forward = sum(FLY_KEYS[k][0] for k in self._held)
-        right = sum(FLY_KEYS[k][1] for k in self._held)
-        up = sum(FLY_KEYS[k][2] for k in self._held)
-        rig.move(forward * speed, right * speed, up * speed)
 
     # -- one frame ----------------------------------------------------------------------------
 
@@ -329,11 +378,8 @@ class LiveApp:
         if session.poll():
             self.playback.submit(session.frame.clip)  # type: ignore[union-attr]
         self.playback.check()  # type: ignore[union-attr]
-        if not self.orbit_paused:
-            session.advance(dt)
-        else:
-            session.scene.rig.update(dt)
-        self._fly(dt)
+        # Paused or not, the controller advances: held fly keys move and flights go on.
+        session.scene.advance(dt, 0.0 if self.orbit_paused else session.orbit_speed)
         state = self.quality.update(dt)
         if self._edge_base:
             session.scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
@@ -500,7 +546,7 @@ class LiveApp:
         if self.recording is not None:
             try:
                 self.toggle_recording()
-            except Exception as e:  # closing must go on
+            except Exception as e:  # noqa: BLE001  (closing must go on)
                 log.warning("recording lost: %s", e)
                 self.recording = None
         if self._preparation is not None:

@@ -1,16 +1,11 @@
 """The live window: ear3d's own frame loop on a moderngl-window backend.
 
 ear3d creates the window itself (moderngl-window never sees ear3d's command line), draws a
-loading screen at once while the model loads, then the network; keys, mouse and resize go to
-an optional overlay first (the GUI: ``window.overlay``), then to the LiveApp.
-
-The overlay, when set, is any object with ``render(frame_time)`` (called after the scene,
-into the window's framebuffer), ``want_capture_mouse`` and ``want_capture_keyboard``
-(booleans), and optionally the moderngl-window event methods ``on_key_event(key, action,
-modifiers)``, ``on_mouse_position_event(x, y, dx, dy)``, ``on_mouse_drag_event(x, y, dx, dy)``,
-``on_mouse_scroll_event(x_offset, y_offset)``, ``on_mouse_press_event(x, y, button)``,
-``on_mouse_release_event(x, y, button)``, ``on_unicode_char_entered(char)`` and
-``on_resize(width, height)``, which receive every event first.
+loading screen at once while the model loads (the GUI says what is loading), then the
+network with the on-screen controls over it (ear3d.ui.gui.Gui). Every event goes to the GUI
+first; the app (keys, the camera controller, picking) gets it only when the GUI did not take
+it (the pointer over a panel, a text field being typed in). A press and release close
+together on the scene is a click: it picks the neuron there.
 """
 
 from __future__ import annotations
@@ -25,7 +20,8 @@ import moderngl_window as mglw
 
 from ear3d.app import LiveApp
 from ear3d.config import Config
-from ear3d.control.keyboard import FLY_KEYS, KEY_BINDINGS
+from ear3d.control.keyboard import FAST_KEYS, FLY_KEYS, KEY_BINDINGS
+from ear3d.ui.gui import Gui
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +48,8 @@ def choose_backend(requested: str | None = None) -> str:
 
 
 def _key_names(keys: Any) -> dict[Any, str]:
-    """The backend's key codes → moderngl-window key names for every bound and fly key."""
-    names = {key.rpartition("+")[2] for key in KEY_BINDINGS} | set(FLY_KEYS)
+    """The backend's key codes → moderngl-window key names for every bound, fly and fast key."""
+    names = {key.rpartition("+")[2] for key in KEY_BINDINGS} | set(FLY_KEYS) | set(FAST_KEYS)
     codes = {name: getattr(keys, name, None) for name in names}
     counts: dict[Any, int] = {}
     for code in codes.values():
@@ -63,10 +59,11 @@ def _key_names(keys: Any) -> dict[Any, str]:
 
 
 class LiveWindow:
-    """A window running a :class:`LiveApp` until it is closed (or a frame or time limit).
+    """A window running a :class:`LiveApp` with its GUI until it is closed (or a frame or time limit).
 
-    backend: a moderngl-window backend name (pyglet, glfw, sdl2, …); monitor: open fullscreen
-    on this monitor (-1 = windowed; ``fullscreen`` = on the current one).
+    backend: a moderngl-window backend name (pyglet, glfw, sdl2, …; "headless": an offscreen
+    EGL window without events, for tests); monitor: open fullscreen on this monitor (-1 =
+    windowed; ``fullscreen`` = on the current one).
     """
 
     def __init__(self, config: Config, backend: str | None = None, fullscreen: bool = False, monitor: int = -1,
@@ -74,17 +71,22 @@ class LiveWindow:
         self.backend = choose_backend(backend)
         window_cls = mglw.get_local_window_cls(self.backend)
         rc = config.render
+        extra = {"backend": "egl"} if self.backend == "headless" else {}
         self.wnd = window_cls(title="ear3d (loading the model…)", size=(rc.width, rc.height), resizable=True,
-                              fullscreen=False, vsync=rc.vsync, gl_version=GL_VERSION, samples=0, cursor=True)
+                              fullscreen=False, vsync=rc.vsync, gl_version=GL_VERSION, samples=0, cursor=True, **extra)
         mglw.activate_context(window=self.wnd)
         self.wnd.fullscreen_key = None  # F / F11 are ear3d's bindings
         self.app = LiveApp(config, self.wnd.ctx, session_path, out_dir)
-        self.app.wnd = self.wnd  # type: ignore[attr-defined]  # for the overlay (ImGui needs the window)
-        #: the GUI (see the module doc); None draws only the scene
-        self.overlay: Any = None
+        self.app.set_view_size(*self.wnd.size)
+        #: the on-screen controls, drawn over the scene (and over the loading screen)
+        self.gui = Gui(self.wnd, self.app)
         self._names = _key_names(self.wnd.keys)
-        self._press: tuple[int, int] | None = None
+        self._press: tuple[float, float] | None = None
         self._dragged = False
+        self._at: tuple[float, float] | None = None  # where the pointer was last seen
+        self._pointer = (rc.width / 2, rc.height / 2)  # fly mode's virtual pointer (the real one is grabbed)
+        self._grabbed = False
+        self._closed = False
         self._connect()
         if monitor >= 0 or fullscreen:
             self.set_fullscreen(True, monitor)
@@ -97,21 +99,13 @@ class LiveWindow:
         w.mouse_drag_event_func = self._on_drag
         w.mouse_position_event_func = self._on_move
         w.mouse_scroll_event_func = self._on_scroll
-        w.unicode_char_entered_func = lambda char: self._to_overlay("on_unicode_char_entered", char)
-        w.resize_func = lambda width, height: self._to_overlay("on_resize", width, height)
+        w.unicode_char_entered_func = self.gui.unicode_char_entered
+        w.resize_func = self._on_resize
 
-    # -- events ---------------------------------------------------------------------------------
-
-    def _to_overlay(self, method: str, *args: Any) -> None:
-        handler = getattr(self.overlay, method, None) if self.overlay is not None else None
-        if handler is not None:
-            handler(*args)
-
-    def _overlay_wants(self, what: str) -> bool:
-        return self.overlay is not None and bool(getattr(self.overlay, f"want_capture_{what}", False))
+    # -- events: the GUI first, then the app --------------------------------------------------
 
     def _on_key(self, key: Any, action: Any, modifiers: Any) -> None:
-        self._to_overlay("on_key_event", key, action, modifiers)
+        typing = self.gui.key_event(key, action, modifiers)
         name = self._names.get(key)
         if name is None:
             return
@@ -119,44 +113,49 @@ class LiveWindow:
         if action == keys.ACTION_RELEASE:
             self.app.key_held(name, False)  # always: a key held into a text field must not fly on
             return
-        if action != keys.ACTION_PRESS or self._overlay_wants("keyboard"):
+        if action != keys.ACTION_PRESS or typing:
             return
         shift, ctrl = bool(modifiers.shift), bool(modifiers.ctrl)
-        if name in FLY_KEYS and not ctrl:
+        if (name in FLY_KEYS and not ctrl) or name in FAST_KEYS:
             self.app.key_held(name, True)
         self.app.key(name, shift, ctrl)
 
-    def _buttons(self) -> set[str]:
-        states = self.wnd.mouse_states
-        return {b for b in ("left", "right", "middle") if getattr(states, b)}
-
     def _on_press(self, x: int, y: int, button: int) -> None:
-        self._to_overlay("on_mouse_press_event", x, y, button)
-        if not self._overlay_wants("mouse"):
-            self._press, self._dragged = (x, y), False
+        if self.gui.mouse_press_event(x, y, button):
+            return  # on a panel: no camera move, no pick
+        self._press, self._dragged, self._at = (x, y), False, (x, y)
+        self.app.mouse_press(x, y, button)
 
     def _on_release(self, x: int, y: int, button: int) -> None:
-        self._to_overlay("on_mouse_release_event", x, y, button)
+        self.gui.mouse_release_event(x, y, button)
+        self.app.mouse_release(x, y, button)  # always: a drag may end over a panel
         press, self._press = self._press, None
         if press is not None and not self._dragged and button == self.wnd.mouse.left:
-            self.app.on_click(x, y, self.wnd.size)
+            self.app.pick(x, y)
 
     def _on_drag(self, x: int, y: int, dx: int, dy: int) -> None:
-        self._to_overlay("on_mouse_drag_event", x, y, dx, dy)
-        if self._press is None:  # the press went to the overlay
-            return
-        if abs(x - self._press[0]) + abs(y - self._press[1]) > CLICK_SLOP:
+        self.gui.mouse_drag_event(x, y, dx, dy)
+        self._at = (x, y)
+        if self._press is not None and abs(x - self._press[0]) + abs(y - self._press[1]) > CLICK_SLOP:
             self._dragged = True
-        if self._dragged:
-            self.app.on_mouse_drag(dx, dy, self._buttons(), bool(self.wnd.modifiers.shift))
+        self.app.mouse_move(x, y)  # the controller moves only for buttons pressed on the scene
 
     def _on_move(self, x: int, y: int, dx: int, dy: int) -> None:
-        self._to_overlay("on_mouse_position_event", x, y, dx, dy)
+        self.gui.mouse_position_event(x, y, dx, dy)
+        self._at = (x, y)
+        if self.app.flying:  # the pointer is grabbed: its motion, summed, looks around
+            self._pointer = (self._pointer[0] + dx, self._pointer[1] + dy)
+            x, y = self._pointer
+        self.app.mouse_move(x, y)
 
     def _on_scroll(self, x_offset: float, y_offset: float) -> None:
-        self._to_overlay("on_mouse_scroll_event", x_offset, y_offset)
-        if not self._overlay_wants("mouse"):
-            self.app.on_scroll(y_offset)
+        if not self.gui.mouse_scroll_event(x_offset, y_offset):
+            x, y = self._at if self._at is not None else (None, None)
+            self.app.scroll(y_offset, x, y)  # zoom towards the point under the pointer
+
+    def _on_resize(self, width: int, height: int) -> None:
+        self.gui.resize(*self.wnd.size)
+        self.app.set_view_size(*self.wnd.size)
 
     # -- fullscreen -------------------------------------------------------------------------------
 
@@ -204,15 +203,7 @@ class LiveWindow:
             while not wnd.is_closing:
                 now = time.perf_counter()
                 dt, last = now - last, now
-                wnd.use()
-                app.frame(wnd.fbo, dt)
-                if self.overlay is not None:
-                    wnd.use()
-                    self.overlay.render(dt)
-                app.after_frame(wnd.fbo)
-                if app.wants_fullscreen_toggle:
-                    app.wants_fullscreen_toggle = False
-                    self.set_fullscreen(not wnd.fullscreen)
+                self.draw(dt)
                 if not app.loading:
                     if ready_at is None:
                         ready_at = now
@@ -227,9 +218,42 @@ class LiveWindow:
             if save_session and not app.loading:
                 app.save_session()
         finally:
-            app.close()
-            wnd.destroy()
+            self.close()
         return 0
+
+    def draw(self, dt: float) -> None:
+        """One frame into the window's framebuffer: the scene (or the loading screen), the GUI
+        over it, then screenshots and recording; window requests (fullscreen, grabbing the
+        pointer in fly mode) are carried out. ``dt``: seconds since the last frame."""
+        wnd, app = self.wnd, self.app
+        wnd.use()
+        app.frame(wnd.fbo, dt)
+        wnd.use()
+        self.gui.render(dt)
+        app.after_frame(wnd.fbo)
+        if app.wants_fullscreen_toggle:
+            app.wants_fullscreen_toggle = False
+            self.set_fullscreen(not wnd.fullscreen)
+        flying = app.flying
+        if flying != self._grabbed and not wnd.headless:
+            self._grabbed = flying
+            self._pointer = self._at or self._pointer
+            wnd.cursor = not flying
+            try:
+                wnd.mouse_exclusivity = flying
+            except NotImplementedError:  # backends that cannot grab: fly mode looks while the pointer moves
+                pass
+
+    def close(self) -> None:
+        """Release the GUI, then the app, then the window (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.gui.release()
+            self.app.close()
+        finally:
+            self.wnd.destroy()
 
 
 def run_live(config: Config, window: str | None = None, fullscreen: bool = False, monitor: int = -1,

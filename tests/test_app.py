@@ -148,3 +148,44 @@ def test_session_starts_sonifying_and_controls_steer_the_worker(window):
         time.sleep(0.05)
     assert list(app.session.frame.selected) == [app.layer_names[layer + 1]]
     assert app.playback.latest.serial == app.session.frame.clip.serial  # new clips reach the loop
+
+
+def test_held_fly_keys_move_the_camera_while_the_orbit_is_paused(window):
+    app: LiveApp = window.app
+    rig = app.session.scene.rig
+    app.command(Command("app:pause_orbit"))
+    try:
+        assert app.orbit_paused
+        draw(window)
+        eye = rig.goal.eye
+        app.key_held("W", True)
+        for _ in range(5):
+            draw(window)
+        app.key_held("W", False)
+        moved = rig.goal.eye - eye
+        assert float((moved.x ** 2 + moved.y ** 2 + moved.z ** 2) ** 0.5) > 0.01 * rig.home.distance
+        still = rig.goal.eye
+        draw(window)
+        assert rig.goal.eye == still  # released: it stops
+    finally:
+        app.command(Command("app:pause_orbit"))
+
+
+def test_mouse_drag_orbits_right_drag_pans_and_the_wheel_zooms(window):
+    app: LiveApp = window.app
+    rig = app.session.scene.rig
+    app.set_view_size(320, 192)
+    yaw, target, distance = rig.goal.yaw, rig.goal.target, rig.goal.distance
+    app.mouse_press(160, 96, 1)
+    app.mouse_move(200, 96)
+    app.mouse_release(200, 96, 1)
+    assert rig.goal.yaw != pytest.approx(yaw)  # left drag: orbit
+    app.mouse_press(160, 96, 2)
+    app.mouse_move(160, 130)
+    app.mouse_release(160, 130, 2)
+    assert rig.goal.target != target  # right drag: pan
+    app.scroll(2.0, 160, 96)
+    assert rig.goal.distance < distance  # wheel away: zoom in
+    app.mouse_move(250, 20)  # no button held: the camera stays
+    assert rig.goal.distance < distance
+    app.command(Command("app:reset_camera"))

@@ -11,9 +11,8 @@ import time
 import mido
 import pytest
 
-from ear3d.config import ControlConfig
 from ear3d.control.mapping import MidiMapping, available_mappings, load_mapping, mapping_for_port
-from ear3d.control.midi import MidiRouter, list_input_names, parse_bytes
+from ear3d.control.midi import MidiRouter, parse_bytes
 from ear3d.control.params import ALL_PARAMS, LIVE_PARAMS, ControlError, Parameters, ParamSpec
 from ear3d.messages import Command
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import mido
-import pytest
 
 from ear3d.config import ControlConfig
 from ear3d.control.params import Parameters

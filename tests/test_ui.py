@@ -1,17 +1,19 @@
-"""The on-screen controls on a real headless moderngl-window window (EGL) over the live app
-(tiny model): widgets driven through ImGui's input queue change parameters that reach the
-worker and the picture; every panel draws with and without sound."""
+"""The on-screen controls in the live window (ear3d.live_window.LiveWindow on moderngl-window's
+headless EGL window) over the live app (tiny model): widgets driven through ImGui's input queue
+change parameters that reach the worker and the picture; MIDI learn from a widget's menu;
+every panel draws with and without sound, and while the model loads."""
 
 import dataclasses
 import time
 
-import moderngl_window as mglw
+import mido
 import numpy as np
 import pytest
 
-from ear3d.app import LiveApp, window_class
+from ear3d.app import LiveApp
 from ear3d.config import load
-from ear3d.control.params import ALL_PARAMS, ParamSpec, Parameters
+from ear3d.control.params import Parameters, ParamSpec
+from ear3d.live_window import LiveWindow
 from ear3d.messages import Command
 from ear3d.ui.gui import Gui
 from ear3d.ui.panels import inspector
@@ -22,72 +24,87 @@ W, H = 960, 540
 
 @pytest.fixture(scope="module")
 def window():
-    cfg = load(None, ["model.preset=tiny", f"render.width={W}", f"render.height={H}", "audio.device=no-such-device"])
-    w = mglw.create_window_config_instance(window_class(cfg), args=["--window", "headless", "--backend", "egl"])
+    cfg = load(None, ["model.preset=tiny", f"render.width={W}", f"render.height={H}", "audio.device=no-such-device",
+                      "control.midi_input=", "control.osc=false"])
+    w = LiveWindow(cfg, backend="headless")
+    w.loading_picture = draw(w, 2)  # the loading card, before the model is ready (ImGui sizes it in frame 1)
+    w.app.wait_until_ready()
     w.gui.expand_all()
-    w.on_render(0.0, 1 / 30)
+    draw(w)
     yield w
-    w.on_close()
-    w.wnd.destroy()
+    w.close()
 
 
 def draw(w, frames: int = 1) -> np.ndarray:
     for _ in range(frames):
-        w.on_render(0.0, 1 / 30)
+        w.draw(1 / 30)
     return np.frombuffer(w.wnd.fbo.read(components=3), np.uint8).reshape(H, W, 3)[::-1]
 
 
-def click(w, x: float, y: float) -> None:
-    """A left click through ImGui's input queue (press and release in separate frames)."""
-    io = w.gui.io
-    w.gui._use()
-    io.add_mouse_pos_event(x, y)
+def click(w, x: float, y: float, button: int = 1) -> None:
+    """A click as the window hands it over (press and release in separate frames);
+    ``button``: moderngl-window's (1 left, 2 right)."""
+    w._on_move(x, y, 0, 0)
     draw(w)
-    io.add_mouse_button_event(0, True)
+    w._on_press(x, y, button)
     draw(w)
-    io.add_mouse_button_event(0, False)
+    w._on_release(x, y, button)
     draw(w)
+
+
+def toggle(w, action: str) -> None:
+    w.app.command(Command(f"app:{action}"))
 
 
 def scene_only(w) -> np.ndarray:
     """A frame with the panels hidden (performance mode)."""
-    w.gui.key("F10")
+    toggle(w, "performance")
     try:
         return draw(w, 2)
     finally:
-        w.gui.key("F10")
+        toggle(w, "performance")
+
+
+def test_loading_card_is_drawn_while_the_model_loads(window):
+    img = window.loading_picture
+    card = img[H // 2 + 24:H // 2 + 120, W // 2 - 200:W // 2 + 200]  # below the app's swinging bar
+    assert (card.max(axis=2) > 150).sum() > 300  # the text on the card
 
 
 def test_panels_draw_over_the_scene_and_hide(window):
     with_panels = draw(window, 2)
+    for name in ("target_layer", "channel_pos", "exposure", "sphere_scale", "volume", "mix_origin", "time_jitter",
+                 "minimise", "audio_device"):
+        assert name in window.gui.rects, f"no widget for {name}"
     only_scene = scene_only(window)
+    assert window.gui.rects == {}  # performance mode: only the picture
     left = slice(20, 300)  # the left column
     assert np.abs(with_panels[:, left].astype(int) - only_scene[:, left]).sum() > 0
-    for name in ("target_layer", "channel_pos", "exposure", "sphere_scale", "volume", "mix_origin", "time_jitter"):
-        assert name in window.gui.rects, f"no widget for {name}"
-    window.gui.key("F1")  # the help table over the panels
+    toggle(window, "help")  # F1: the help table over the panels
     with_help = draw(window, 2)
-    window.gui.key("F1")
+    toggle(window, "help")
     middle = slice(W // 2 - 60, W // 2 + 60)
     assert np.abs(with_help[:, middle].astype(int) - with_panels[:, middle]).sum() > 0
-    window.gui.key("TAB")
+    toggle(window, "panels")  # TAB
     hidden = draw(window, 2)
-    window.gui.key("TAB")
-    assert window.gui.rects == {} or hidden[:, left].astype(int).sum() < with_panels[:, left].astype(int).sum()
+    toggle(window, "panels")
+    assert window.gui.rects == {}
+    assert hidden[:, left].astype(int).sum() < with_panels[:, left].astype(int).sum()
 
 
 def test_exposure_slider_brightens_the_picture(window):
     app: LiveApp = window.app
     app.command(Command("exposure", 1.0))
     draw(window)
-    before = scene_only(window).astype(int).sum()
+    background = scene_only(window)[0, 0].astype(int)
+    before = (scene_only(window).astype(int) - background).clip(0).sum()  # light above the background
     window.gui.expand_only("Look", "Status")
     draw(window)
     x0, y0, x1, y1 = window.gui.rects["exposure"]
     click(window, x0 + 0.9 * (x1 - x0), (y0 + y1) / 2)  # a click on a slider sets the value there
     spec = app.params.spec("exposure")
-    assert app.params.get("exposure") > spec.lo + 0.75 * (spec.hi - spec.lo)
-    assert scene_only(window).astype(int).sum() > before * 1.2
+    assert spec.to_normalized(app.params.get("exposure")) > 0.75  # along the slider's (log) scale
+    assert (scene_only(window).astype(int) - background).clip(0).sum() > before * 1.2
 
 
 def test_target_combo_aims_the_worker_at_another_layer(window):
@@ -136,17 +153,20 @@ def test_typed_path_reaches_the_worker(window):
 
 def test_new_parameter_gets_a_widget_without_gui_code(window, monkeypatch):
     app: LiveApp = window.app
-    extra = ParamSpec("edge_gain", 0.0, 8.0, 1.0, "brightness of the edges")
-    extra_log = dataclasses.replace(ALL_PARAMS[0], name="grain_size", lo=0.001, hi=10.0, default=0.1, doc="a test")
-    params = Parameters(ALL_PARAMS + (extra, extra_log))
-    monkeypatch.setattr(app, "params", params)
+    extra = ParamSpec("grain", 0.0, 8.0, 1.0, "a test parameter in the look group", group="look")
+    extra_log = ParamSpec("grain_size", 0.001, 10.0, 0.1, "a log-scale test parameter", scale="log", group="view")
+    params = Parameters(app.params.specs.values())
+    monkeypatch.setattr(app, "params", Parameters((*params.specs.values(), extra, extra_log)))
     window.gui.expand_only("Look", "Views")
     draw(window, 2)
-    assert "edge_gain" in window.gui.rects and "grain_size" in window.gui.rects  # look; no group: views
+    assert "grain" in window.gui.rects and "grain_size" in window.gui.rects
 
-    x0, y0, x1, y1 = window.gui.rects["edge_gain"]
+    x0, y0, x1, y1 = window.gui.rects["grain"]
     click(window, x0 + 0.5 * (x1 - x0), (y0 + y1) / 2)
-    assert params.get("edge_gain") == pytest.approx(4.0, abs=0.5)
+    assert app.params.get("grain") == pytest.approx(4.0, abs=0.5)
+    x0, y0, x1, y1 = window.gui.rects["grain_size"]
+    click(window, x0 + 0.5 * (x1 - x0), (y0 + y1) / 2)
+    assert app.params.get("grain_size") == pytest.approx(0.1, rel=0.5)  # the middle of a log slider
 
 
 def test_make_target_selects_exactly_the_inspected_neuron(window):
@@ -154,7 +174,6 @@ def test_make_target_selects_exactly_the_inspected_neuron(window):
     layers = tuple(app.session.table.layers)
     info = max(layers, key=lambda i: min(i.channels, i.pitches))  # a layer with both axes
     neuron = neuron_at(layers, info.offset + info.pitches * (info.channels // 3) + info.pitches // 2)
-    window.gui.inspected = neuron
     draw(window)
     for command in inspector.target_commands(neuron, info.channels, info.pitches):
         app.command(command)
@@ -167,6 +186,69 @@ def test_make_target_selects_exactly_the_inspected_neuron(window):
         time.sleep(0.05)
     cells = np.argwhere(app.session.frame.selected[neuron.layer].any(axis=2))
     assert cells.tolist() == [[neuron.channel, neuron.pitch]]
+
+
+def test_widget_menu_learns_a_midi_control_and_forgets_it(window):
+    app: LiveApp = window.app
+    port = mido.ports.EchoPort()
+    device = app.control.add_port(port, name="Learn Test")
+    try:
+        window.gui.expand_only("Look")
+        draw(window)
+        x0, y0, x1, y1 = window.gui.rects["bloom"]
+        click(window, (x0 + x1) / 2, (y0 + y1) / 2, button=2)  # right click: the widget's menu
+        x0, y0, x1, y1 = window.gui.rects["bloom:learn"]
+        click(window, (x0 + x1) / 2, (y0 + y1) / 2)
+        assert app.control.learn.learning == "bloom"
+        port.send(mido.Message("control_change", control=21, value=100))  # a knob nothing else uses
+        deadline = time.time() + 5
+        while app.control.learn.learning is not None and time.time() < deadline:
+            app._next_control_drain = 0.0
+            draw(window)
+            time.sleep(0.01)
+        assert app.control.learn.bindings_for("bloom") == ["Learn Test: CC 21 ch 1"]
+        for value in (0, 127, 32):  # the learned knob drives bloom
+            port.send(mido.Message("control_change", control=21, value=value))
+        deadline = time.time() + 5
+        spec = app.params.spec("bloom")
+        want = spec.from_normalized(32 / 127)
+        while app.params.get("bloom") != pytest.approx(want, rel=1e-3) and time.time() < deadline:
+            app._next_control_drain = 0.0
+            draw(window)
+            time.sleep(0.01)
+        assert app.params.get("bloom") == pytest.approx(want, rel=1e-3)
+        x0, y0, x1, y1 = window.gui.rects["bloom"]
+        click(window, (x0 + x1) / 2, (y0 + y1) / 2, button=2)
+        x0, y0, x1, y1 = window.gui.rects["bloom:unlearn"]
+        click(window, (x0 + x1) / 2, (y0 + y1) / 2)
+        assert app.control.learn.bindings_for("bloom") == []
+    finally:
+        device.detach()
+        app.control.extra.remove(device)
+
+
+def test_click_on_a_sphere_shows_it_in_the_inspector(window):
+    app: LiveApp = window.app
+    scene = app.session.scene
+    draw(window)
+    hit = next(((x, y) for y in range(60, H - 60, 6) for x in range(360, W - 360, 6)
+                if scene.pick(x + 0.5, y + 0.5, (W, H)) is not None), None)  # between the columns
+    assert hit is not None, "no sphere between the panels"
+    x, y = hit[0] + 0.5, hit[1] + 0.5
+    expected = scene.pick(x, y, (W, H))
+    click(window, x, y)
+    assert app.picked == expected
+    layers = tuple(app.session.table.layers)
+    assert window.gui.inspected == neuron_at(layers, expected)
+
+
+def test_output_device_choice_reopens_playback_there(window):
+    app: LiveApp = window.app
+    app.command(Command("app:audio_device", "another-missing-device"))
+    assert app.config.audio.device == "another-missing-device"
+    assert app.playback.output is None and "another-missing-device" in app.playback.problem
+    app.command(Command("app:audio_device", "no-such-device"))
+    assert "no-such-device" in app.playback.problem
 
 
 def test_every_panel_draws_with_sound(window, jack_server):

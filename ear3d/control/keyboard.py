@@ -3,10 +3,14 @@
 Keys are spelled as moderngl-window names them (``"UP"``, ``"NUMBER_1"``, ``"LEFT_BRACKET"``),
 with an optional ``"SHIFT+"`` or ``"CTRL+"`` prefix. Parameter commands go to
 control.params.Parameters (``"exposure:next"``); ``app:*`` commands to the live app.
-W A S D Q E are held to fly (:data:`FLY_KEYS`); the mouse is described in :data:`MOUSE_ACTIONS`.
+W A S D Q E (and shift) are held to fly (:data:`FLY_KEYS`, driven by the camera controller,
+ear3d.gfx.controller); :func:`binding_help` lists every key and mouse action, given the
+controller's own table (control sits below gfx and cannot import it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from ear3d.messages import Command
 
@@ -64,6 +68,7 @@ _TABLE: tuple[tuple[str, str, object, str], ...] = (
     ("LEFT", "orbit_speed:prev", None, "orbit slower (to the left)"),
     ("SPACE", "app:pause_orbit", None, "pause or resume the orbit"),
     ("R", "app:reset_camera", None, "camera back home"),
+    ("X", "app:fly", None, "fly mode: the mouse looks around without a button (X again: back)"),
     ("G", "app:focus_selection", None, "fly to the target neurons"),
     ("V", "adaptive:toggle", None, "adaptive quality on or off"),
     ("F3", "app:next_display", None, "next display mode: flat, stereo, anaglyph, dome, 360°"),
@@ -80,19 +85,16 @@ _TABLE: tuple[tuple[str, str, object, str], ...] = (
 #: key (with an optional SHIFT+/CTRL+ prefix) → command
 KEY_BINDINGS: dict[str, Command] = {key: Command(name, value) for key, name, value, _ in _TABLE}
 
-#: Held keys that fly the camera: key → (forward, right, up) direction.
-FLY_KEYS: dict[str, tuple[float, float, float]] = {
-    "W": (1.0, 0.0, 0.0), "S": (-1.0, 0.0, 0.0), "D": (0.0, 1.0, 0.0), "A": (0.0, -1.0, 0.0),
-    "E": (0.0, 0.0, 1.0), "Q": (0.0, 0.0, -1.0),
-}
+#: Keys held to fly the camera (the camera controller owns their directions), and the key
+#: held for speed: the window passes them on while they are down.
+FLY_KEYS: tuple[str, ...] = ("W", "A", "S", "D", "Q", "E")
+FAST_KEYS: tuple[str, ...] = ("LEFT_SHIFT", "RIGHT_SHIFT")
 
-#: What the mouse does, for the help.
+#: What the mouse does besides moving the camera (the controller lists those), for the help.
 MOUSE_ACTIONS: tuple[tuple[str, str], ...] = (
-    ("left drag", "orbit around the network"),
-    ("right or middle drag", "pan"),
-    ("shift + left drag", "look around (with W A S D Q E to fly)"),
-    ("wheel", "zoom"),
-    ("click", "pick a neuron"),
+    ("click a sphere", "pick it: the inspector shows its layer, channel, pitch and activation"),
+    ("point at a sphere", "the inspector shows it while the pointer rests there"),
+    ("right click a control", "reset it, MIDI learn, forget its MIDI bindings"),
 )
 
 #: Keys the window itself handles (moderngl-window's exit key).
@@ -119,9 +121,11 @@ def key_label(key: str) -> str:
     return "+".join([p.title() for p in parts[:-1]] + [name])
 
 
-def binding_help() -> list[tuple[str, str]]:
-    """(keys, what they do) for every key and mouse action, for the help overlay. Keys doing
-    the same thing share a line; the scene keys are summarised."""
+def binding_help(camera: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """(keys, what they do) for every key and mouse action, for the help overlay: this table,
+    then ``camera`` (the camera controller's (action, description) pairs: drags, wheel, fly
+    keys), then the other mouse actions. Keys doing the same thing share a line; the scene
+    keys are summarised."""
     lines: dict[str, list[str]] = {}
     for key, name, _, doc in _TABLE:
         if name in ("app:recall_scene", "app:store_scene"):
@@ -130,12 +134,12 @@ def binding_help() -> list[tuple[str, str]]:
     out = [(" / ".join(keys), doc) for doc, keys in lines.items()]
     out.append((f"1 … {SCENE_SLOTS}", "recall a scene"))
     out.append((f"Shift+1 … {SCENE_SLOTS}", "store the current state as a scene"))
-    out.append(("W A S D Q E (held)", "fly forward, left, back, right, down, up"))
-    out += [(what, doc) for what, doc in MOUSE_ACTIONS]
+    out += [(str(what), str(doc)) for what, doc in camera]
+    out += list(MOUSE_ACTIONS)
     out += [(key_label(key), doc) for key, doc in WINDOW_KEYS]
     return out
 
 
-def help_text() -> str:
+def help_text(camera: Sequence[tuple[str, str]] = ()) -> str:
     """The help as plain text, one binding a line (for the README and the log)."""
-    return "\n".join(f"{keys:>22}  {doc}" for keys, doc in binding_help())
+    return "\n".join(f"{keys:>22}  {doc}" for keys, doc in binding_help(camera))

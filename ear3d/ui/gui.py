@@ -1,16 +1,20 @@
 """The on-screen controls drawn over the scene: Dear ImGui through moderngl-window's
 imgui-bundle integration (its ``ModernGLRenderer``), fed through ImGui's input queue.
 
-Wiring in a moderngl-window ``WindowConfig`` (see ``ear3d.app.LiveWindow``)::
+Wiring (``ear3d.live_window.LiveWindow`` does this)::
 
-    gui = Gui(self.wnd, app)                      # after the app (and its scene) exist
-    on_render:      app.frame(fbo, dt); gui.render(dt)           # the GUI after the scene
-    on_key_event:   if not gui.key_event(key, action, mods): app.key(...)
-    on_mouse_*:     gui.mouse_*(…) first; the camera only gets the event when the GUI
+    gui = Gui(wnd, app)                           # once the GL context exists (the model may still load)
+    each frame:     app.frame(fbo, dt); gui.render(dt)           # the GUI after the scene
+    key events:     if not gui.key_event(key, action, mods): app.key(...)
+    mouse events:   gui.mouse_*(…) first; the camera only gets the event when the GUI
                     returns False (``want_capture_mouse``: the pointer is over a panel)
-    on_unicode_char_entered: gui.unicode_char_entered(char)
-    on_resize:      gui.resize(width, height)
-    on_close:       gui.release() before app.close()
+    text input:     gui.unicode_char_entered(char)
+    resize:         gui.resize(width, height)
+    at the end:     gui.release() before app.close()
+
+What is shown follows the app's switches (``app.show_panels``, ``app.show_help``,
+``app.performance``: the app's actions panels, help and performance, on TAB, F1 / H, F2); while
+the model loads (``app.session`` is None) a card says what is loading.
 
 Without a window (tests, offscreen pictures) give a moderngl context and a size and pass
 the framebuffer to ``render``; drive input through ``gui.io`` (ImGui's input queue).
@@ -18,7 +22,9 @@ the framebuffer to ``render``; drive input through ``gui.io`` (ImGui's input que
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +35,11 @@ from moderngl_window.integrations.imgui_bundle import ModernGLRenderer
 from ear3d.messages import Command
 from ear3d.ui import theme
 from ear3d.ui.images import ImageCache
-from ear3d.ui.panels import PanelInput, help as help_panel
-from ear3d.ui.panels import inspector, look, optimizer, origin, sound, status, target, views
+from ear3d.ui.panels import PanelInput, inspector, look, optimizer, origin, sound, status, target, views
+from ear3d.ui.panels import help as help_panel
 from ear3d.ui.state import Neuron, Rates, clip_names, neuron_at, snapshot
 
 log = logging.getLogger(__name__)
-
-#: The GUI's own keys (moderngl-window key names) → what they do; shown in the help table.
-GUI_BINDINGS: dict[str, str] = {
-    "TAB": "show / hide the panels",
-    "F1": "help: every key and mouse action",
-    "F10": "performance mode: only the picture",
-    "mouse over a sphere": "inspect it (layer, channel, pitch, activation)",
-    "click a sphere": "hold it in the inspector",
-}
 
 #: The two side columns: (window title, its panels, open at start), left then right.
 LEFT = ("Controls", ((target, True), (origin, False), (optimizer, True), (look, False), (sound, False)))
@@ -50,9 +47,6 @@ RIGHT = ("Listening", ((views, True), (inspector, True), (status, True)))
 
 #: Column widths in logical pixels (before ``scale``) and the margin to the window edge.
 LEFT_WIDTH, RIGHT_WIDTH, MARGIN = 330, 340, 8
-
-#: A press and release closer than this (pixels) is a click, not a drag.
-CLICK_SLOP = 4.0
 
 #: Seconds between hover picks (a pick renders an id buffer: not every frame on a CPU).
 PICK_INTERVAL = 0.1
@@ -83,15 +77,13 @@ class Gui:
         self.ctx: moderngl.Context = ctx
         self.app = app
         self.scale = scale
-        self.visible = True
-        self.performance = False
-        self.show_help = False
         self.hovered: Neuron | None = None
-        self.inspected: Neuron | None = None
         self.rates = Rates()
         self._clips = clip_names(_clips_folder())
         self._scratch: dict[str, Any] = {}
-        self._press: tuple[float, float] | None = None
+        self._logged_rects: dict[str, list[int]] = {}
+        self._panel_rects: list[tuple[float, float, float, float]] = []  # the windows drawn last frame
+        self._held_by_gui = False  # a widget is active or a popup is open (last frame)
         self._mouse: tuple[float, float] | None = None
         self._next_pick = 0.0
         self._pick_at: tuple[float, float] | None = None
@@ -116,8 +108,16 @@ class Gui:
 
     @property
     def want_capture_mouse(self) -> bool:
-        """True while the pointer is over a panel (or a widget is being dragged)."""
-        return bool(self.io.want_capture_mouse) and self._shown()
+        """True while the pointer is over a panel, a widget is being dragged or a menu or list
+        is open. Judged from the pointer's position now against where the panels were drawn
+        in the last frame: ImGui's own flag is only updated at the next frame, too late for a
+        press that comes in the same batch of events as the motion onto the scene."""
+        if not self._shown():
+            return False
+        if self._held_by_gui:
+            return True
+        x, y = self._mouse if self._mouse is not None else (-1.0, -1.0)
+        return any(x0 <= x < x1 and y0 <= y < y1 for x0, y0, x1, y1 in self._panel_rects)
 
     @property
     def want_capture_keyboard(self) -> bool:
@@ -137,19 +137,16 @@ class Gui:
         """``button``: moderngl-window's (1 left, 2 right, 3 middle). True = the GUI took it."""
         self._use()
         self.io.add_mouse_pos_event(x, y)
+        self._mouse = (x, y)
         captured = self.want_capture_mouse
         self.io.add_mouse_button_event(_imgui_button(button), True)
-        self._press = None if captured else (x, y)
         return captured
 
     def mouse_release_event(self, x: float, y: float, button: int) -> bool:
         self._use()
+        self._mouse = (x, y)
         self.io.add_mouse_pos_event(x, y)
         self.io.add_mouse_button_event(_imgui_button(button), False)
-        press, self._press = self._press, None
-        if press is not None and button == 1 and abs(x - press[0]) + abs(y - press[1]) <= CLICK_SLOP:
-            self.inspected = self._pick(x, y)  # a click on the scene (not a drag): hold that neuron
-            return True
         return self.want_capture_mouse
 
     def mouse_scroll_event(self, x_offset: float, y_offset: float) -> bool:
@@ -163,7 +160,8 @@ class Gui:
         return self.want_capture_keyboard
 
     def key_event(self, key: Any, action: Any, modifiers: Any = None) -> bool:
-        """Forward a window key event; True when the GUI used it (the app must not)."""
+        """Forward a window key event; True when the GUI used it (a text field has the
+        keyboard: the app must not act on it)."""
         self._use()
         name = self._key_names.get(key)
         press = self.wnd is not None and action == self.wnd.keys.ACTION_PRESS
@@ -172,21 +170,7 @@ class Gui:
                 self.io.add_key_event(mod, bool(getattr(modifiers, attr, False)))
         if name in _IMGUI_KEYS:
             self.io.add_key_event(_IMGUI_KEYS[name], press)
-        if self.want_capture_keyboard:
-            return True
-        return press and name is not None and self.key(name)
-
-    def key(self, name: str) -> bool:
-        """A GUI key by moderngl-window name (see GUI_BINDINGS); True when it is one."""
-        if name == "TAB":
-            self.visible = not self.visible
-        elif name == "F1":
-            self.show_help = not self.show_help
-        elif name == "F10":
-            self.performance = not self.performance
-        else:
-            return False
-        return True
+        return self.want_capture_keyboard
 
     def expand_only(self, *titles: str) -> None:
         """Open the panels titled ``titles`` and close the others in the next frame."""
@@ -211,33 +195,80 @@ class Gui:
             self.io.display_framebuffer_scale = (bw / max(self._size[0], 1), bh / max(self._size[1], 1))
         self.io.display_size = self._size
         self.io.delta_time = max(float(frame_time), 1e-4)
-        frame = self.app.session.frame
+        session = self.app.session
+        frame = session.frame if session is not None else None
         self.rates.tick(frame_time, frame.step if frame is not None else None)
-        self._hover()
+        if session is not None:
+            self._hover()
         imgui.new_frame()
         out: list[Command] = []
-        if self._shown():
+        self._panel_rects = []
+        if session is None:
+            self._loading()
+            self.rects = {}
+        elif self._shown():
             ui = PanelInput(self.app.params.specs, self.app.params.snapshot(),
                             snapshot(self.app, self.rates, self._clips, self.hovered, self.inspected),
                             out, self.images, self._scratch)
             self.rects = ui.rects  # where each parameter's widget is (window pixels), for automation and tests
-            if self.visible:
+            if self.app.show_panels:
                 self._column(ui, *LEFT, left=True)
                 self._column(ui, *RIGHT, left=False)
-            if self.show_help:
+            if self.app.show_help:
                 self._help(ui)
+        else:
+            self.rects = {}
         self._expand = None
+        self._held_by_gui = imgui.is_any_item_active() or imgui.is_popup_open("", imgui.PopupFlags_.any_popup_id)
         imgui.render()
         target_fbo = fbo if fbo is not None else (self.wnd.fbo if self.wnd is not None else self.ctx.screen)
         target_fbo.use()
         self.renderer.render(imgui.get_draw_data())
         self.ctx.disable(moderngl.BLEND)  # the integration leaves blending on; the scene sets its own
+        self._log_rects()
         for command in out:
             self.app.command(command)
         return out
 
+    @property
+    def inspected(self) -> Neuron | None:
+        """The neuron last clicked (the app's ``picked``), or None."""
+        session, picked = self.app.session, self.app.picked
+        if session is None or picked is None:
+            return None
+        return neuron_at(tuple(session.table.layers), int(picked))
+
+    def _note_window(self) -> None:
+        """Remember where the current ImGui window is (for want_capture_mouse)."""
+        pos, size = imgui.get_window_pos(), imgui.get_window_size()
+        self._panel_rects.append((pos.x, pos.y, pos.x + size.x, pos.y + size.y))
+
     def _shown(self) -> bool:
-        return not self.performance and (self.visible or self.show_help)
+        return not self.app.performance and (self.app.show_panels or self.app.show_help)
+
+    def _log_rects(self) -> None:
+        """Log where the widgets are (window units) whenever that changes, for automation
+        (``ear3d -v live`` prints them; tests drive real clicks with them)."""
+        rounded = {k: [round(v) for v in r] for k, r in self.rects.items()}
+        if rounded != self._logged_rects:
+            self._logged_rects = rounded
+            log.info("gui rects: %s", json.dumps(rounded, separators=(",", ":")))
+
+    def _loading(self) -> None:
+        """A card in the middle of the window while the model loads."""
+        config = self.app.config
+        below_bar = imgui.ImVec2(self._size[0] / 2, self._size[1] / 2 + 24)  # the app draws a bar across the middle
+        imgui.set_next_window_pos(below_bar, imgui.Cond_.always, imgui.ImVec2(0.5, 0.0))
+        flags = (imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_decoration
+                 | imgui.WindowFlags_.no_inputs | imgui.WindowFlags_.no_saved_settings)
+        if imgui.begin("loading", None, flags)[0]:
+            imgui.text("ear3d")
+            imgui.separator()
+            imgui.text(f"loading the model {config.model.name} ({config.model.preset}) …")
+            imgui.text_disabled(f"then it listens to the origin clip ({config.optimize.origin}), lays out its "
+                                f"{config.layout.kind} graph and starts the sound")
+            imgui.text_disabled(f"{time.perf_counter() - self.app.started:.0f} s")
+        imgui.end()
 
     def _column(self, ui: PanelInput, title: str, panels: tuple, left: bool) -> None:
         width = (LEFT_WIDTH if left else RIGHT_WIDTH) * self.scale
@@ -245,7 +276,9 @@ class Gui:
         imgui.set_next_window_pos(imgui.ImVec2(x, MARGIN), imgui.Cond_.first_use_ever)
         imgui.set_next_window_size_constraints(imgui.ImVec2(width, 0), imgui.ImVec2(width, self._size[1] - 2 * MARGIN))
         flags = imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_focus_on_appearing
-        if imgui.begin(title, None, flags)[0]:
+        expanded = imgui.begin(title, None, flags)[0]
+        self._note_window()  # the title bar too when collapsed
+        if expanded:
             imgui.push_item_width(-width * 0.42)  # labels right of the widgets get 42 % of the column
             for module, open_at_start in panels:
                 header_flags = imgui.TreeNodeFlags_.default_open if open_at_start else 0
@@ -261,34 +294,30 @@ class Gui:
 
     def _help(self, ui: PanelInput) -> None:
         center = imgui.ImVec2(self._size[0] / 2, self._size[1] / 2)
-        imgui.set_next_window_pos(center, imgui.Cond_.appearing, imgui.ImVec2(0.5, 0.5))
+        imgui.set_next_window_pos(center, imgui.Cond_.always, imgui.ImVec2(0.5, 0.5))
+        imgui.set_next_window_bg_alpha(0.97)  # over the panels: readable, not see-through
         opened, keep = imgui.begin(help_panel.TITLE, True, imgui.WindowFlags_.always_auto_resize)
+        self._note_window()
         if opened:
             help_panel.draw(ui)
         imgui.end()
         if keep is False:
-            self.show_help = False
+            self.app.command(Command("app:help"))
 
     # -- picking ------------------------------------------------------------------------------
 
     def _pick(self, x: float, y: float) -> Neuron | None:
-        """The neuron drawn at window point (x, y), through ``scene.pick`` where the scene has it."""
-        scene = self.app.session.scene
-        if not hasattr(scene, "pick"):
-            return None
-        sx, sy = self.io.display_framebuffer_scale
-        size = (round(self._size[0] * sx), round(self._size[1] * sy))
+        """The neuron drawn at window point (x, y) (mouse units), through ``scene.pick``."""
+        session = self.app.session
         try:
-            index = scene.pick(int(x * sx), int(y * sy), size)
+            index = session.scene.pick(x, y, self._size)
         except (ValueError, RuntimeError) as e:  # never stop the frame loop over a pick
             log.warning("pick failed: %s", e)
             return None
-        return None if index is None else neuron_at(tuple(self.app.session.table.layers), int(index))
+        return None if index is None else neuron_at(tuple(session.table.layers), int(index))
 
     def _hover(self) -> None:
         """Pick under a resting pointer that is not over a panel (at most every PICK_INTERVAL)."""
-        import time
-
         now = time.perf_counter()
         if self._mouse is None or now < self._next_pick or self._mouse == self._pick_at:
             return
@@ -312,7 +341,7 @@ class Gui:
         give every key one placeholder: then none)."""
         if self.wnd is None:
             return {}
-        names = set(_IMGUI_KEYS) | {k for k in GUI_BINDINGS if k.isupper() or k[:1] == "F"}
+        names = set(_IMGUI_KEYS)
         codes = {name: getattr(self.wnd.keys, name, None) for name in names}
         values = list(codes.values())
         return {code: name for name, code in codes.items() if code is not None and values.count(code) == 1}

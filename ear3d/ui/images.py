@@ -3,7 +3,8 @@ and the colour maps that turn (H, W) float arrays into (H, W, 4) uint8 RGBA."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import moderngl
 import numpy as np

@@ -1,25 +1,22 @@
 """What the panels read: one snapshot of the live app per frame (no panel reaches into the app).
 
 :func:`snapshot` gathers it from a LiveApp (``params``, ``session``, ``playback``, ``config``,
-``midi``); :class:`Rates` measures frames/s and optimisation steps/s over a sliding window.
+``control``, ``recording``); :class:`Rates` measures frames/s and optimisation steps/s over a
+sliding window.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ear3d.control.actions import APP_ACTIONS
 from ear3d.graph import LayerInfo
 from ear3d.messages import ActivationFrame
-
-#: App commands (``Command("app:NAME")``) the panels offer when the app does not list its own.
-DEFAULT_APP_COMMANDS = frozenset(
-    ("mute", "reopen_audio", "reset_camera", "focus_selection", "keep_selection", "toggle_sonify", "reset_origin",
-     "pause_orbit", "fullscreen")
-)
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class AudioStatus:
     problem: str | None  # why there is no sound, or None
     underruns: int
     muted: bool
-    record: str  # the WAV being recorded, '' = none
+    record: str  # the MP4 being recorded (picture and sound), '' = none
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,10 @@ class AppState:
     frame: the worker's newest ActivationFrame (None before the first); phase: the heard
     loop position 0–1; fps / frame_ms: the window's measured rate; steps_per_s: the worker's;
     clips: names of the audio files in assets/clips/; app_commands: the ``app:*`` actions
-    the app understands; hovered / inspected: neurons under the mouse and last clicked.
+    the app understands (control.actions); hovered / inspected: neurons under the mouse and
+    last clicked; learning: the parameter MIDI learn waits for (None); bindings: parameter →
+    the MIDI controls bound to it ("nanoKONTROL2: CC 0"); pickups: parameter → (where its
+    soft-takeover control physically is, in the parameter's units; whether it has taken over).
     """
 
     layers: tuple[LayerInfo, ...]
@@ -65,10 +65,13 @@ class AppState:
     frame_ms: float
     steps_per_s: float
     clips: tuple[str, ...] = ()
-    app_commands: frozenset[str] = DEFAULT_APP_COMMANDS
+    app_commands: frozenset[str] = frozenset(APP_ACTIONS)
     hovered: Neuron | None = None
     inspected: Neuron | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    learning: str | None = None
+    bindings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    pickups: Mapping[str, tuple[float, bool]] = field(default_factory=dict)
 
     @property
     def layer_names(self) -> list[str]:
@@ -131,16 +134,38 @@ def clip_names(folder: Path) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3")))
 
 
-def audio_status(playback: Any, config: Any) -> AudioStatus:
-    """The sound output of a ``ear3d.playback.Playback``."""
+def audio_status(playback: Any, recording: Any = None) -> AudioStatus:
+    """The sound output of a ``ear3d.playback.Playback`` and the app's running recording
+    (an ``ear3d.live_record.LiveRecording`` or None)."""
     out = getattr(playback, "output", None)
     return AudioStatus(
         device=getattr(out, "device_name", "") if out is not None else "",
         problem=getattr(playback, "problem", None),
         underruns=int(getattr(out, "underruns", 0)) if out is not None else 0,
         muted=bool(getattr(playback, "muted", False)),
-        record=str(getattr(config.audio, "record", "")) if out is not None else "",
+        record=str(recording.path) if recording is not None else "",
     )
+
+
+def midi_status(control: Any) -> str:
+    """One line on the MIDI controllers and OSC of a ``ControlSurfaces``."""
+    status = control.status()
+    ports = [f"{name}{'' if d['connected'] else ' (unplugged)'}" for name, d in status["midi"].items()]
+    problem = str(status["midi_problem"] or "listening").split(" (")[0]  # the gist; the log has the rest
+    text = ", ".join(ports) if ports else f"no controller ({problem})"
+    if status["osc"] is not None:
+        host, port = status["osc"]["address"][:2]
+        text += f"; OSC on {host}:{port}"
+    return text
+
+
+def midi_bindings(control: Any) -> dict[str, tuple[str, ...]]:
+    """Parameter or action → the controls bound to it on every controller ("BCF2000: CC 81")."""
+    out: dict[str, list[str]] = {}
+    for router in control.routers():
+        for b in router.mapping.bindings():
+            out.setdefault(b.target, []).append(f"{router.name}: {b.describe()}")
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def neuron_at(layers: tuple[LayerInfo, ...], index: int) -> Neuron | None:
@@ -157,22 +182,40 @@ def snapshot(app: Any, rates: Rates, clips: tuple[str, ...], hovered: Neuron | N
     """The AppState of a LiveApp now."""
     session = app.session
     config = app.config
-    midi = getattr(app, "midi", None)
-    midi_text = getattr(midi, "port_name", None) or getattr(midi, "problem", None) or "listening"
+    control = app.control
     phase = float(app.playback.phase())
+    pickups = {name: state for name in app.params.specs if (state := control.pickup_state(name)) is not None}
     return AppState(
         layers=tuple(session.table.layers),
         frame=session.frame,
         phase=phase,
-        audio=audio_status(app.playback, config),
-        midi=str(midi_text),
+        audio=audio_status(app.playback, app.recording),
+        midi=midi_status(control),
         model=f"{config.model.name} ({config.model.preset})",
         layout=config.layout.kind,
         fps=rates.fps,
         frame_ms=rates.frame_ms,
         steps_per_s=rates.steps_per_s,
         clips=clips,
-        app_commands=frozenset(getattr(app, "app_commands", DEFAULT_APP_COMMANDS)),
         hovered=hovered,
         inspected=inspected,
+        extra=_extra(app),
+        learning=control.learn.learning,
+        bindings=midi_bindings(control),
+        pickups=pickups,
     )
+
+
+def _extra(app: Any) -> dict[str, str]:
+    """Status lines of the app itself: adaptive quality, MIDI learn, the last refused command."""
+    q = app.quality.state
+    if q.enabled:
+        out = {"quality": f"adaptive to {q.target_fps:g}/s: scale {q.scale:.2f}, edges {q.edge_fraction:.0%}"}
+    else:
+        out = {"quality": f"fixed, render scale {q.scale:.2f}"}
+    learning = app.control.learn.learning
+    if learning is not None:
+        out["MIDI learn"] = f"move a control for {learning}"
+    if app.last_error:
+        out["last error"] = app.last_error
+    return out

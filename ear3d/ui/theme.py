@@ -14,6 +14,11 @@ FONT_PX = 16.0
 ACCENT = (0.33, 0.72, 0.95, 1.0)
 
 
+#: Unicode ranges put into the font atlas (pairs, 0-terminated): Latin and Latin-1, general
+#: punctuation (– … ·), arrows (→) and mathematical operators (×, −, ≤).
+GLYPH_RANGES = (0x0020, 0x00FF, 0x2000, 0x206F, 0x2190, 0x21FF, 0x2200, 0x22FF, 0)
+
+
 def font_path() -> Path | None:
     """Roboto Regular from imgui-bundle's assets, or None when this build ships no fonts."""
     import imgui_bundle
@@ -31,7 +36,7 @@ def load_font(scale: float = 1.0) -> None:
         config.size_pixels = 13.0 * scale
         io.fonts.add_font_default(config)
         return
-    io.fonts.add_font_from_file_ttf(str(path), FONT_PX * scale)
+    io.fonts.add_font_from_file_ttf(str(path), FONT_PX * scale, None, list(GLYPH_RANGES))
 
 
 def _rgba(r: float, g: float, b: float, a: float = 1.0) -> imgui.ImVec4:

@@ -4,8 +4,9 @@ commands to ``ui.out``; it never changes the app itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from imgui_bundle import imgui
 
@@ -31,7 +32,8 @@ class PanelInput:
 
     def widgets(self, group: str, exclude: tuple[str, ...] = ()) -> None:
         """A widget for every parameter of ``group`` (registry order), without ``exclude``."""
-        param_widgets(specs_in(self.specs, group, exclude), self.values, self.out, self.state.layer_names, self.rects)
+        param_widgets(specs_in(self.specs, group, exclude), self.values, self.out, self.state.layer_names, self.rects,
+                      midi=self.state)
 
     def record(self, key: str) -> None:
         """Note where the last widget was drawn, under ``key`` in ``rects``."""
@@ -42,15 +44,15 @@ class PanelInput:
         return name in self.specs
 
     def app_action(self, name: str) -> bool:
-        """Whether the app understands ``Command("app:" + name)``."""
+        """Whether ``Command("app:" + name)`` is one of the app's actions (control.actions)."""
         return name in self.state.app_commands
 
     def button(self, label: str, command: Command, tooltip: str = "") -> None:
-        """A button sending ``command``; disabled when the app does not understand it."""
-        name = command.name.removeprefix("app:") if command.name.startswith("app:") else command.name
-        imgui.begin_disabled(not self.app_action(name))
+        """A button sending ``command``; an ``app:`` command must be one of the app's actions."""
+        if command.name.startswith("app:") and not self.app_action(command.name[4:]):
+            raise ValueError(f"{command.name} is not an app action (ear3d.control.actions)")
         if imgui.button(label):
             self.out.append(command)
-        imgui.end_disabled()
         if tooltip:
             imgui.set_item_tooltip(tooltip)
+

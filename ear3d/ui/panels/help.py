@@ -1,47 +1,46 @@
-"""Help: every key and mouse action, from the binding tables the code uses."""
+"""Help: every key and mouse action, from the binding tables the code uses (the keyboard's,
+with the camera controller's mouse and fly bindings: control.keyboard.binding_help)."""
 
 from __future__ import annotations
 
 from imgui_bundle import imgui
 
+from ear3d.control.keyboard import binding_help
+from ear3d.gfx.controller import BINDINGS as CAMERA_BINDINGS
 from ear3d.ui.panels import PanelInput
 
 TITLE = "Keys and mouse"
 
+#: Rows per column of the table, the width of a description (pixels) and the text size:
+#: three columns of pairs fit a 1280 × 720 window.
+ROWS_PER_COLUMN = 22
+DOES_PX = 250
+FONT_SCALE = 0.88
+
 
 def bindings() -> list[tuple[str, str]]:
-    """(key or mouse action, what it does): the live app's table, then the panels' own keys."""
-    from ear3d.control import keyboard
-    from ear3d.ui.gui import GUI_BINDINGS
-
-    table = getattr(keyboard, "binding_help", None)
-    if table is not None:
-        rows = [(str(k), str(v)) for k, v in _pairs(table())]
-    else:
-        rows = [(key, command.name) for key, command in keyboard.KEY_BINDINGS.items()]
-    return rows + list(GUI_BINDINGS.items())
-
-
-def _pairs(table: object) -> list[tuple[object, object]]:
-    """binding_help() as (key, action) pairs, whether it returns pairs, a mapping or text lines."""
-    if isinstance(table, dict):
-        return list(table.items())
-    if isinstance(table, str):
-        return [tuple(line.strip().split(None, 1)) + ("",) * (2 - len(line.strip().split(None, 1)))  # type: ignore[misc]
-                for line in table.splitlines() if line.strip()]
-    return [tuple(row)[:2] for row in table]  # type: ignore[union-attr]
+    """(key or mouse action, what it does), in the order the help shows them."""
+    return binding_help(CAMERA_BINDINGS)
 
 
 def draw(ui: PanelInput) -> None:
+    imgui.set_window_font_scale(FONT_SCALE)
+    rows = bindings()
+    columns = (len(rows) + ROWS_PER_COLUMN - 1) // ROWS_PER_COLUMN
     flags = imgui.TableFlags_.row_bg | imgui.TableFlags_.borders_inner_v | imgui.TableFlags_.sizing_fixed_fit
-    if imgui.begin_table("bindings", 2, flags):
-        imgui.table_setup_column("key")
-        imgui.table_setup_column("action")
-        imgui.table_headers_row()
-        for key, action in bindings():
+    if imgui.begin_table("bindings", 2 * columns, flags):
+        for _ in range(columns):
+            imgui.table_setup_column("key")
+            imgui.table_setup_column("does", imgui.TableColumnFlags_.width_fixed, DOES_PX)
+        for r in range(min(ROWS_PER_COLUMN, len(rows))):
             imgui.table_next_row()
-            imgui.table_next_column()
-            imgui.text(key)
-            imgui.table_next_column()
-            imgui.text(action)
+            for c in range(columns):
+                i = c * ROWS_PER_COLUMN + r
+                imgui.table_next_column()
+                if i < len(rows):
+                    imgui.text_colored(imgui.ImVec4(0.62, 0.82, 0.98, 1.0), rows[i][0])
+                imgui.table_next_column()
+                if i < len(rows):
+                    imgui.text_wrapped(rows[i][1])
         imgui.end_table()
+    imgui.text_disabled("Esc quits. Right click a control: reset it, MIDI learn.")

@@ -20,7 +20,7 @@ def draw(ui: PanelInput) -> None:
             ui.out.append(Command("sonify", 0 if running else 1))
         imgui.set_item_tooltip("hold or continue the optimisation (the loop keeps playing)")
         imgui.same_line()
-    ui.button("step once", Command("worker:step", 1), "one optimisation step (also while paused)")
+    ui.button("step once", Command("app:step"), "one optimisation step (also while paused)")
     if frame is not None:
         imgui.same_line()
         imgui.text_disabled(f"step {frame.step}" + (f"  loss {frame.loss:.4g}" if frame.loss == frame.loss else ""))

@@ -98,7 +98,7 @@ def draw(ui: PanelInput) -> None:
     if "target_layer" in specs:
         layer_combo(specs["target_layer"], layer, names, ui.out, "layer", ui.rects)
     _picture(ui, layer)
-    ui.widgets("target", ("target_layer",))
+    ui.widgets("target", ("target_layer", "sonify"))  # sonify: the Optimizer's pause / resume
     _time_strip(ui)
     keep = ui.app_action("keep_selection")
     imgui.begin_disabled(not keep)

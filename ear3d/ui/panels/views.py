@@ -48,7 +48,6 @@ def _picture(ui: PanelInput, key: str, values: np.ndarray, signed: bool, caption
 
 
 def draw(ui: PanelInput) -> None:
-    ui.widgets("view")  # parameters of the "view" group, and any the registry puts in no panel
     frame = ui.state.frame
     if frame is None:
         imgui.text_disabled("waiting for the first activations …")
