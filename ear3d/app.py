@@ -9,6 +9,7 @@ registry, ``app.params`` (control.params). The window (live_window.py) feeds it 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 import time
@@ -330,10 +331,7 @@ class LiveApp:
         else:
             session.scene.rig.update(dt)
         self._fly(dt)
-        state = self.quality.update(dt)
-        if self._edge_base:
-            session.scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
-        self._draw_scene(fbo, state)
+        self._draw_scene(fbo, self.quality.update(dt))
         self.frames_drawn += 1
 
     def _apply_controls(self) -> None:
@@ -360,15 +358,29 @@ class LiveApp:
             session.worker.send(command)  # type: ignore[union-attr]
 
     def _draw_scene(self, fbo: moderngl.Framebuffer, state: QualityState) -> None:
-        session = self.session
+        """Draw the network with the levers of ``state`` (adaptive quality): the edge budget,
+        multisampling, bloom (the user's value is kept, only not drawn) and the resolution
+        (a fraction of ``fbo``'s, stretched onto it)."""
+        scene = self.session.scene  # type: ignore[union-attr]
+        if self._edge_base:
+            scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
+        samples = self.config.render.samples if state.msaa else 0
+        if scene.render_config.samples != samples:
+            scene.render_config = dataclasses.replace(scene.render_config, samples=samples)
         phase = self.playback.phase()  # type: ignore[union-attr]
-        if abs(state.scale - 1.0) < 1e-3:
-            session.scene.draw(fbo, phase)  # type: ignore[union-attr]
-            return
-        if self._upscaler is None:
-            self._upscaler = Upscaler(self.ctx)
-        session.scene.draw(self._upscaler.target(fbo.size, state.scale), phase)  # type: ignore[union-attr]
-        self._upscaler.blit(fbo)
+        bloom = scene.look.bloom
+        if not state.bloom:
+            scene.look.bloom = 0.0
+        try:
+            if abs(state.scale - 1.0) < 1e-3:
+                scene.draw(fbo, phase)
+                return
+            if self._upscaler is None:
+                self._upscaler = Upscaler(self.ctx)
+            scene.draw(self._upscaler.target(fbo.size, state.scale), phase)
+            self._upscaler.blit(fbo)
+        finally:
+            scene.look.bloom = bloom
 
     def _draw_loading(self, fbo: moderngl.Framebuffer) -> None:
         """The background with a bar swinging across: the window is alive while the model loads."""
@@ -478,14 +490,19 @@ class LiveApp:
     # -- status ---------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Figures for the status panel: frame rate and time, adaptive quality, loading."""
+        """Figures for the status panel: frame rate and time, adaptive quality (its state, and
+        ``quality_text``: one line saying what it does now), loading."""
         times = np.asarray(self.frame_times, np.float64)
         median = float(np.median(times)) if times.size else float("nan")
+        quality = self.quality.state
+        edges = self.session.scene.look.edge_budget if self.session is not None and self._edge_base else None
         return {
             "loading": self.loading,
             "fps": 1.0 / median if median > 0 else float("nan"),
             "frame_ms": median * 1e3,
-            "quality": asdict(self.quality.state),
+            "quality": asdict(quality),
+            "quality_text": quality.describe(edges),
+            "edges_drawn": edges,
             "recording": self.recording is not None,
             "errors": self.errors,
             "last_error": self.last_error,
