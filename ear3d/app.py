@@ -29,6 +29,7 @@ from ear3d.control.params import ControlError, Parameters, live_specs
 from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
+from ear3d.gfx.context import gil_free_finish, is_software
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
 from ear3d.messages import Command
@@ -80,6 +81,9 @@ class LiveApp:
         rc = config.render
         self.quality = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=rc.adaptive)
         self._upscaler: Upscaler | None = None
+        # On a software renderer the frame's drawing is waited for with the GIL released, so
+        # that the worker thread runs meanwhile (moderngl holds the GIL in every call).
+        self._finish = gil_free_finish(ctx) if is_software(ctx) else None
         self._edge_base = 0
         self._param_version = self.params.version
         self._error_version = 0
@@ -332,6 +336,8 @@ class LiveApp:
             session.scene.rig.update(dt)
         self._fly(dt)
         self._draw_scene(fbo, self.quality.update(dt))
+        if self._finish is not None:
+            self._finish()
         self.frames_drawn += 1
 
     def _apply_controls(self) -> None:

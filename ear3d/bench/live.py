@@ -79,18 +79,19 @@ class _Offscreen:
     """An offscreen framebuffer on a headless EGL context."""
 
     def __init__(self, size: tuple[int, int]):
-        from ear3d.gfx.context import headless_context
+        from ear3d.gfx.context import gil_free_finish, headless_context
         from ear3d.gfx.offscreen import OffscreenTarget
 
         self.ctx = headless_context()
         self.target = OffscreenTarget(self.ctx, *size, samples=0)  # like a window's: the scene multisamples itself
         self.fbo = self.target.fbo
+        self._finish = gil_free_finish(self.ctx)  # a window's buffer swap (ctypes) releases the GIL too
 
     def begin(self) -> None:
         self.fbo.use()
 
     def end(self) -> None:
-        self.ctx.finish()
+        self._finish()
 
     def read_rgb(self) -> np.ndarray:
         return self.target.read_rgb()
