@@ -81,9 +81,9 @@ class LiveApp:
         rc = config.render
         self.quality = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=rc.adaptive)
         self._upscaler: Upscaler | None = None
-        # On a software renderer the frame's drawing is waited for with the GIL released, so
-        # that the worker thread runs meanwhile (moderngl holds the GIL in every call).
-        self._finish = gil_free_finish(ctx) if is_software(ctx) else None
+        #: on a software renderer, how the end of each frame waits for the drawing: with the GIL
+        #: released, so that the worker thread runs meanwhile (moderngl holds it in every call)
+        self.wait_for_gl = gil_free_finish(ctx) if is_software(ctx) else None
         self._edge_base = 0
         self._param_version = self.params.version
         self._error_version = 0
@@ -336,8 +336,8 @@ class LiveApp:
             session.scene.rig.update(dt)
         self._fly(dt)
         self._draw_scene(fbo, self.quality.update(dt))
-        if self._finish is not None:
-            self._finish()
+        if self.wait_for_gl is not None:
+            self.wait_for_gl()
         self.frames_drawn += 1
 
     def _apply_controls(self) -> None:
