@@ -149,6 +149,11 @@ class TableFeed:
             except (KeyError, ValueError) as e:  # a frame of another network: skip it, say why
                 self.error = str(e)
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         """End the thread (idempotent)."""
         self._stop.set()
