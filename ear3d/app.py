@@ -30,6 +30,7 @@ from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.context import gil_free_finish, is_software
+from ear3d.gfx.renderer import Renderer
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
 from ear3d.messages import Command
@@ -364,9 +365,9 @@ class LiveApp:
             session.worker.send(command)  # type: ignore[union-attr]
 
     def _draw_scene(self, fbo: moderngl.Framebuffer, state: QualityState) -> None:
-        """Draw the network with the levers of ``state`` (adaptive quality): the edge budget,
-        multisampling, bloom (the user's value is kept, only not drawn) and the resolution
-        (a fraction of ``fbo``'s, stretched onto it)."""
+        """Draw the network with the levers of ``state`` (adaptive quality): the edge budget
+        (each edge as bright as at the full budget), multisampling, bloom (the user's value is
+        kept, only not drawn) and the resolution (a fraction of ``fbo``'s, stretched onto it)."""
         scene = self.session.scene  # type: ignore[union-attr]
         if self._edge_base:
             scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
@@ -374,9 +375,17 @@ class LiveApp:
         if scene.render_config.samples != samples:
             scene.render_config = dataclasses.replace(scene.render_config, samples=samples)
         phase = self.playback.phase()  # type: ignore[union-attr]
-        bloom = scene.look.bloom
+        look = scene.look
+        bloom, edge_gain = look.bloom, look.edge_gain
         if not state.bloom:
-            scene.look.bloom = 0.0
+            look.bloom = 0.0
+        if scene.edge_set is not None and look.edge_budget != self._edge_base:
+            # Fewer edges, each as bright as at the full budget: the picture loses its faintest
+            # edges instead of the strongest ones flaring up (the renderer scales each edge's
+            # light by the number drawn, see gfx.renderer.DENSITY_REFERENCE).
+            full = Renderer.edge_gain(scene.edge_set, dataclasses.replace(look, edge_budget=self._edge_base))
+            drawn = Renderer.edge_gain(scene.edge_set, look)
+            look.edge_gain = edge_gain * full / drawn if drawn > 0 else edge_gain
         try:
             if abs(state.scale - 1.0) < 1e-3:
                 scene.draw(fbo, phase)
@@ -386,7 +395,7 @@ class LiveApp:
             scene.draw(self._upscaler.target(fbo.size, state.scale), phase)
             self._upscaler.blit(fbo)
         finally:
-            scene.look.bloom = bloom
+            look.bloom, look.edge_gain = bloom, edge_gain
 
     def _draw_loading(self, fbo: moderngl.Framebuffer) -> None:
         """The background with a bar swinging across: the window is alive while the model loads."""
