@@ -43,13 +43,10 @@ _GL_LIBRARIES = ("libOpenGL.so.0", "libGL.so.1", "libGL.so", "/System/Library/Fr
 
 def gil_free_finish(ctx: moderngl.Context) -> Callable[[], None]:
     """A function that waits, like ``ctx.finish()``, until the current context has drawn
-    everything — but lets other Python threads run meanwhile.
-
-    moderngl holds the GIL in every call, so waiting in ``ctx.finish()`` (or in a read, or a
-    write to a buffer still in use) for llvmpipe's raster threads stops every other Python
-    thread for as long: the sonification worker made no steps at all while the frame loop
-    waited. glFinish called through ctypes releases the GIL. Falls back to ``ctx.finish``
-    where no GL library is found. Call it on the thread whose context is current."""
+    everything — but lets other Python threads run meanwhile (glFinish through ctypes, which
+    releases the GIL; moderngl holds the GIL in every call). A window's buffer swap through
+    pyglet or glfw waits this way. Falls back to ``ctx.finish`` where no GL library is found.
+    Call it on the thread whose context is current."""
     for name in _GL_LIBRARIES:
         try:
             finish = ctypes.CDLL(name).glFinish
