@@ -9,11 +9,14 @@ the GL buffer through CUDA–GL interop (:mod:`ear3d.gfx.interop`). Tensors are 
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
 from ear3d.graph import LayerInfo, NeuronTable
+from ear3d.messages import Mailbox
 
 #: Smallest normal float32: a scale of 0 is never divided by.
 TINY = 1.1754944e-38
@@ -88,3 +91,77 @@ def _layer(layers: Mapping[str, Any], info: LayerInfo) -> Any:
 def _time_index(t: int, steps: int) -> np.ndarray:
     """(steps,) int64: for each output step, the nearest earlier of the layer's ``t`` steps."""
     return np.minimum((np.arange(steps) * t) // steps, t - 1)
+
+
+def target_mask(selected: Mapping[str, np.ndarray], table: NeuronTable) -> np.ndarray:
+    """(N,) bool: the neurons that are optimisation targets at any time step. selected: layer
+    name → (C, F, T) bool (layers without a selection have no targets)."""
+    targets = np.zeros(table.size, bool)
+    for info in table.layers:
+        sel = selected.get(info.name)
+        if sel is not None:
+            targets[info.offset : info.offset + info.size] = np.asarray(sel).any(axis=2).reshape(-1)
+    return targets
+
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A worker frame with what the renderer needs from it: ``activity`` (N, S) float32 0–1
+    (numpy; None for frames whose layers live on a CUDA device: those are tabled where they
+    are, without a host copy) and ``targets`` (N,) bool."""
+
+    frame: Any
+    activity: np.ndarray | None
+    targets: np.ndarray
+
+
+class TableFeed:
+    """Builds the activity table of every new worker frame on a thread of its own, so that the
+    frame loop only uploads it. (On the host the table costs a percentile per layer over N × S
+    values — tens of ms for the default model, more while the worker competes for the cores — a
+    hitch in every frame that picked up a step.)
+
+    frames: the worker's mailbox of ActivationFrame (``wait_newer``/``peek``, see
+    ear3d.messages.Mailbox); after_version: the version already shown. Results appear in
+    ``ready`` (a Mailbox of PreparedFrame, newest only). Stop with ``stop()``.
+    """
+
+    def __init__(self, frames: Any, table: NeuronTable, steps: int, after_version: int = 0):
+        self._frames = frames
+        self._table = table
+        self._steps = steps
+        self._version = after_version
+        self.ready: Mailbox[PreparedFrame] = Mailbox()
+        #: the last error building a table (the frame is skipped; the loop goes on)
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ear3d-activity", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            version, frame = self._frames.wait_newer(self._version, timeout=0.2)
+            if version == self._version or frame is None:
+                continue
+            self._version = version
+            try:
+                self.ready.put(prepare_frame(frame, self._table, self._steps))
+            except (KeyError, ValueError) as e:  # a frame of another network: skip it, say why
+                self.error = str(e)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (idempotent)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+def prepare_frame(frame: Any, table: NeuronTable, steps: int) -> PreparedFrame:
+    """The PreparedFrame of an ActivationFrame (host tables built here, device ones left)."""
+    on_device = frame.device_layers is not None
+    activity = None if on_device else activity_table(frame.layers, table, steps)
+    return PreparedFrame(frame, activity, target_mask(frame.selected, table))

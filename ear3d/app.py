@@ -32,6 +32,8 @@ from ear3d.control.params import ControlError, Parameters, live_specs
 from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
+from ear3d.gfx.context import is_software
+from ear3d.gfx.renderer import Renderer
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
 from ear3d.messages import Command
@@ -78,6 +80,12 @@ class LiveApp:
         rc = config.render
         self.quality = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=rc.adaptive)
         self._upscaler: Upscaler | None = None
+        #: on a software renderer, how the end of each frame waits for the drawing: inside
+        #: moderngl, which holds the GIL, so the worker's Python does not compete with llvmpipe's
+        #: raster threads (its torch kernels still run); a window's swap then waits for nothing.
+        #: Measured side by side against gil_free_finish by `ear3d bench live`: faster frames,
+        #: no fewer steps.
+        self.wait_for_gl = ctx.finish if is_software(ctx) else None
         self._edge_base = 0
         self._param_version = self.params.version
         self._error_version = 0
@@ -380,10 +388,9 @@ class LiveApp:
         self.playback.check()  # type: ignore[union-attr]
         # Paused or not, the controller advances: held fly keys move and flights go on.
         session.scene.advance(dt, 0.0 if self.orbit_paused else session.orbit_speed)
-        state = self.quality.update(dt)
-        if self._edge_base:
-            session.scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
-        self._draw_scene(fbo, state)
+        self._draw_scene(fbo, self.quality.update(dt))
+        if self.wait_for_gl is not None:
+            self.wait_for_gl()
         self.frames_drawn += 1
 
     def _apply_controls(self) -> None:
@@ -410,15 +417,37 @@ class LiveApp:
             session.worker.send(command)  # type: ignore[union-attr]
 
     def _draw_scene(self, fbo: moderngl.Framebuffer, state: QualityState) -> None:
-        session = self.session
+        """Draw the network with the levers of ``state`` (adaptive quality): the edge budget
+        (each edge as bright as at the full budget), multisampling, bloom (the user's value is
+        kept, only not drawn) and the resolution (a fraction of ``fbo``'s, stretched onto it)."""
+        scene = self.session.scene  # type: ignore[union-attr]
+        if self._edge_base:
+            scene.look.edge_budget = max(1, int(self._edge_base * state.edge_fraction))
+        samples = self.config.render.samples if state.msaa else 0
+        if scene.render_config.samples != samples:
+            scene.render_config = dataclasses.replace(scene.render_config, samples=samples)
         phase = self.playback.phase()  # type: ignore[union-attr]
-        if abs(state.scale - 1.0) < 1e-3:
-            session.scene.draw(fbo, phase)  # type: ignore[union-attr]
-            return
-        if self._upscaler is None:
-            self._upscaler = Upscaler(self.ctx)
-        session.scene.draw(self._upscaler.target(fbo.size, state.scale), phase)  # type: ignore[union-attr]
-        self._upscaler.blit(fbo)
+        look = scene.look
+        bloom, edge_gain = look.bloom, look.edge_gain
+        if not state.bloom:
+            look.bloom = 0.0
+        if scene.edge_set is not None and look.edge_budget != self._edge_base:
+            # Fewer edges, each as bright as at the full budget: the picture loses its faintest
+            # edges instead of the strongest ones flaring up (the renderer scales each edge's
+            # light by the number drawn, see gfx.renderer.DENSITY_REFERENCE).
+            full = Renderer.edge_gain(scene.edge_set, dataclasses.replace(look, edge_budget=self._edge_base))
+            drawn = Renderer.edge_gain(scene.edge_set, look)
+            look.edge_gain = edge_gain * full / drawn if drawn > 0 else edge_gain
+        try:
+            if abs(state.scale - 1.0) < 1e-3:
+                scene.draw(fbo, phase)
+                return
+            if self._upscaler is None:
+                self._upscaler = Upscaler(self.ctx)
+            scene.draw(self._upscaler.target(fbo.size, state.scale), phase)
+            self._upscaler.blit(fbo)
+        finally:
+            look.bloom, look.edge_gain = bloom, edge_gain
 
     def _draw_loading(self, fbo: moderngl.Framebuffer) -> None:
         """The background with a bar swinging across: the window is alive while the model loads."""
@@ -528,14 +557,19 @@ class LiveApp:
     # -- status ---------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Figures for the status panel: frame rate and time, adaptive quality, loading."""
+        """Figures for the status panel: frame rate and time, adaptive quality (its state, and
+        ``quality_text``: one line saying what it does now), loading."""
         times = np.asarray(self.frame_times, np.float64)
         median = float(np.median(times)) if times.size else float("nan")
+        quality = self.quality.state
+        edges = self.session.scene.look.edge_budget if self.session is not None and self._edge_base else None
         return {
             "loading": self.loading,
             "fps": 1.0 / median if median > 0 else float("nan"),
             "frame_ms": median * 1e3,
-            "quality": asdict(self.quality.state),
+            "quality": asdict(quality),
+            "quality_text": quality.describe(edges),
+            "edges_drawn": edges,
             "recording": self.recording is not None,
             "errors": self.errors,
             "last_error": self.last_error,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from ear3d.activity import activity_table
+from ear3d.activity import PreparedFrame, TableFeed, activity_table, prepare_frame
 from ear3d.clips import origin_clip
 from ear3d.config import DISPLAY_MODES, Config, ConfigError
 from ear3d.control.params import ParamSpec, live_specs
@@ -206,13 +206,15 @@ class Session:
         except BaseException:
             self.worker.stop()
             raise
-        frame = prepared.frame
-        self.frame = frame
+        self.frame = prepared.frame
         self.orbit_speed = config.render.orbit_speed
         self.highlight_layer = -1
         self._targets = np.zeros(self.table.size, bool)
         self._shown_selection: np.ndarray | None = None
-        self._upload(frame)
+        self._upload(prepare_frame(prepared.frame, self.table, self.steps))
+        #: new worker frames → activity tables, off the frame loop's thread
+        self._feed = TableFeed(self.worker.frames, self.table, self.steps, self._frame_version)
+        self._feed_version = 0  # the feed's last result uploaded
         self.layer_names = prepared.layer_names
         #: the live parameters sized by this model and seeded from the config
         self.param_specs: tuple[ParamSpec, ...] = live_specs(config, self.layer_names)
@@ -222,19 +224,18 @@ class Session:
         for command in start_commands(values, self.layer_names):
             self.worker.send(command)
 
-    def _upload(self, frame: ActivationFrame) -> None:
+    def _upload(self, prepared: PreparedFrame) -> None:
+        frame = prepared.frame
         self.frame = frame
-        # On CUDA the table is built on the GPU and reaches GL through interop (or one host copy
-        # when GL runs elsewhere); on the CPU it is built from the host arrays and copied once.
-        layers = frame.device_layers if frame.device_layers is not None else frame.layers
+        # On the host the table was built by the TableFeed's thread and is copied once; on CUDA
+        # it is built here on the GPU and reaches GL through interop (or one host copy when GL
+        # runs elsewhere).
+        table = prepared.activity
+        if table is None:
+            table = activity_table(frame.device_layers, self.table, self.steps)
         #: how the last activity table reached the GL buffer: "cuda" (interop) or "host"
-        self.activity_path = self.scene.set_activity(activity_table(layers, self.table, self.steps))
-        targets = np.zeros(self.table.size, bool)
-        for info in self.table.layers:
-            sel = frame.selected.get(info.name)
-            if sel is not None:  # (C, F, T) bool: a neuron is a target if it is at any time step
-                targets[info.offset : info.offset + info.size] = sel.any(axis=2).reshape(-1)
-        self._targets = targets
+        self.activity_path = self.scene.set_activity(table)
+        self._targets = prepared.targets
         self._show_selection()
 
     def _show_selection(self) -> None:
@@ -246,11 +247,11 @@ class Session:
 
     def poll(self) -> bool:
         """Upload the worker's newest activations if there are any; True when it did."""
-        version, frame = self.worker.frames.peek()
-        if version == self._frame_version or frame is None:
+        version, prepared = self._feed.ready.peek()
+        if version == self._feed_version or prepared is None:
             return False
-        self._frame_version = version
-        self._upload(frame)
+        self._feed_version = version
+        self._upload(prepared)
         return True
 
     def submit_clip(self, clip: Clip) -> None:
@@ -283,6 +284,9 @@ class Session:
     def release(self) -> None:
         """Stop the worker and free GL objects (idempotent)."""
         self.worker.stop()
+        feed = self.__dict__.pop("_feed", None)
+        if feed is not None:
+            feed.stop()
         if self.scene is not None:
             self.scene.release()
             self.scene = None  # type: ignore[assignment]

@@ -36,6 +36,8 @@ class FrameTargets:
             raise ValueError(f"render target size must be at least 1×1, got {w}×{h}")
         self.ctx = ctx
         self.size = (w, h)
+        #: the samples asked for (``samples`` is what the driver allows)
+        self.requested_samples = samples
         self.samples = min(samples, ctx.max_samples) if samples > 1 else 0
         self._objects: list = []
         self.color = self._keep(ctx.texture(size, 4, dtype="f2"))

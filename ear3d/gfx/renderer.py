@@ -94,7 +94,9 @@ class Renderer:
         return look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1.0))
 
     def _frame_targets(self, size: tuple[int, int]) -> FrameTargets:
-        if self._targets is None or self._targets.size != size:
+        stale = self._targets is not None and (
+            self._targets.size != size or self._targets.requested_samples != self.config.samples)
+        if self._targets is None or stale:  # a new size, or the samples changed (adaptive quality)
             if self._targets is not None:
                 self._targets.release()
             self._targets = FrameTargets(self.ctx, size, self.config.samples)
