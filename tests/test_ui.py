@@ -230,7 +230,10 @@ def test_widget_menu_learns_a_midi_control_and_forgets_it(window):
 def test_click_on_a_sphere_shows_it_in_the_inspector(window):
     app: LiveApp = window.app
     scene = app.session.scene
-    draw(window)
+    # Hold the picture still: no orbit, no new activations (a new table resizes the spheres).
+    app.orbit_paused = True
+    app.session.worker.send(Command("pause"))
+    draw(window, 3)
     hit = next(((x, y) for y in range(60, H - 60, 6) for x in range(360, W - 360, 6)
                 if scene.pick(x + 0.5, y + 0.5, (W, H)) is not None), None)  # between the columns
     assert hit is not None, "no sphere between the panels"
@@ -240,6 +243,8 @@ def test_click_on_a_sphere_shows_it_in_the_inspector(window):
     assert app.picked == expected
     layers = tuple(app.session.table.layers)
     assert window.gui.inspected == neuron_at(layers, expected)
+    app.orbit_paused = False
+    app.session.worker.send(Command("resume"))
 
 
 def test_output_device_choice_reopens_playback_there(window):
