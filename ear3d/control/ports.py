@@ -195,6 +195,10 @@ class MidiDevice:
                 log.warning("MIDI %s: error closing a port: %s", self.name, describe_error(e))
 
 
+#: Longest wait between probes while there is no MIDI system at all.
+NO_SYSTEM_RETRY_S = 60.0
+
+
 class PortWatcher:
     """Opens the wanted input ports and keeps them open across unplugging; see the module doc.
 
@@ -284,11 +288,16 @@ class PortWatcher:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        wait = self.interval_s
+        while not self._stop.wait(wait):
             try:
                 self.scan()
             except Exception:  # never let hot-plug die
                 log.exception("MIDI: port scan failed")
+            # Without a MIDI system (no ALSA sequencer) each probe costs a backend start and
+            # libasound prints to stderr: back off to once a minute until one appears.
+            missing = "no-system" in self._warned
+            wait = min(wait * 2, NO_SYSTEM_RETRY_S) if missing else self.interval_s
 
     def close(self) -> None:
         """Stop scanning and close every port; idempotent."""
