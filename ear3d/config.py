@@ -228,7 +228,7 @@ class RenderConfig:
     vsync: bool = _free(True, "live window: wait for the display's refresh (off = as many frames as the machine draws)")
     monitor: int = _num(-1, -1, 64, "live window: open fullscreen on this monitor (0 = first; -1 = windowed)")
     scale: float = _num(1.0, 0.1, 2.0, "live window: draw the scene at this fraction of the window's resolution, then scale it up")
-    adaptive: bool = _free(False, "live window: hold render.target_fps by lowering the resolution scale and the edge budget")
+    adaptive: bool = _free(True, "live window: hold render.target_fps by lowering MSAA, the resolution scale, the edge budget and bloom (off = always full quality)")
     target_fps: float = _num(30.0, 5.0, 240.0, "live window: frame rate that adaptive quality holds")
     min_scale: float = _num(0.35, 0.1, 1.0, "adaptive quality: lowest resolution scale")
     interop: str = _choice("auto", ("auto", "host", "cuda"),
