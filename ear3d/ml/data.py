@@ -133,10 +133,25 @@ class FolderSource:
         return {"kind": "folder", "files": len(self.files), "skipped": len(self.skipped)}
 
 
+def training_files(folder: Path) -> list[Path]:
+    """The audio files training may use in ``folder``: all of them, or, in a corpus built by
+    `ear3d corpus build` (a folder with its manifest), only its training split — never the
+    pieces and SoundFont held out for evaluation."""
+    from ear3d.ml.music_corpus import MANIFEST, corpus_files
+
+    folder = Path(folder)
+    if (folder / MANIFEST).is_file():
+        files = corpus_files(folder, "train")
+        if not files:
+            raise AudioFileError(f"the corpus in {folder} has no training pieces yet: run `ear3d corpus build`")
+        return files
+    return list_audio_files(folder)
+
+
 def folder_sources(folder: Path, sample_rate: int, min_samples: int) -> tuple[FolderSource, FolderSource]:
-    """Training and validation sources from one folder: every 10th usable file (at least one)
-    is held out for validation; with a single file both use it (warned)."""
-    files = list_audio_files(folder)
+    """Training and validation sources from one folder (:func:`training_files`): every 10th
+    usable file (at least one) is held out for validation; with a single file both use it (warned)."""
+    files = training_files(folder)
     train = FolderSource(files, sample_rate, min_samples)
     good = [p for p, _, _ in train.files]
     if len(good) < 2:
