@@ -163,8 +163,32 @@ def folder_sources(folder: Path, sample_rate: int, min_samples: int) -> tuple[Fo
     return train, val
 
 
+class MixedSource:
+    """Crops drawn from several sources, each crop from one chosen uniformly at random."""
+
+    def __init__(self, sources: list[Source]):
+        self.sources = sources
+        self.sample_rate = sources[0].sample_rate
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return {k: v for s in self.sources for k, v in getattr(s, "skipped", {}).items()}
+
+    def crop(self, rng: np.random.Generator, n_samples: int) -> np.ndarray:
+        return self.sources[int(rng.integers(len(self.sources)))].crop(rng, n_samples)
+
+    def describe(self) -> dict:
+        return {"kind": "mixed", "parts": [s.describe() for s in self.sources]}
+
+
 def make_sources(data: str, sample_rate: int, min_samples: int) -> tuple[Source, Source]:
-    """(training, validation) sources for ``train.data``: 'procedural' or a folder."""
+    """(training, validation) sources for ``train.data``: 'procedural', a folder, or several
+    joined by '+' (e.g. 'procedural+~/music': each crop from one of them at random; validation
+    on the first folder's held-out files, or procedural when there is no folder)."""
+    if "+" in data and not Path(data).expanduser().exists():
+        pairs = [make_sources(part, sample_rate, min_samples) for part in data.split("+") if part]
+        folders = [v for part, (_, v) in zip(data.split("+"), pairs) if part != "procedural"]
+        return MixedSource([t for t, _ in pairs]), (folders[0] if folders else pairs[0][1])
     if data == "procedural":
         return (ProceduralSource(sample_rate, ProceduralCorpus.TRAIN),
                 ProceduralSource(sample_rate, ProceduralCorpus.VALIDATION))
