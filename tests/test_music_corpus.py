@@ -98,3 +98,25 @@ def test_a_build_keeps_labels_holds_pieces_out_and_resumes(tmp_path):
         tmp_path / e["file"] for e in m2["pieces"]}
     with pytest.raises(ValueError, match="other settings"):
         build_corpus(tmp_path, 4, BuildSettings(seed=2, sample_rate=SR, seconds=3.0), progress=False)
+
+
+def test_training_on_a_corpus_folder_never_reads_its_held_out_pieces(tmp_path):
+    from ear3d.ml.data import make_sources, training_files
+    from ear3d.ml.music_corpus import write_manifest
+
+    entries = []
+    for split in ("train", "eval"):
+        for i in range(3):
+            path = tmp_path / split / "bach" / f"p{i}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, np.full(3 * SR, 0.1 if split == "train" else 0.9, np.float32), SR, format="FLAC")
+            entries.append({"file": f"{split}/bach/p{i}.flac", "piece": f"bach/p{i}", "split": split})
+    write_manifest(tmp_path, {"format": 1, "pieces": entries, "failed": []})
+    assert training_files(tmp_path) == sorted(tmp_path / "train" / "bach" / f"p{i}.flac" for i in range(3))
+    train, val = make_sources(f"procedural+{tmp_path}", SR, SR)
+    rng = np.random.default_rng(0)
+    crops = [train.crop(rng, SR) for _ in range(20)]
+    assert not any(np.allclose(c, 0.9, atol=1e-3) for c in crops)  # never an eval piece
+    from_corpus = [np.allclose(c, 0.1, atol=1e-3) for c in crops]
+    assert any(from_corpus) and not all(from_corpus)  # both sources
+    assert val.describe()["kind"] == "folder"
