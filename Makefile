@@ -16,17 +16,25 @@ TEST_DEBS := jackd2 libasound2-plugins
 # The live window tests open a real window on a virtual X server and type into it.
 TEST_DEBS += xvfb xdotool
 
-.PHONY: run test system-deps test-system-deps venv clean help
+# The real-music corpus (`make corpus`, never part of `make test`): FluidSynth and three General MIDI SoundFonts.
+CORPUS_DEBS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
+
+.PHONY: run test corpus corpus-system-deps system-deps test-system-deps venv clean help
 
 help:
 	@echo "make run    set up, then open the live window (or render headless to out/ without a display)"
 	@echo "make test   set up, then run the test suite"
+	@echo "make corpus install FluidSynth, the SoundFonts and music21, then build the real-music corpus"
 
 run: system-deps venv
 	$(BIN)/ear3d live
 
 test: system-deps test-system-deps venv
 	$(BIN)/python -m pytest -q
+
+corpus: system-deps corpus-system-deps venv
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[corpus]'
+	$(BIN)/ear3d corpus build
 
 # apt-get only when a package is missing; without root, use sudo, or tell the user what to run.
 define ensure_debs
@@ -44,6 +52,9 @@ system-deps:
 
 test-system-deps:
 	$(call ensure_debs,$(TEST_DEBS))
+
+corpus-system-deps:
+	$(call ensure_debs,$(CORPUS_DEBS))
 
 # The venv is rebuilt when the dependency list or the constraints change.
 venv: $(VENV)/.installed

@@ -12,4 +12,5 @@ COMMANDS: dict[str, str] = {
     "layout": "ear3d.commands.layout",
     "train": "ear3d.commands.train",
     "eval": "ear3d.commands.eval",
+    "corpus": "ear3d.commands.corpus",
 }

@@ -1,9 +1,18 @@
 """`ear3d eval`: how good is the trained ear?
 
-Contrastive top-1 accuracy on held-out procedural pieces, and linear probes on frozen
-features (c = the autoregressive model's output, z = the encoder's) for held-out labelled
-tasks of the procedural corpus (instrument family of the melody, key, tempo band), side by
-side with two baselines: the same network with random weights, and pooled raw CQT features.
+Without ``--data``: contrastive top-1 accuracy on held-out procedural pieces, and linear
+probes on frozen features (c = the autoregressive model's output, z = the encoder's) for
+held-out labelled tasks of the procedural corpus (instrument family of the melody, key, tempo
+band), side by side with two baselines: the same network with random weights, and pooled raw
+CQT features.
+
+With ``--data DIR``: the same probes on music on disk (:mod:`ear3d.ml.folder_eval`) — a folder
+of class subfolders, a flat folder (a track-ID probe: first 70 % of each file trains, last 30 %
+tests), or a corpus built by `ear3d corpus build` (collection, key and piece identity on
+held-out pieces). Bad files are skipped with a warning each.
+
+``--layers all`` probes every named layer (pooled over time) and ``--figure`` draws accuracy
+by depth, trained against random weights.
 """
 
 from __future__ import annotations
@@ -17,23 +26,65 @@ HELP = "evaluate the trained ear: contrastive accuracy and linear probes vs two 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path,
+                        help="probe on this folder of music (class subfolders, a flat folder for track ID, or a "
+                             "corpus from `ear3d corpus build`) instead of the procedural corpus")
+    parser.add_argument("--layers", choices=("cz", "all"), default="cz",
+                        help="probe c and z only (default) or every named layer")
+    parser.add_argument("--figure", type=Path, help="with --layers all: write accuracy by depth as PNG here")
+    parser.add_argument("--clips-per-file", type=int, default=24,
+                        help="with --data: at most this many 4 s clips per file part (default 24)")
     parser.add_argument("--train-clips", type=int, default=600,
                         help="labelled clips to fit each probe on (default 600)")
     parser.add_argument("--test-clips", type=int, default=300,
                         help="held-out labelled clips to score it on (default 300)")
     parser.add_argument("--contrastive-clips", type=int, default=128,
                         help="held-out crops for the contrastive accuracy (default 128)")
-    parser.add_argument("--tasks", default="instrument,key,tempo", help="comma-separated probe tasks")
+    parser.add_argument("--tasks", default="instrument,key,tempo",
+                        help="comma-separated probe tasks of the procedural corpus")
     parser.add_argument("--json", type=Path, help="also write the table as JSON (the bench format: ear3d.report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from ear3d.ml.evaluate import evaluate
-    from ear3d.report import report
+    from ear3d.ml.evaluate import evaluate, procedural_tasks
+    from ear3d.ml.model import build_ear
+    from ear3d.ml.probes import plot_layer_probes, task_rows
+    from ear3d.report import Row, report
 
-    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
-    rows = evaluate(config, tasks=tasks, train_clips=args.train_clips, test_clips=args.test_clips,
-                    contrastive_clips=args.contrastive_clips, progress=not args.quiet)
+    if args.figure is not None and args.layers != "all":
+        raise ValueError("--figure draws accuracy by depth: use it with --layers all")
+    progress = not args.quiet
+    ears = {"cpc": build_ear(config.replace({"model": {"weights": "load"}})),
+            "random_init": build_ear(config.replace({"model": {"weights": "random"}}))}
+    names = ears["cpc"].layer_names()
+    cz = [[n for n in names if n.startswith("enc") and "." not in n][-1], names[-1]]
+    layers = cz if args.layers == "cz" else [n for n in names if n != "scalogram"]
+    rows: list[Row] = []
+    if args.data is not None:
+        from ear3d.ml.folder_eval import corpus_tasks, folder_tasks
+        from ear3d.ml.music_corpus import MANIFEST
+
+        sr, seconds = config.audio.sample_rate, config.audio.clip_seconds
+        if (args.data / MANIFEST).is_file():
+            tasks = corpus_tasks(args.data, sr, seconds)
+        else:
+            task, skipped = folder_tasks(args.data, sr, seconds, args.clips_per_file)
+            tasks = [task]
+            rows.append(Row("data", "skipped_files", len(skipped), "files"))
+        for t in tasks:
+            print(f"task {t.name}: {len(t.classes)} classes, {len(t.train_labels)} training and "
+                  f"{len(t.test_labels)} test clips of {seconds:g} s; split {t.split}")
+        rows += task_rows(ears, tasks, layers, progress)
+    else:
+        tasks_named = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        rows = evaluate(config, tasks=tasks_named, train_clips=args.train_clips, test_clips=args.test_clips,
+                        contrastive_clips=args.contrastive_clips, progress=progress)
+        if args.layers == "all":
+            tasks = procedural_tasks(config, tasks_named, args.train_clips, args.test_clips)
+            rows += [r for r in task_rows(ears, tasks, layers, progress) if r.case not in ("raw_cqt", "chance")]
     report("eval", rows, args.json)
+    if args.figure is not None:
+        title = f"linear probes by layer: {config.model.name} ({config.model.preset})"
+        print(f"wrote {plot_layer_probes(rows, layers, args.figure, title)}")
     return 0

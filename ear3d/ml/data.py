@@ -133,10 +133,25 @@ class FolderSource:
         return {"kind": "folder", "files": len(self.files), "skipped": len(self.skipped)}
 
 
+def training_files(folder: Path) -> list[Path]:
+    """The audio files training may use in ``folder``: all of them, or, in a corpus built by
+    `ear3d corpus build` (a folder with its manifest), only its training split — never the
+    pieces and SoundFont held out for evaluation."""
+    from ear3d.ml.music_corpus import MANIFEST, corpus_files
+
+    folder = Path(folder)
+    if (folder / MANIFEST).is_file():
+        files = corpus_files(folder, "train")
+        if not files:
+            raise AudioFileError(f"the corpus in {folder} has no training pieces yet: run `ear3d corpus build`")
+        return files
+    return list_audio_files(folder)
+
+
 def folder_sources(folder: Path, sample_rate: int, min_samples: int) -> tuple[FolderSource, FolderSource]:
-    """Training and validation sources from one folder: every 10th usable file (at least one)
-    is held out for validation; with a single file both use it (warned)."""
-    files = list_audio_files(folder)
+    """Training and validation sources from one folder (:func:`training_files`): every 10th
+    usable file (at least one) is held out for validation; with a single file both use it (warned)."""
+    files = training_files(folder)
     train = FolderSource(files, sample_rate, min_samples)
     good = [p for p, _, _ in train.files]
     if len(good) < 2:
@@ -148,8 +163,32 @@ def folder_sources(folder: Path, sample_rate: int, min_samples: int) -> tuple[Fo
     return train, val
 
 
+class MixedSource:
+    """Crops drawn from several sources, each crop from one chosen uniformly at random."""
+
+    def __init__(self, sources: list[Source]):
+        self.sources = sources
+        self.sample_rate = sources[0].sample_rate
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return {k: v for s in self.sources for k, v in getattr(s, "skipped", {}).items()}
+
+    def crop(self, rng: np.random.Generator, n_samples: int) -> np.ndarray:
+        return self.sources[int(rng.integers(len(self.sources)))].crop(rng, n_samples)
+
+    def describe(self) -> dict:
+        return {"kind": "mixed", "parts": [s.describe() for s in self.sources]}
+
+
 def make_sources(data: str, sample_rate: int, min_samples: int) -> tuple[Source, Source]:
-    """(training, validation) sources for ``train.data``: 'procedural' or a folder."""
+    """(training, validation) sources for ``train.data``: 'procedural', a folder, or several
+    joined by '+' (e.g. 'procedural+~/music': each crop from one of them at random; validation
+    on the first folder's held-out files, or procedural when there is no folder)."""
+    if "+" in data and not Path(data).expanduser().exists():
+        pairs = [make_sources(part, sample_rate, min_samples) for part in data.split("+") if part]
+        folders = [v for part, (_, v) in zip(data.split("+"), pairs) if part != "procedural"]
+        return MixedSource([t for t, _ in pairs]), (folders[0] if folders else pairs[0][1])
     if data == "procedural":
         return (ProceduralSource(sample_rate, ProceduralCorpus.TRAIN),
                 ProceduralSource(sample_rate, ProceduralCorpus.VALIDATION))

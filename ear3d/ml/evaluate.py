@@ -175,3 +175,18 @@ def evaluate(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: i
              Row("data", "clip_seconds", seconds, "s")]
     return rows
 
+
+
+def procedural_tasks(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: int = 600,
+                     test_clips: int = 300) -> list:
+    """The procedural corpus's probe tasks as :class:`ear3d.ml.probes.ProbeTask` (the same
+    clips and splits as :func:`evaluate`'s probes)."""
+    from ear3d.ml.corpus import INSTRUMENTS, KEY_NAMES, TEMPO_NAMES
+    from ear3d.ml.probes import ProbeTask
+
+    sr, seconds = config.audio.sample_rate, config.audio.clip_seconds
+    tr_w, tr_lab = ProceduralCorpus(sr, seconds, PROBE_TRAIN_SPLIT).clips(train_clips)
+    te_w, te_lab = ProceduralCorpus(sr, seconds, PROBE_TEST_SPLIT).clips(test_clips)
+    names = {"instrument": list(INSTRUMENTS), "key": list(KEY_NAMES), "tempo": list(TEMPO_NAMES)}
+    return [ProbeTask(t, names[t], tr_w, np.array([lab.task(t) for lab in tr_lab]), te_w,
+                      np.array([lab.task(t) for lab in te_lab]), "procedural corpus splits 2 → 3") for t in tasks]

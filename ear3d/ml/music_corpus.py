@@ -1,0 +1,218 @@
+"""The real-music corpus: music21's bundled scores performed through General MIDI SoundFonts.
+
+``build_corpus`` renders ``pieces`` works, drawn round-robin from the collections of
+:data:`ear3d.ml.scores.COLLECTIONS` (so a small corpus still has every collection), each
+played once (:mod:`ear3d.ml.perform`) for at most ``seconds``. Everything about a piece's
+rendering is drawn from a generator seeded by (seed, the piece's name): the same command gives
+the same corpus, and a piece's audio does not depend on which other pieces are built.
+
+Split: a piece is held out for evaluation when a hash of its name says so (``eval_percent``
+of the pieces), and held-out pieces are rendered only through the held-out SoundFont(s), which
+no training piece uses. Training therefore never hears an evaluation piece nor the timbres of
+the evaluation font.
+
+On disk (``folder``)::
+
+    manifest.json                       labels of every rendered piece (rewritten atomically after each)
+    train/<collection>/<piece>.flac     mono 16-bit FLAC at the model's rate
+    eval/<collection>/<piece>.flac
+
+A build is resumable: pieces already in the manifest with their audio on disk are skipped, as
+are pieces that failed before (recorded under ``failed``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ear3d.atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+#: Where Debian's General MIDI SoundFont packages put their fonts (fluid-soundfont-gm,
+#: timgm6mb-soundfont, musescore-general-soundfont-small), in order of preference.
+SOUNDFONT_CANDIDATES: tuple[str, ...] = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3",
+)
+#: The font held out for evaluation when it is installed (else the last one found).
+DEFAULT_EVAL_FONT = "MuseScore_General_Lite"
+
+
+def find_soundfonts() -> list[Path]:
+    """The installed General MIDI SoundFonts among SOUNDFONT_CANDIDATES."""
+    return [Path(p) for p in SOUNDFONT_CANDIDATES if Path(p).is_file()]
+
+
+def split_fonts(fonts: list[Path], eval_font: str = DEFAULT_EVAL_FONT) -> tuple[list[Path], list[Path]]:
+    """(training fonts, held-out fonts): the font whose name contains ``eval_font`` is held out.
+
+    Raises ValueError with fewer than two fonts (one must stay unheard by training)."""
+    if len(fonts) < 2:
+        raise ValueError(f"the corpus needs at least two SoundFonts (found {len(fonts)}); `make corpus` installs "
+                         "fluid-soundfont-gm, timgm6mb-soundfont and musescore-general-soundfont-small")
+    held = [f for f in fonts if eval_font.lower() in f.name.lower()] or [fonts[-1]]
+    return [f for f in fonts if f not in held], held
+
+
+def stable_hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def is_eval_piece(piece: str, eval_percent: float) -> bool:
+    """Whether ``piece`` is held out for evaluation (a fixed hash of its name, not the seed)."""
+    return (stable_hash(piece) % 1000) < eval_percent * 10
+
+
+def plan_order(by_collection: dict[str, list[str]], seed: int) -> list[str]:
+    """Every piece once, collections interleaved round-robin, each collection in a seeded order.
+
+    The first n of the list are the same for any n, so a bigger build extends a smaller one."""
+    queues = []
+    for name in sorted(by_collection):
+        rng = np.random.default_rng([seed, stable_hash(name)])
+        items = list(by_collection[name])
+        queues.append([items[i] for i in rng.permutation(len(items))])
+    order: list[str] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        order += [q[i] for q in queues if i < len(q)]
+    return order
+
+
+def audio_name(piece: str, split: str) -> str:
+    """The audio file of ``piece`` relative to the corpus folder: ``<split>/<collection>/<stem>[_<tune>].flac``."""
+    rel, _, tune = piece.partition("#")
+    collection, _, rest = rel.partition("/")
+    stem = Path(rest).with_suffix("").as_posix().replace("/", "_")
+    return f"{split}/{collection}/{stem}{'_' + tune if tune else ''}.flac"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What makes a corpus: the same settings give the same corpus."""
+
+    seed: int = 0
+    sample_rate: int = 44100
+    seconds: float = 20.0
+    eval_percent: float = 20.0
+    eval_font: str = DEFAULT_EVAL_FONT
+
+    def as_dict(self) -> dict:
+        return {"seed": self.seed, "sample_rate": self.sample_rate, "seconds": self.seconds,
+                "eval_percent": self.eval_percent, "eval_font": self.eval_font}
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of the corpus in ``folder``. Raises FileNotFoundError when there is none."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} holds no corpus ({MANIFEST} is missing): run `ear3d corpus build`")
+    return json.loads(path.read_text())
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    atomic_write(Path(folder) / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1)),
+                 suffix=".json")
+
+
+def render_entry(piece: str, split: str, fonts: list[Path], settings: BuildSettings) -> tuple[np.ndarray, dict]:
+    """Render one piece: its audio (S,) float32 and its manifest entry (labels and how it was played)."""
+    from ear3d.ml.perform import perform, plan_performance
+    from ear3d.ml.scores import PITCH_CLASSES, read_score
+
+    rng = np.random.default_rng([settings.seed, stable_hash(piece)])
+    font = fonts[int(rng.integers(len(fonts)))]
+    # a generous excerpt of the score: enough quarters for the slowest tempo and a late start
+    score = read_score(piece, max_quarters=settings.seconds * 240 / 60 * 2 + 64)
+    perf = plan_performance(score, rng, settings.seconds)
+    audio = perform(score, perf, font, settings.sample_rate, settings.seconds, rng)
+    tonic = (score.tonic + perf.transpose) % 12
+    entry = {
+        "file": audio_name(piece, split), "piece": piece, "collection": score.collection, "split": split,
+        "soundfont": font.name, "key": f"{PITCH_CLASSES[tonic]} {score.mode}", "tonic": tonic, "mode": score.mode,
+        "metre": score.metre, "bpm": round(perf.bpm, 2), "seconds": round(len(audio) / settings.sample_rate, 3),
+        "voices": len(score.parts), **{k: v for k, v in perf.as_dict().items() if k in ("instruments", "families")},
+        "performance": {k: v for k, v in perf.as_dict().items() if k not in ("instruments", "families")},
+    }
+    return audio, json.loads(json.dumps(entry))  # plain JSON types (tuples become lists), as read back
+
+
+def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSettings(), progress: bool = True,
+                 collections: tuple[str, ...] | None = None) -> dict:
+    """Render (or finish rendering) a corpus of ``pieces`` works into ``folder``; returns the manifest.
+
+    A piece that cannot be read or rendered is skipped with a warning and recorded under
+    ``failed``; the build goes on to the next piece of the plan until ``pieces`` are rendered or
+    the corpus runs out. Raises ValueError when ``folder`` holds a corpus built with other settings."""
+    import soundfile as sf
+    from tqdm import tqdm
+
+    from ear3d.ml.scores import COLLECTIONS, list_pieces
+
+    folder = Path(folder)
+    train_fonts, eval_fonts = split_fonts(find_soundfonts(), settings.eval_font)
+    manifest = {"format": FORMAT, "settings": settings.as_dict(),
+                "soundfonts": {"train": [f.name for f in train_fonts], "eval": [f.name for f in eval_fonts]},
+                "pieces": [], "failed": []}
+    if (folder / MANIFEST).is_file():
+        old = read_manifest(folder)
+        if old.get("settings") != settings.as_dict():
+            raise ValueError(f"{folder} holds a corpus built with other settings ({old.get('settings')}); "
+                             "choose another --out or the same settings")
+        manifest["pieces"] = [e for e in old.get("pieces", []) if (folder / e["file"]).is_file()]
+        manifest["failed"] = list(old.get("failed", []))
+    done = {e["piece"] for e in manifest["pieces"]} | {e["piece"] for e in manifest["failed"]}
+    order = plan_order(list_pieces(collections or COLLECTIONS), settings.seed)
+    bar = tqdm(total=pieces, initial=min(pieces, len(manifest["pieces"])), desc="corpus", unit="piece",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        for piece in order:
+            if len(manifest["pieces"]) >= pieces:
+                break
+            if piece in done:
+                continue
+            split = "eval" if is_eval_piece(piece, settings.eval_percent) else "train"
+            try:
+                audio, entry = render_entry(piece, split, eval_fonts if split == "eval" else train_fonts, settings)
+            except Exception as e:  # music21 and fluidsynth raise many kinds; one bad score never stops a build
+                why = str(e).splitlines()[0] if str(e) else type(e).__name__
+                log.warning("skipping %s: %s", piece, why)
+                manifest["failed"].append({"piece": piece, "error": why[:300]})
+                write_manifest(folder, manifest)
+                continue
+            path = folder / entry["file"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp: sf.write(tmp, audio, settings.sample_rate, format="FLAC",
+                                                    subtype="PCM_16"), suffix=".flac")
+            manifest["pieces"].append(entry)
+            write_manifest(folder, manifest)
+            bar.update(1)
+            bar.set_postfix_str(piece[:40])
+    finally:
+        bar.close()
+    if len(manifest["pieces"]) < pieces:
+        log.warning("the corpus ran out of usable pieces: %d of %d rendered", len(manifest["pieces"]), pieces)
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def corpus_files(folder: Path, split: str) -> list[Path]:
+    """The audio files of one split ("train" or "eval") of the corpus in ``folder``, sorted."""
+    manifest = read_manifest(folder)
+    return sorted(Path(folder) / e["file"] for e in manifest["pieces"] if e["split"] == split)
+
+
+def default_folder() -> Path:
+    """Where `ear3d corpus build` puts the corpus by default: the user's cache folder."""
+    from ear3d.paths import user_cache
+
+    return user_cache() / "corpus"

@@ -1,0 +1,134 @@
+"""Linear probes on labelled clips, on any named layer of an ear, against the same baselines.
+
+A :class:`ProbeTask` is a set of labelled clips already split into probe-training and test
+clips. :func:`layer_features` runs every ear once over the clips and keeps, per named layer,
+the mean and standard deviation over time of each (channel, pitch row) — pitch rows averaged
+into at most ``MAX_UNITS`` // C groups so that wide early layers stay a manageable size (the
+pitch profile is kept, only coarser). :func:`probe_rows` fits the probe of
+:func:`ear3d.ml.evaluate.probe_accuracy` on each feature set and returns bench rows;
+:func:`plot_layer_probes` draws accuracy by depth, one panel per task.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ear3d.ml.evaluate import probe_accuracy
+from ear3d.ml.model import Ear
+from ear3d.report import Row
+
+log = logging.getLogger(__name__)
+
+#: (channel, pitch row) units per layer before pooling over time (features are twice this).
+MAX_UNITS = 512
+RAW = "raw_cqt"
+
+
+@dataclass
+class ProbeTask:
+    """One probe: clips (N, S) float32 with class indices (N,) int64, split into train and test."""
+
+    name: str
+    classes: list[str]
+    train_waves: np.ndarray
+    train_labels: np.ndarray
+    test_waves: np.ndarray
+    test_labels: np.ndarray
+    split: str = ""  #: how train and test were separated, in words
+
+
+def pooled_layer(a: torch.Tensor, max_units: int = MAX_UNITS) -> torch.Tensor:
+    """(B, C, F, T) activations → (B, 2·C·F') float32: mean and std over time, with pitch rows
+    averaged to F' = min(F, max(1, max_units // C)) groups."""
+    a = a.float()
+    b, c, f, t = a.shape
+    rows = min(f, max(1, max_units // c))
+    if rows < f:
+        a = F.adaptive_avg_pool2d(a, (rows, t))
+    flat = a.flatten(1, 2)
+    return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], 1)
+
+
+def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str] | None = None, batch: int = 16,
+                   progress: bool = False) -> dict[str, np.ndarray]:
+    """Features of clips (N, S) float32: ``raw_cqt`` (log-power bins, mean and std over time) and
+    ``<ear>/<layer>`` for each ear and each layer in ``layers`` (default: every named layer but
+    the scalogram). Returns name → (N, D) float32."""
+    from tqdm import tqdm
+
+    first = next(iter(ears.values()))
+    names = [n for n in first.layer_names() if n != "scalogram"] if layers is None else list(layers)
+    out: dict[str, list[torch.Tensor]] = {}
+    with torch.no_grad():
+        for i in tqdm(range(0, len(waves), batch), desc="features", unit="batch", disable=not progress, leave=False):
+            x = first.scalogram(torch.from_numpy(np.ascontiguousarray(waves[i : i + batch])))
+            out.setdefault(RAW, []).append(pooled_layer(x[:, :1], max_units=10**9))
+            for ear_name, ear in ears.items():
+                acts = ear.model(x)
+                for layer in names:
+                    out.setdefault(f"{ear_name}/{layer}", []).append(pooled_layer(acts[layer]))
+    return {k: torch.cat(v).numpy() for k, v in out.items()}
+
+
+def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str, np.ndarray]) -> list[Row]:
+    """Test accuracy of a probe on every feature set, plus the majority-class chance, as rows
+    ``(<feature set>, probe_accuracy_<task>, %, …)``."""
+    k = len(task.classes)
+    majority = np.bincount(task.train_labels, minlength=k).argmax()
+    rows = [Row("chance", f"probe_accuracy_{task.name}", 100 * float((task.test_labels == majority).mean()), "%")]
+    for feat in train_f:
+        acc, l2 = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k)
+        log.info("probe %s on %s: %.1f %% (l2 %g)", task.name, feat, 100 * acc, l2)
+        rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * acc, "%"))
+    return rows
+
+
+def task_rows(ears: dict[str, Ear], tasks: Sequence[ProbeTask], layers: Sequence[str] | None,
+              progress: bool = True) -> list[Row]:
+    """Features and probes for every task; rows as :func:`probe_rows`, plus clip counts."""
+    rows: list[Row] = []
+    for task in tasks:
+        train_f = layer_features(ears, task.train_waves, layers, progress=progress)
+        test_f = layer_features(ears, task.test_waves, layers, progress=progress)
+        rows += probe_rows(task, train_f, test_f)
+        rows += [Row(f"data/{task.name}", "classes", len(task.classes), "classes"),
+                 Row(f"data/{task.name}", "probe_train_clips", len(task.train_labels), "clips"),
+                 Row(f"data/{task.name}", "probe_test_clips", len(task.test_labels), "clips")]
+    return rows
+
+
+def plot_layer_probes(rows: Sequence[Row], layers: Sequence[str], path: Path, title: str = "") -> Path:
+    """Accuracy by depth: one panel per task, a line per ear (``cpc``, ``random_init``) over
+    ``layers``, the raw CQT and chance as horizontal lines. Saved as PNG at ``path``."""
+    from ear3d.figures import new_figure, save_png
+
+    tasks = sorted({r.metric.removeprefix("probe_accuracy_") for r in rows if r.metric.startswith("probe_accuracy_")})
+    value = {(r.case, r.metric.removeprefix("probe_accuracy_")): r.value for r in rows}
+    ears = sorted({r.case.split("/", 1)[0] for r in rows if "/" in r.case and r.case.split("/", 1)[1] in layers})
+    fig = new_figure((420 * len(tasks) + 80, 420))
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    x = np.arange(len(layers))
+    colours = {"cpc": "#1f77b4", "random_init": "#ff7f0e"}
+    for ax, task in zip(axes, tasks):
+        for ear in ears:
+            ys = [value.get((f"{ear}/{layer}", task), np.nan) for layer in layers]
+            ax.plot(x, ys, marker="o", ms=3, label=ear, color=colours.get(ear))
+        for case, style in ((RAW, "--"), ("chance", ":")):
+            if (case, task) in value:
+                ax.axhline(value[(case, task)], ls=style, color="grey", label=case.replace("_", " "))
+        ax.set_title(task)
+        ax.set_xticks(x, layers, rotation=90, fontsize=7)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title)
+    return save_png(fig, path)
