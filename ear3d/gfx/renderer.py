@@ -9,7 +9,6 @@ frame targets; the edge pass is handed in per frame, so that any pass with the
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +20,7 @@ from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.edges import EdgeSet, EdgeStyle
 from ear3d.gfx.network import NetworkBuffers
 from ear3d.gfx.neurons import NeuronPass
+from ear3d.gfx.pass_timer import PassTimer, timed
 from ear3d.gfx.post import FrameTargets, PostProcess, PostStyle
 
 #: Above this many edges each edge's light is scaled by DENSITY_REFERENCE / (drawn edges,
@@ -69,6 +69,8 @@ class Renderer:
         self.config = render
         self.background = parse_hex_color(render.background)
         self._targets: FrameTargets | None = None
+        #: GPU time per pass (ear3d.gfx.pass_timer); None = not measured, no cost.
+        self.timer: PassTimer | None = None
         self.neurons = NeuronPass(ctx, network)
         try:
             self.post = PostProcess(ctx)
@@ -103,6 +105,7 @@ class Renderer:
         of selected neurons; edge_timer: a context manager around the edge pass (a GPU timer
         query while the edge mode is being chosen)."""
         w, h = fbo.size
+        timer = self.timer
         targets = self._frame_targets((w, h))
         view, projection = camera.view(), camera.projection(w / h)
         fog = self.fog(camera, look.fog)
@@ -110,23 +113,31 @@ class Renderer:
         draw_fbo = targets.draw_fbo
         draw_fbo.use()
         self.ctx.viewport = (0, 0, w, h)
-        draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure, fog)
+        with timed(timer, "neurons"):
+            draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure,
+                              fog)
         if edges is not None:
-            timer = edge_timer if edge_timer is not None else contextlib.nullcontext()
+            # the chooser's query when it measures (time queries do not nest), else the pass timer's
+            edge_time = edge_timer if edge_timer is not None else timed(timer, "edges")
             style = EdgeStyle(view, projection, self.edge_gain(edges.edges, look), self.config.edge_cull, exposure,
                               fog, int(look.edge_budget), self.config.edge_resolution)
             if not edges.in_compute:
-                with timer:
+                with edge_time:
                     edges.draw_lines(draw_fbo, style)
-            targets.resolve()
+            with timed(timer, "resolve"):
+                targets.resolve()
             if edges.in_compute:
-                with timer:
+                with edge_time:
                     edges.draw_compute(targets.resolved, targets.depth, style)
         else:
-            targets.resolve()
-        self.post.run(targets, fbo, PostStyle(self.background, float(look.bloom), self.config.bloom_threshold,
-                                              self.config.vignette))
+            with timed(timer, "resolve"):
+                targets.resolve()
+        post = PostStyle(self.background, float(look.bloom), self.config.bloom_threshold, self.config.vignette)
+        with timed(timer, "bloom"):
+            self.post.bloom(targets, post)
+        with timed(timer, "post"):
+            self.post.composite(targets, fbo, post)
 
     def release(self) -> None:
         """Free the passes and targets (idempotent; the network belongs to the caller; the

@@ -1,0 +1,71 @@
+"""GPU time of each pass of a frame, measured with timer queries (GL_TIME_ELAPSED).
+
+Off by default: the renderer asks :func:`timed` for a context manager around each pass and
+gets a shared no-op while no timer is attached, so an untimed frame pays one attribute test
+per pass. Attach a :class:`PassTimer` (``scene.renderer.timer = PassTimer(ctx)``) to read
+a breakdown after each frame; reading it waits for the GPU (a benchmark's business, not
+the live loop's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import moderngl
+
+#: The passes of a frame, in the order they run. ``upload`` is the activity table's upload
+#: (once per optimization step in the live loop); ``edges`` includes the culling and
+#: compaction of the visible edges when the activity changed.
+PASSES = ("upload", "interpolate", "neurons", "edges", "resolve", "bloom", "post")
+
+_OFF = contextlib.nullcontext()
+_SATURATED = (1 << 32) - 1  # ns: the most a 32-bit GL_TIME_ELAPSED reading holds
+
+
+class PassTimer:
+    """One timer query per pass name, reused frame after frame (moderngl 5 cannot release
+    queries). Time queries do not nest: time one pass at a time.
+
+    Each timed pass is fenced (``ctx.finish()`` before and after): a tiling software
+    rasterizer (llvmpipe) otherwise runs the passes of one target interleaved tile by tile
+    and every query would span them all. The fences also give each pass's wall time, which
+    stands in for the query where the query cannot hold it: moderngl reads GL_TIME_ELAPSED
+    as 32 bits, which saturates at 4.29 s."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self._queries: dict[str, moderngl.Query] = {}
+        self._wall: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        """Time pass ``name``: ``with timer("edges"): ...``."""
+        query = self._queries.get(name)
+        if query is None:
+            query = self._queries[name] = self.ctx.query(time=True)
+        self.ctx.finish()
+        t0 = time.perf_counter()
+        with query:
+            yield
+        self.ctx.finish()
+        self._wall[name] = time.perf_counter() - t0
+
+    def reset(self) -> None:
+        """Forget which passes ran (call before a frame whose breakdown will be read)."""
+        self._wall.clear()
+
+    def read(self) -> dict[str, float]:
+        """Pass name → GPU seconds, for the passes that ran since ``reset``, in frame order."""
+        out = {}
+        for name in sorted(self._wall, key=lambda n: PASSES.index(n) if n in PASSES else len(PASSES)):
+            ns = self._queries[name].elapsed
+            out[name] = self._wall[name] if ns >= _SATURATED else ns * 1e-9
+        return out
+
+
+def timed(timer: PassTimer | None, name: str) -> Any:
+    """A context manager timing pass ``name`` on ``timer``, or a no-op when it is None."""
+    return _OFF if timer is None else timer(name)
