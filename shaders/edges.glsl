@@ -15,9 +15,23 @@ layout(std430, binding = 4) readonly buffer Edges { uint edges[]; };
 uniform mat4 u_view;
 uniform mat4 u_projection;
 uniform float u_gain;     // light of an edge with |weight| = 1 and a fully active source
+uniform vec2 u_viewport;  // half the target's size in pixels (NDC → pixels)
 uniform float u_cull;     // edges whose |weight x activity| is below this are not rasterized at all
 
 out vec3 v_light;
+
+// Light per pixel step of a 1-pixel line: a single-sample line lights one pixel per step
+// along its major axis, so a diagonal one would be up to sqrt(2) dimmer per unit of length
+// than a horizontal one (and than the same line drawn with multisampling, where its light
+// covers its area). Scaled by length / major-axis length (1 to sqrt(2)); 1 where an end is
+// behind the camera.
+float slant(vec4 clip, uint other) {
+    vec4 far_end = u_projection * (u_view * vec4(current[other].xyz, 1.0));
+    if (clip.w <= 0.0 || far_end.w <= 0.0) return 1.0;
+    vec2 d = (clip.xy / clip.w - far_end.xy / far_end.w) * u_viewport;
+    float major = max(abs(d.x), abs(d.y));
+    return major > 1e-6 ? length(d) / major : 1.0;
+}
 
 void main() {
     int e = gl_VertexID >> 1;
@@ -32,9 +46,11 @@ void main() {
         return;
     }
     uint me = at_source ? src : dst;
+    uint other = at_source ? dst : src;
     vec4 view = u_view * vec4(current[me].xyz, 1.0);
-    v_light = style[me].rgb * (signal * u_gain * depth_fade(-view.z));
-    gl_Position = u_projection * view;
+    vec4 clip = u_projection * view;
+    v_light = style[me].rgb * (signal * u_gain * depth_fade(-view.z) * slant(clip, other));
+    gl_Position = clip;
 }
 
 #elif defined FRAGMENT_SHADER

@@ -10,20 +10,20 @@ interpolation to do, which only favours it).
 
 vispy is an optional dependency (``pip install ear3d[bench]``). It runs in its own process
 (its EGL context stays apart from moderngl's), offscreen on EGL's surfaceless platform.
-``peer_status()`` says whether it can run; ``run_peer`` starts the child and returns its
-per-size frame times.
+``peer_status()`` says whether it can run; :class:`PeerProcess` starts the child and asks
+it for one frame at a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,32 +44,62 @@ def edge_light(weights: np.ndarray, source_activity: np.ndarray, gain: float) ->
     return np.abs(weights) * source_activity * np.float32(gain)
 
 
-def run_peer(graph: dict[str, np.ndarray], cameras: dict[tuple[int, int], np.ndarray], frames: int,
-             timeout_s: float = 3600.0) -> dict[tuple[int, int], float] | str:
-    """Time vispy's frame in a child process. graph: ``positions`` (N, 3) float32, ``colors``
-    (N, 3) float32 0–1, ``edges`` (E, 2) uint32, ``weights`` (E,) float32 (normalised as
-    ear3d's), ``activity`` (N, S) float32, ``gain`` () float32 (ear3d's per-edge light),
-    ``radius`` () float32 (marker diameter in pixels at 720p); cameras: (w, h) → (4, 4)
-    float32 view-projection (column vectors). Returns (w, h) → median seconds per frame, or
-    a one-line reason why there is no row."""
-    ok, reason = peer_status()
-    if not ok:
-        return reason
-    with tempfile.TemporaryDirectory(prefix="ear3d-peer-") as tmp:
-        data = Path(tmp) / "graph.npz"
+class PeerProcess:
+    """vispy in a child process, drawing one frame per request so that the bench can
+    alternate its frames with ear3d's. Use as a context manager; ``frame`` returns seconds.
+
+    graph: ``positions`` (N, 3) float32, ``colors`` (N, 3) float32 0–1, ``edges`` (E, 2)
+    uint32, ``weights`` (E,) float32 (normalised as ear3d's), ``activity`` (N, S) float32,
+    ``gain`` () float32 (ear3d's per-edge light), ``radius`` () float32 (marker diameter in
+    pixels at 720p); cameras: (w, h) → (4, 4) float32 view-projection (column vectors)."""
+
+    def __init__(self, graph: dict[str, np.ndarray], cameras: dict[tuple[int, int], np.ndarray],
+                 timeout_s: float = 1800.0):
+        self._tmp = tempfile.TemporaryDirectory(prefix="ear3d-peer-")
+        data = Path(self._tmp.name) / "graph.npz"
         np.savez(data, **graph, **{f"camera_{w}x{h}": m for (w, h), m in cameras.items()})
-        out = Path(tmp) / "times.json"
         env = dict(os.environ, EGL_PLATFORM="surfaceless")  # EGL without a display
-        cmd = [sys.executable, "-m", "ear3d.bench.render_peer", str(data), str(out), "--frames", str(frames)]
-        try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return f"vispy did not finish within {timeout_s:.0f} s"
-        if proc.returncode != 0 or not out.exists():
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            return f"vispy failed: {last}"
-        times = json.loads(out.read_text())
-    return {tuple(int(v) for v in k.split("x")): float(t) for k, t in times.items()}  # type: ignore[misc]
+        self.timeout_s = timeout_s
+        self._proc = subprocess.Popen([sys.executable, "-m", "ear3d.bench.render_peer", str(data)], env=env,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._reply()  # "ready" once the graph is loaded
+
+    def _reply(self) -> str:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith("ok"):
+            self._proc.wait(timeout=self.timeout_s)
+            err = (self._proc.stderr.read() if self._proc.stderr else "").strip().splitlines()
+            raise RuntimeError(f"vispy failed: {err[-1] if err else line or 'no output'}")
+        return line[2:].strip()
+
+    def frame(self, size: tuple[int, int], phase: float) -> float:
+        """Seconds vispy took for one frame of ``size`` at loop position ``phase``: colours
+        computed and uploaded, drawn, read back."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(f"{size[0]}x{size[1]} {phase!r}\n")
+        self._proc.stdin.flush()
+        return float(self._reply())
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        for stream in (self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                stream.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> PeerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- the child process ----------------------------------------------------------------------
@@ -85,74 +115,93 @@ def _activity_at(activity: np.ndarray, phase: float) -> np.ndarray:
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
 
 
-def _child(data_path: str, out_path: str, frames: int) -> None:
-    import vispy
+class _VispyFrame:
+    """The child's scene at one size: canvas, markers, lines and an offscreen target."""
 
-    vispy.use(app="egl")
-    from vispy import gloo, scene
-    from vispy.visuals.transforms import MatrixTransform
+    def __init__(self, d: Any, size: tuple[int, int]):
+        from vispy import gloo, scene
+        from vispy.visuals.transforms import MatrixTransform
 
-    d = np.load(data_path)
-    pos, colors, edges, weights = d["positions"], d["colors"], d["edges"], d["weights"]
-    activity, gain, radius = d["activity"], float(d["gain"]), float(d["radius"])
-    src = edges[:, 0]
-    seg_pos = np.ascontiguousarray(pos[edges.reshape(-1)])  # (2E, 3): both ends of every edge
-    end_colors = colors[edges.reshape(-1)].reshape(-1, 2, 3)  # each end's layer colour
-    rgba = np.ones((len(edges), 2, 4), np.float32)
-    neuron_rgba = np.ones((len(pos), 4), np.float32)
-    times = {}
-    for key in sorted(k for k in d.files if k.startswith("camera_")):
-        size = key.removeprefix("camera_")
-        w, h = (int(v) for v in size.split("x"))
-        vp = d[key]
+        w, h = size
+        self.size = size
+        self.d = d
+        vp = d[f"camera_{w}x{h}"]
         # NDC → canvas pixels (y down), so that vispy's own pixels → NDC undoes it exactly
         to_pixels = np.array([[w / 2, 0, 0, w / 2], [0, -h / 2, 0, h / 2], [0, 0, 1, 0], [0, 0, 0, 1]], np.float32)
         transform = MatrixTransform((to_pixels @ vp).T)  # vispy multiplies row vectors
-        canvas = scene.SceneCanvas(size=(w, h), show=False, bgcolor="black")
-        markers = scene.visuals.Markers(parent=canvas.scene, spherical=True)
-        lines = scene.visuals.Line(pos=seg_pos, color=rgba.reshape(-1, 4), connect="segments", method="gl",
-                                   antialias=False, parent=canvas.scene)
-        for v in (markers, lines):
+        self.canvas = scene.SceneCanvas(size=(w, h), show=False, bgcolor="black")
+        self.markers = scene.visuals.Markers(parent=self.canvas.scene, spherical=True)
+        self.lines = scene.visuals.Line(pos=d["segments"], color=d["rgba"].reshape(-1, 4), connect="segments",
+                                        method="gl", antialias=False, parent=self.canvas.scene)
+        for v in (self.markers, self.lines):
             v.transform = transform
-        # one offscreen target per size (canvas.render() makes a new one per call, and its
-        # third frame comes back black on this EGL)
-        target = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
-        markers.set_gl_state("opaque", depth_test=True)
-        lines.set_gl_state(blend=True, blend_func=("one", "one"), depth_test=True, depth_mask=False)
-        samples = []
-        for i in range(frames + 1):  # the first is a warm-up
-            t0 = time.perf_counter()
-            a = _activity_at(activity, (i + 0.5) / max(frames, 1))
-            np.minimum(colors * (0.2 + 0.8 * a[:, None]), 1.0, out=neuron_rgba[:, :3])
-            markers.set_data(pos, face_color=neuron_rgba, size=radius * h / 720 * (0.5 + 1.5 * np.sqrt(a)),
-                             edge_width=0)
-            light = edge_light(weights, a[src], gain)
-            np.minimum(end_colors * light[:, None, None], 1.0, out=rgba[:, :, :3])  # vispy refuses colours > 1
-            lines.set_data(color=rgba.reshape(-1, 4))
-            canvas.push_fbo(target, (0, 0), (w, h))
-            try:
-                canvas.on_draw(None)
-                image = target.read()[..., :3]  # the read-back waits for the frame
-            finally:
-                canvas.pop_fbo()
-            if i:
-                samples.append(time.perf_counter() - t0)
-        times[size] = float(np.median(samples))
+        # one offscreen target (canvas.render() makes a new one per call, and its third frame
+        # comes back black on this EGL)
+        self.canvas.set_current()  # gloo objects belong to the current canvas's context
+        self.target = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
+        self.markers.set_gl_state("opaque", depth_test=True)
+        self.lines.set_gl_state(blend=True, blend_func=("one", "one"), depth_test=True, depth_mask=False)
+
+    def draw(self, phase: float) -> np.ndarray:
+        """One frame at loop position ``phase``: colours from the activity, uploaded, drawn;
+        returns the (h, w, 3) uint8 picture (reading it back waits for the frame)."""
+        d = self.d
+        a = _activity_at(d["activity"], phase)
+        colors = d["colors"]
+        neuron_rgba = np.ones((len(colors), 4), np.float32)
+        np.minimum(colors * (0.2 + 0.8 * a[:, None]), 1.0, out=neuron_rgba[:, :3])  # vispy refuses colours > 1
+        self.markers.set_data(d["positions"], face_color=neuron_rgba, edge_width=0,
+                              size=d["radius"] * self.size[1] / 720 * (0.5 + 1.5 * np.sqrt(a)))
+        light = edge_light(d["weights"], a[d["edges"][:, 0]], d["gain"])
+        rgba = d["rgba"]
+        np.minimum(d["end_colors"] * light[:, None, None], 1.0, out=rgba[:, :, :3])
+        self.lines.set_data(color=rgba.reshape(-1, 4))
+        self.canvas.set_current()
+        self.canvas.push_fbo(self.target, (0, 0), self.size)
+        try:
+            self.canvas.on_draw(None)
+            return self.target.read()[..., :3]
+        finally:
+            self.canvas.pop_fbo()
+
+    def close(self) -> None:
+        self.canvas.close()
+
+
+def _child(data_path: str) -> None:
+    """Serve frames: read "WxH PHASE" lines from stdin, answer "ok SECONDS" on stdout."""
+    import vispy
+
+    vispy.use(app="egl")
+    raw = np.load(data_path)
+    d: dict[str, Any] = {k: raw[k] for k in raw.files}
+    d["gain"], d["radius"] = float(d["gain"]), float(d["radius"])
+    ends = d["edges"].reshape(-1)
+    d["segments"] = np.ascontiguousarray(d["positions"][ends])  # (2E, 3): both ends of every edge
+    d["end_colors"] = d["colors"][ends].reshape(-1, 2, 3)  # each end's layer colour
+    d["rgba"] = np.ones((len(d["edges"]), 2, 4), np.float32)
+    frames: dict[tuple[int, int], _VispyFrame] = {}
+    print("ok ready", flush=True)
+    for line in sys.stdin:
+        size_text, phase_text = line.split()
+        size = tuple(int(v) for v in size_text.split("x"))
+        t0 = time.perf_counter()
+        if size not in frames:
+            frames[size] = _VispyFrame(d, size)  # type: ignore[arg-type]
+        image = frames[size].draw(float(phase_text))
+        print(f"ok {time.perf_counter() - t0!r}", flush=True)
         if os.environ.get("EAR3D_PEER_IMAGE"):  # a look at the peer's frame (debugging the bench)
             from PIL import Image
 
-            Image.fromarray(image).save(f"{os.environ['EAR3D_PEER_IMAGE']}_{size}.png")
-        canvas.close()
-    Path(out_path).write_text(json.dumps(times))
+            Image.fromarray(image).save(f"{os.environ['EAR3D_PEER_IMAGE']}_{size_text}.png")
+    for f in frames.values():
+        f.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="vispy peer of ear3d bench render (child process)")
-    parser.add_argument("data")
-    parser.add_argument("out")
-    parser.add_argument("--frames", type=int, default=2)
-    args = parser.parse_args(argv)
-    _child(args.data, args.out, args.frames)
+    parser.add_argument("data", help="the graph and cameras (.npz, written by PeerProcess)")
+    _child(parser.parse_args(argv).data)
 
 
 if __name__ == "__main__":

@@ -256,6 +256,8 @@ class EdgePass:
         try:
             program = self._programs["edges"]
             self._set_common(program, style)
+            w, h = fbo.size
+            program["u_viewport"].value = (w / 2, h / 2)
             vao = self._vaos["edges"]
             for chunk, n in self.edges.ranges(style.budget):
                 chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
