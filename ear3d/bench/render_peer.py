@@ -73,13 +73,16 @@ class PeerProcess:
             raise RuntimeError(f"vispy failed: {err[-1] if err else line or 'no output'}")
         return line[2:].strip()
 
-    def frame(self, size: tuple[int, int], phase: float) -> float:
-        """Seconds vispy took for one frame of ``size`` at loop position ``phase``: colours
-        computed and uploaded, drawn, read back."""
+    def frame(self, size: tuple[int, int], phase: float) -> tuple[float, float]:
+        """(wall, CPU) seconds vispy took for one frame of ``size`` at loop position
+        ``phase``: colours computed and uploaded, drawn, read back. CPU time counts every
+        thread of the child (a software rasterizer's work), and is what a shared machine's
+        load disturbs least."""
         assert self._proc.stdin is not None
         self._proc.stdin.write(f"{size[0]}x{size[1]} {phase!r}\n")
         self._proc.stdin.flush()
-        return float(self._reply())
+        wall, cpu = self._reply().split()
+        return float(wall), float(cpu)
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -185,11 +188,11 @@ def _child(data_path: str) -> None:
     for line in sys.stdin:
         size_text, phase_text = line.split()
         size = tuple(int(v) for v in size_text.split("x"))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if size not in frames:
             frames[size] = _VispyFrame(d, size)  # type: ignore[arg-type]
         image = frames[size].draw(float(phase_text))
-        print(f"ok {time.perf_counter() - t0!r}", flush=True)
+        print(f"ok {time.perf_counter() - t0!r} {time.process_time() - c0!r}", flush=True)
         if os.environ.get("EAR3D_PEER_IMAGE"):  # a look at the peer's frame (debugging the bench)
             from PIL import Image
 
