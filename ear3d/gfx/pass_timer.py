@@ -1,4 +1,5 @@
-"""GPU time of each pass of a frame, measured with timer queries (GL_TIME_ELAPSED).
+"""GPU time of each pass of a frame, measured with timer queries (GL_TIME_ELAPSED), or on a
+software rasterizer (where the queries do not hold the work) with the passes fenced.
 
 Off by default: the renderer asks :func:`timed` for a context manager around each pass and
 gets a shared no-op while no timer is attached, so an untimed frame pays one attribute test
@@ -19,8 +20,9 @@ import moderngl
 from ear3d.gfx.context import is_software
 
 #: The passes of a frame, in the order they run. ``upload`` is the activity table's upload
-#: (once per optimization step in the live loop); ``edges`` includes the culling and
-#: compaction of the visible edges when the activity changed.
+#: (once per optimization step in the live loop, timed when it happens); ``interpolate`` the
+#: per-frame compute pass (key frames, heard time step); ``edges`` everything of the edge
+#: pass (the per-frame edge ends, the lines or the compute rasterizer and its resolve).
 PASSES = ("upload", "interpolate", "neurons", "edges", "resolve", "bloom", "post")
 
 _OFF = contextlib.nullcontext()
@@ -34,15 +36,15 @@ class PassTimer:
     Each timed pass is fenced (``ctx.finish()`` before and after): a tiling software
     rasterizer (llvmpipe) otherwise runs the passes of one target interleaved tile by tile
     and every query would span them all. The fences also give each pass's wall time, which
-    stands in for the query where the query cannot hold it: moderngl reads GL_TIME_ELAPSED
-    as 32 bits, which saturates at 4.29 s."""
+    is the measurement where the query cannot hold the work: on a software rasterizer
+    (llvmpipe's queries leave out compute dispatches) and past 4.29 s (moderngl reads
+    GL_TIME_ELAPSED as 32 bits). ``source`` says which it is. A timed frame is slower
+    than an untimed one (the fences stop the CPU and GPU from overlapping)."""
 
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
         self._queries: dict[str, moderngl.Query] = {}
         self._wall: dict[str, float] = {}
-        # llvmpipe's queries leave out compute dispatches and cap at 4.29 s: there the
-        # fenced wall time is the measurement
         self.software = is_software(ctx)
         self.source = "fenced wall time (software GL)" if self.software else "GPU timer queries"
 
@@ -64,7 +66,8 @@ class PassTimer:
         self._wall.clear()
 
     def read(self) -> dict[str, float]:
-        """Pass name → GPU seconds, for the passes that ran since ``reset``, in frame order."""
+        """Pass name → seconds, for the passes that ran since ``reset``, in frame order (waits
+        for the GPU)."""
         out = {}
         for name in sorted(self._wall, key=lambda n: PASSES.index(n) if n in PASSES else len(PASSES)):
             ns = self._queries[name].elapsed

@@ -28,6 +28,11 @@ from ear3d.gfx.post import FrameTargets, PostProcess, PostStyle
 #: many there are (a denser graph does not turn into a white sheet) and however many a budget
 #: leaves out (the strongest edges it keeps carry the light of the whole graph).
 DENSITY_REFERENCE = 50_000
+#: Light below which an edge is skipped whatever render.edge_cull says, and above which it is
+#: always drawn: 1/16 of an 8-bit step, so that even 8 skipped edges over one pixel stay under
+#: half a step. (render.edge_cull is in signal units; with a high gain a signal under it can
+#: still be a visible line.)
+INVISIBLE_LIGHT = 1 / 16 / 255
 
 
 @dataclass
@@ -92,6 +97,14 @@ class Renderer:
         drawn = edges.equivalent(look.edge_budget)
         return look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1.0))
 
+    def edge_cull(self, gain: float, exposure: float) -> float:
+        """The signal |weight × activity| below which edges are skipped: render.edge_cull,
+        lowered where an edge's light (signal × gain × exposure, an upper bound: colours and
+        depth fade are ≤ 1) could reach INVISIBLE_LIGHT below it."""
+        light = gain * exposure
+        cull = float(self.config.edge_cull)
+        return min(cull, INVISIBLE_LIGHT / light) if light > 0 else cull
+
     def _frame_targets(self, size: tuple[int, int]) -> FrameTargets:
         if self._targets is None or self._targets.size != size:
             if self._targets is not None:
@@ -124,8 +137,9 @@ class Renderer:
             # neurons' resolved depth: one sample per pixel instead of `samples` (on a software
             # rasterizer multisampled lines cost ~7x). The chooser's query when it measures
             # (time queries do not nest), else the pass timer's.
-            style = EdgeStyle(view, projection, self.edge_gain(edges.edges, look), self.config.edge_cull, exposure,
-                              fog, int(look.edge_budget), self.config.edge_resolution)
+            gain = self.edge_gain(edges.edges, look)
+            style = EdgeStyle(view, projection, gain, self.edge_cull(gain, exposure), exposure, fog,
+                              int(look.edge_budget), self.config.edge_resolution)
             with edge_timer if edge_timer is not None else timed(timer, "edges"):
                 if edges.in_compute:
                     edges.draw_compute(targets.resolved, targets.depth, style)
