@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -33,7 +33,7 @@ PEER = "vispy"
 def peer_status() -> tuple[bool, str]:
     """(True, version) when vispy imports, else (False, why)."""
     try:
-        import vispy
+        import vispy  # type: ignore[import-untyped]
     except ImportError as e:
         return False, f"vispy is not installed ({e}); pip install 'ear3d[bench]'"
     return True, str(getattr(vispy, "__version__", "?"))
@@ -57,7 +57,8 @@ class PeerProcess:
                  timeout_s: float = 1800.0):
         self._tmp = tempfile.TemporaryDirectory(prefix="ear3d-peer-")
         data = Path(self._tmp.name) / "graph.npz"
-        np.savez(data, **graph, **{f"camera_{w}x{h}": m for (w, h), m in cameras.items()})
+        arrays: dict[str, Any] = {**graph, **{f"camera_{w}x{h}": m for (w, h), m in cameras.items()}}
+        np.savez(data, **arrays)
         env = dict(os.environ, EGL_PLATFORM="surfaceless")  # EGL without a display
         self.timeout_s = timeout_s
         self._proc = subprocess.Popen([sys.executable, "-m", "ear3d.bench.render_peer", str(data)], env=env,
@@ -98,7 +99,7 @@ class PeerProcess:
                 stream.close()
         self._tmp.cleanup()
 
-    def __enter__(self) -> PeerProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,8 +123,8 @@ class _VispyFrame:
     """The child's scene at one size: canvas, markers, lines and an offscreen target."""
 
     def __init__(self, d: Any, size: tuple[int, int]):
-        from vispy import gloo, scene
-        from vispy.visuals.transforms import MatrixTransform
+        from vispy import gloo, scene  # type: ignore[import-untyped]
+        from vispy.visuals.transforms import MatrixTransform  # type: ignore[import-untyped]
 
         w, h = size
         self.size = size
@@ -173,7 +174,7 @@ class _VispyFrame:
 
 def _child(data_path: str) -> None:
     """Serve frames: read "WxH PHASE" lines from stdin, answer "ok SECONDS" on stdout."""
-    import vispy
+    import vispy  # type: ignore[import-untyped]
 
     vispy.use(app="egl")
     raw = np.load(data_path)
@@ -187,10 +188,11 @@ def _child(data_path: str) -> None:
     print("ok ready", flush=True)
     for line in sys.stdin:
         size_text, phase_text = line.split()
-        size = tuple(int(v) for v in size_text.split("x"))
+        w, h = (int(v) for v in size_text.split("x"))
+        size = (w, h)
         t0, c0 = time.perf_counter(), time.process_time()
         if size not in frames:
-            frames[size] = _VispyFrame(d, size)  # type: ignore[arg-type]
+            frames[size] = _VispyFrame(d, size)
         image = frames[size].draw(float(phase_text))
         print(f"ok {time.perf_counter() - t0!r} {time.process_time() - c0!r}", flush=True)
         if os.environ.get("EAR3D_PEER_IMAGE"):  # a look at the peer's frame (debugging the bench)
