@@ -12,9 +12,18 @@ Paths, each at 1280×720 and 1920×1080:
   computed on the GPU, edges pulled from storage buffers, dark edges culled;
 - ``compute``: as ``lines`` with the edges rasterized by a compute shader.
 
+Against a peer: ``vispy`` (ear3d/bench/render_peer.py, an optional dependency: pip install
+'ear3d[bench]'; the row says why when it is missing) drawing the same graph (markers, every
+edge as a line segment, every colour recomputed and uploaded each frame) at the same size
+from the same camera, its frames alternated with ear3d's full-quality frame (every visible
+edge, bloom, the activity table uploaded each frame too): wall and CPU time, and the ratio.
+Then the full-quality frame's breakdown per pass (ear3d.gfx.pass_timer: upload,
+interpolate, neurons, edges, resolve, bloom, post).
+
 Also the activation upload (one (N, S) table per optimization step): host copy in bytes/s,
 and CUDA–GL interop where torch has CUDA and the GL context runs on the same GPU.
-On a software renderer (llvmpipe) absolute times mean little: read the ratios.
+On a software renderer (llvmpipe) absolute times mean little: read the ratios. On a shared
+machine the CPU-time ratio is the steadier one (other processes stretch wall time).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import numpy as np
 from ear3d.bench import Row
 from ear3d.config import Config
 
-HELP = "renderer frame time: straightforward vs optimized edges, and the activation upload"
+HELP = "renderer frame time: vs vispy, per pass, straightforward vs optimized edges, activation upload"
 log = logging.getLogger(__name__)
 
 GRAPHS = {"default": (15_560, 1_876_032), "paper": (40_776, 26_720_592)}
