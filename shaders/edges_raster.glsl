@@ -82,7 +82,11 @@ void main() {
     }
     if (t_in > t_out) return;
 
-    float span = max(abs(d.x), abs(d.y)) * (t_out - t_in);
+    float major = max(abs(d.x), abs(d.y));
+    float span = major * (t_out - t_in);
+    // one pixel lit per step along the major axis: scale by length / major-axis length so
+    // that light per unit of length does not depend on the line's direction (see edges.glsl)
+    float slant = major > 1e-6 ? length(d) / major : 1.0;
     int steps = clamp(int(ceil(span)), 1, u_max_steps);
     bool x_major = abs(d.x) >= abs(d.y);
     for (int k = 0; k < steps; ++k) {
@@ -91,7 +95,7 @@ void main() {
         float z = mix(z0, z1, t);
         // light per unit of length; at 1/d resolution each pixel is spread over d x d frame
         // pixels of which a line covers d, so its light is divided by d
-        vec3 light = mix(l0, l1, t) * (span / float(steps) / float(u_divisor));
+        vec3 light = mix(l0, l1, t) * (slant * span / float(steps) / float(u_divisor));
         if (x_major) {
             int x = clamp(int(s.x), 0, u_size.x - 1);
             float y = s.y - 0.5;

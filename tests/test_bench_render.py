@@ -3,13 +3,20 @@ the bench format (values are not asserted: they are timings on a shared machine)
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 from pyglm import glm
 
 from ear3d.bench import report
 from ear3d.bench.render import add_arguments, run
 from ear3d.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_render_bench_rows(tmp_path, capsys):
@@ -85,3 +92,44 @@ def test_render_bench_times_display_modes_against_flat():
     assert ("custom 96x48 lines display flat", "frame_time") in cases
     for name in ("96x48 lines display sbs", "96x48 lines display dome", "96x48 lines display equirect"):
         assert (f"custom {name}", "vs_flat") in cases and (f"custom {name}", "edge_time") in cases
+def _tiny_args(*extra):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(["--graphs", "custom", "--neurons", "200", "--edges", "2000", "--sizes", "80x48",
+                              "--frames", "1", "--paths", "none", *extra])
+
+
+def test_vispy_peer_row_and_breakdown_beside_ear3d():
+    from ear3d.bench.render_peer import peer_status
+    from ear3d.gfx.pass_timer import PASSES
+
+    if not peer_status()[0]:
+        pytest.skip("vispy is not installed (pip install 'ear3d[bench]')")
+    rows = run(_tiny_args(), Config())
+    value = {(r.case, r.metric): r.value for r in rows}
+    for metric in ("frame_time", "cpu_time"):
+        assert value[("custom 80x48 vispy all edges", metric)] > 0
+        assert value[("custom 80x48 ear3d full quality", metric)] > 0
+    ratio = value[("custom 80x48 ear3d full quality", "speedup_vs_vispy")]
+    assert ratio == pytest.approx(value[("custom 80x48 vispy all edges", "frame_time")]
+                                  / value[("custom 80x48 ear3d full quality", "frame_time")])
+    assert [m for (c, m) in value if c == "custom 80x48 breakdown"] == [f"{p}_time" for p in PASSES]
+
+
+def test_without_vispy_the_row_says_why(tmp_path):
+    # vispy stays installed: a package of that name that refuses to import stands in front of it.
+    blocker = tmp_path / "vispy"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('vispy blocked by the test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "ear3d", "bench", "render", "--graphs", "custom", "--neurons", "100",
+                           "--edges", "500", "--sizes", "64x48", "--frames", "1", "--paths", "lines",
+                           "--no-breakdown", "--json", str(out)],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no vispy row: vispy is not installed" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    absent = [r for r in rows if r["case"] == "custom 64x48 vispy all edges"]
+    assert [r["metric"] for r in absent] == ["absent"] and "vispy blocked by the test" in absent[0]["unit"]
+    assert any(r["case"] == "custom 64x48 lines" and r["metric"] == "frame_time" for r in rows)  # the rest still runs

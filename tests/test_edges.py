@@ -23,8 +23,8 @@ def draw(ctx, positions, activity, edges, weights, mode="lines", budget=0, chunk
          size=SIZE, **config):
     """Render a tiny scene (camera at distance 2 on +z looking at the origin, 60° view)."""
     positions = np.asarray(positions, np.float32)
-    cfg = RenderConfig(width=size, height=size, background="#000000", sphere_radius=radius, samples=0,
-                       edge_mode=mode, edge_budget=budget, edge_chunk=chunk, bloom=config.pop("bloom", 0.0),
+    cfg = RenderConfig(width=size, height=size, background="#000000", sphere_radius=radius,
+                       samples=config.pop("samples", 0), edge_mode=mode, edge_budget=budget, edge_chunk=chunk, bloom=config.pop("bloom", 0.0),
                        fog=config.pop("fog", 0.0), **config)
     layer = np.zeros(positions.shape[-2], int)
     scene = Scene(ctx, positions, layer, WHITE, cfg, edges, weights)
@@ -289,3 +289,52 @@ def test_software_opengl_gets_the_software_edge_budget(gl_context):
             assert scene.look.edge_budget == expected, (budget, software)
         finally:
             scene.release()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_edge_behind_a_multisampled_neuron_is_hidden(gl_context, mode):
+    # The edges go into the resolved frame after the neurons' multisampled pass: the depth
+    # they are tested against is the resolved one.
+    pos = [[-0.8, 0, -0.5], [0.8, 0, -0.5], [0, 0, 0.6]]
+    act = [[1.0], [0.0], [0.05]]
+    img = draw(gl_context, pos, act, [[0, 1]], [1.0], mode, radius=0.12, samples=4)
+    no_edge = draw(gl_context, pos, act, np.zeros((0, 2), int), np.zeros(0), mode, radius=0.12, samples=4)
+    behind = (slice(ROW - 1, ROW + 2), slice(SIZE // 2 - 2, SIZE // 2 + 3))
+    beside = (slice(ROW - 1, ROW + 2), slice(21, 27))
+    assert img[beside].max() > 0.05 and no_edge[beside].max() < 1 / 255
+    assert np.abs(img[behind] - no_edge[behind]).max() < 2 / 255
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_diagonal_edge_carries_the_light_of_a_straight_one(gl_context, mode):
+    # One pixel lit per step along the major axis: a diagonal line's light is scaled by
+    # length / major-axis length, so its light per unit of length is a horizontal one's.
+    def total(pos):
+        img = draw(gl_context, pos, [[1.0], [0.0]], [[0, 1]], [1.0], mode, radius=0.001, edge_gain=0.05)
+        return img.sum()
+
+    straight = total([[-0.6, 0, 0], [0.6, 0, 0]])
+    d = 0.6 / np.sqrt(2)
+    diagonal = total([[-d, -d, 0], [d, d, 0]])
+    assert straight > 0.5
+    assert diagonal == pytest.approx(straight, rel=0.08)
+
+
+def test_the_cull_drops_only_edges_whose_light_is_invisible(gl_context):
+    # Many edges with signals from 1e-4 to 1 over each other, bright enough (gain 0.3) that
+    # render.edge_cull alone would drop visible ones: skipping only what cannot be seen leaves
+    # every pixel within 1/255 of drawing all of them.
+    rng = np.random.default_rng(3)
+    n = 40
+    pos = rng.uniform(-0.7, 0.7, (n, 3)).astype(np.float32)
+    edges = rng.integers(0, n, (600, 2))
+    weights = rng.uniform(0.2, 1.0, 600)
+    act = (10.0 ** rng.uniform(-4, 0, (n, 1))).astype(np.float32)
+    for mode in MODES:
+        culled = draw(gl_context, pos, act, edges, weights, mode, radius=0.005, edge_gain=0.3, edge_cull=0.01)
+        full = draw(gl_context, pos, act, edges, weights, mode, radius=0.005, edge_gain=0.3, edge_cull=0.0)
+        assert full.sum() > 5.0
+        assert np.abs(culled - full).max() <= 1 / 255 + 1e-6
+    # an edge under render.edge_cull whose light is visible is drawn
+    visible = draw(gl_context, PAIR, [[0.008], [0.0]], [[0, 1]], [1.0], "lines", edge_gain=40.0, edge_cull=0.01)
+    assert edge_light(visible) > 0.2

@@ -10,7 +10,7 @@ import soundfile as sf
 from ear3d.config import load
 from ear3d.ml.folder_eval import cut_clips, folder_tasks, time_split
 from ear3d.ml.model import build_ear
-from ear3d.ml.probes import plot_layer_probes, task_rows
+from ear3d.ml.probes import task_rows
 
 SR = 44100
 

@@ -13,9 +13,18 @@ same size: the frame and the edges' share of it):
   computed on the GPU, edges pulled from storage buffers, dark edges culled;
 - ``compute``: as ``lines`` with the edges rasterized by a compute shader.
 
+Against a peer: ``vispy`` (ear3d/bench/render_peer.py, an optional dependency: pip install
+'ear3d[bench]'; the row says why when it is missing) drawing the same graph (markers, every
+edge as a line segment, every colour recomputed and uploaded each frame) at the same size
+from the same camera, its frames alternated with ear3d's full-quality frame (every visible
+edge, bloom, the activity table uploaded each frame too): wall and CPU time, and the ratio.
+Then the full-quality frame's breakdown per pass (ear3d.gfx.pass_timer: upload,
+interpolate, neurons, edges, resolve, bloom, post).
+
 Also the activation upload (one (N, S) table per optimization step): host copy in bytes/s,
 and CUDA–GL interop where torch has CUDA and the GL context runs on the same GPU.
-On a software renderer (llvmpipe) absolute times mean little: read the ratios.
+On a software renderer (llvmpipe) absolute times mean little: read the ratios. On a shared
+machine the CPU-time ratio is the steadier one (other processes stretch wall time).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import dataclasses
 import functools
 import logging
+import math
 import statistics
 import time
 from pathlib import Path
@@ -34,7 +44,7 @@ from ear3d.argtypes import frame_sizes
 from ear3d.bench import Row
 from ear3d.config import DISPLAY_MODES, Config
 
-HELP = "renderer frame time: straightforward vs optimized edges, and the activation upload"
+HELP = "renderer frame time: vs vispy, per pass, straightforward vs optimized edges, activation upload"
 log = logging.getLogger(__name__)
 
 GRAPHS = {"default": (15_560, 1_876_032), "paper": (40_776, 26_720_592)}
@@ -57,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="graphs to draw: default, paper, custom (--neurons/--edges); default: default,paper")
     parser.add_argument("--sizes", type=frame_sizes, default=[(1280, 720), (1920, 1080)],
                         help="frame sizes, comma-separated (default 1280x720,1920x1080)")
-    parser.add_argument("--paths", type=_names(PATHS), default=list(PATHS),
-                        help="edge paths: naive (straightforward baseline), lines, compute; default: all")
+    parser.add_argument("--paths", type=_names(PATHS + ("none",)), default=list(PATHS),
+                        help="edge paths: naive (straightforward baseline), lines, compute, or none; default: all")
     parser.add_argument("--frames", type=int, default=2, help="timed frames per case (default 2; after one warm-up)")
     parser.add_argument("--neurons", type=int, default=2000, help="neurons of the custom graph")
     parser.add_argument("--edges", type=int, default=20_000, help="edges of the custom graph")
@@ -67,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", type=_names(DISPLAY_MODES), default=[],
                         help="also time these display modes (comma-separated, e.g. flat,sbs,anaglyph,dome,equirect) "
                              "against flat at each size: the frame and the edges' share (default: none)")
+    parser.add_argument("--no-peer", dest="peer", action="store_false",
+                        help="leave out the vispy peer (pip install 'ear3d[bench]' to have it)")
+    parser.add_argument("--full-mode", choices=("lines", "compute"), default="lines",
+                        help="edge path of ear3d's full-quality frame in the peer comparison (default lines)")
+    parser.add_argument("--no-breakdown", dest="breakdown", action="store_false",
+                        help="leave out the per-pass breakdown (GPU timer queries) of the full-quality frame")
     parser.add_argument("--divisor", type=int, default=2,
                         help="also time the compute path at 1/N resolution (render.edge_resolution; 1 = skip)")
 
@@ -208,10 +224,88 @@ def _mode_rows(ctx, scene, label: str, args: argparse.Namespace) -> list[Row]:
                 print(f"  {name}: {frame * 1e3:.1f} ms (edges {edges * 1e3:.1f} ms)")
     scene.set_display("flat")
     return rows
+def _peer_graph(scene, activity: np.ndarray, config: Config) -> dict[str, np.ndarray]:
+    """The graph as the vispy peer draws it: first key frame, layer colours, ear3d's normalised
+    weights and per-edge light, marker size in pixels at 720p (see render_peer.PeerProcess)."""
+    from ear3d.gfx.renderer import Renderer
+
+    edges, weights = scene.edge_set.sorted_host()
+    centre, _ = scene.network.bounds()
+    cam = scene.camera
+    distance = float(np.linalg.norm(centre - np.array(cam.eye, np.float32)))
+    focal_720 = 360.0 / math.tan(math.radians(cam.fov_y) / 2)
+    look = dataclasses.replace(scene.look, edge_budget=0)
+    return {
+        "positions": scene.positions[0], "colors": scene.network._style[:, :3].copy(), "edges": edges,
+        "weights": np.abs(weights), "activity": activity,
+        "gain": np.float32(Renderer.edge_gain(scene.edge_set, look) * look.exposure),
+        "radius": np.float32(2 * config.render.sphere_radius * focal_720 / distance),
+    }
+
+
+def _view_projection(scene, size: tuple[int, int]) -> np.ndarray:
+    """(4, 4) float32 projection × view of the scene's camera at ``size`` (column vectors)."""
+    cam = scene.camera
+    return np.array(cam.projection(size[0] / size[1]) * cam.view(), np.float32)
+
+
+def _full_quality_frame(scene, activity: np.ndarray, mode: str):
+    """ear3d's full-quality frame as the peer comparison times it: every visible edge (no
+    budget), bloom, and the activity table uploaded every frame (as vispy uploads colours)."""
+    def draw(fbo, phase: float) -> None:
+        scene.set_edge_mode(mode)
+        scene.look.edge_budget = 0
+        scene.set_activity(activity)
+        scene.draw(fbo, phase)
+    return draw
+
+
+def _peer_rows(ctx, scene, peer, draw, target, size: tuple[int, int], label: str, frames: int) -> list[Row]:
+    """vispy and ear3d's full-quality frame, alternated frame by frame."""
+    name = f"{label} {size[0]}x{size[1]}"
+    peer.frame(size, 0.1)  # warm-ups: vispy's canvas and buffers, ear3d's targets
+    draw(target.fbo, 0.1)
+    ctx.finish()
+    ours, theirs = [], []
+    for i in range(max(frames, 1)):
+        phase = (i + 0.5) / max(frames, 1)
+        theirs.append(peer.frame(size, phase))
+        t0, c0 = time.perf_counter(), time.process_time()
+        draw(target.fbo, phase)
+        ctx.finish()
+        ours.append((time.perf_counter() - t0, time.process_time() - c0))
+    (vispy_s, vispy_cpu), (ear3d_s, ear3d_cpu) = (tuple(statistics.median(x) for x in zip(*t)) for t in (theirs, ours))
+    print(f"  {name} vispy: {vispy_s * 1e3:.1f} ms (CPU {vispy_cpu * 1e3:.1f} ms); ear3d full quality: "
+          f"{ear3d_s * 1e3:.1f} ms (CPU {ear3d_cpu * 1e3:.1f} ms): {vispy_s / ear3d_s:.2f}x (CPU {vispy_cpu / ear3d_cpu:.2f}x)")
+    return [
+        Row(f"{name} vispy all edges", "frame_time", vispy_s * 1e3, "ms"),
+        Row(f"{name} vispy all edges", "cpu_time", vispy_cpu * 1e3, "ms"),
+        Row(f"{name} ear3d full quality", "frame_time", ear3d_s * 1e3, "ms"),
+        Row(f"{name} ear3d full quality", "cpu_time", ear3d_cpu * 1e3, "ms"),
+        Row(f"{name} ear3d full quality", "fps", 1.0 / ear3d_s, "1/s"),
+        Row(f"{name} ear3d full quality", "speedup_vs_vispy", vispy_s / ear3d_s, "x"),
+        Row(f"{name} ear3d full quality", "cpu_speedup_vs_vispy", vispy_cpu / ear3d_cpu, "x"),
+    ]
+
+
+def _breakdown_rows(ctx, scene, draw, target, size: tuple[int, int], label: str) -> list[Row]:
+    """One full-quality frame timed pass by pass (ear3d.gfx.pass_timer)."""
+    from ear3d.gfx.pass_timer import PassTimer
+
+    timer = PassTimer(ctx)
+    scene.renderer.timer = timer
+    try:
+        draw(target.fbo, 0.5)
+        breakdown = timer.read()
+    finally:
+        scene.renderer.timer = None
+    name = f"{label} {size[0]}x{size[1]} breakdown"
+    print(f"  {name} ({timer.source}): " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in breakdown.items()))
+    return [Row(name, f"{k}_time", v * 1e3, "ms") for k, v in breakdown.items()]
 
 
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
-    from ear3d.bench.render_baseline import NaiveEdgePass, draw_baseline
+    from ear3d.bench.render_peer import PEER, PeerProcess, peer_status
     from ear3d.gfx.context import headless_context
     from ear3d.gfx.offscreen import OffscreenTarget
     from ear3d.gfx.scene import Scene
@@ -220,13 +314,15 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     ctx = headless_context()
     print(f"GL: {ctx.info['GL_RENDERER']}")
     rows: list[Row] = []
+    peer_ok, peer_why = peer_status() if args.peer else (False, "--no-peer")
     try:
         for graph in args.graphs:
             t0 = time.perf_counter()
             label, pos, layer, names, edges, weights, activity = _graph(graph, args, config)
             scene = Scene(ctx, pos, layer, load_palette(config.render.palette), config.render, edges, weights,
                           layer_names=names)
-            naive = None
+            naive: list = [None]  # the baseline's edge pass, built on first use
+            peer = None
             try:
                 scene.set_activity(activity)
                 print(f"{label}: {pos.shape[1]:,} neurons, {len(edges):,} edges, {pos.shape[0]} key frames "
@@ -234,43 +330,70 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                 rows += _upload_rows(ctx, scene, label, activity)
                 rows.append(Row(f"{label} edges", "lit_fraction", _lit_fraction(scene, edges, weights, activity), "1"))
                 scene.set_activity(activity)
+                if peer_ok and scene.edge_set is not None:
+                    peer = PeerProcess(_peer_graph(scene, activity, config),
+                                       {size: _view_projection(scene, size) for size in args.sizes})
+                elif args.peer:
+                    print(f"(no {PEER} row: {peer_why})")
+                full = _full_quality_frame(scene, activity, args.full_mode)
                 for w, h in args.sizes:
                     with OffscreenTarget(ctx, w, h, samples=0) as target:
-                        base = None
-                        cases = [(p, 0, 1) for p in args.paths]
-                        if args.divisor > 1 and "compute" in args.paths:
-                            cases.append(("compute", 0, args.divisor))
-                        if args.budget:
-                            cases += [(p, args.budget, 1) for p in args.paths if p != "naive"]
-                        for path, budget, divisor in cases:
-                            if path == "naive":
-                                if naive is None and scene.edge_set is not None:
-                                    naive = NaiveEdgePass(ctx, scene.network, scene.edge_set)
-                                draw = functools.partial(draw_baseline, scene, activity=activity, edges=naive)
-                            else:
-                                scene.set_edge_mode(path)
-                                draw = scene.draw
-                            scene.render_config = dataclasses.replace(scene.render_config, edge_resolution=divisor)
-                            scene.look.edge_budget = 1000
-                            draw(target.fbo, 0.1)  # warm-up: programs, targets, buffers
-                            ctx.finish()
-                            scene.look.edge_budget = budget
-                            seconds = _time_frames(ctx, draw, target, args.frames)
-                            name = (f"{label} {w}x{h} {path}" + (f" 1/{divisor} res" if divisor > 1 else "")
-                                    + (f" budget {budget:,}" if budget else ""))
-                            rows.append(Row(name, "frame_time", seconds * 1e3, "ms"))
-                            rows.append(Row(name, "fps", 1.0 / seconds, "1/s"))
-                            if path == "naive" and not budget:
-                                base = seconds
-                            elif base is not None:
-                                rows.append(Row(name, "speedup_vs_naive", base / seconds, "x"))
-                            print(f"  {name}: {seconds * 1e3:.1f} ms")
+                        if peer is not None:
+                            rows += _peer_rows(ctx, scene, peer, full, target, (w, h), label, args.frames)
+                        elif args.peer:
+                            rows.append(Row(f"{label} {w}x{h} {PEER} all edges", "absent", 0.0, peer_why))
+                        if args.breakdown:
+                            rows += _breakdown_rows(ctx, scene, full, target, (w, h), label)
+                        rows += _path_rows(ctx, scene, activity, args, target, (w, h), label, naive)
                 if args.modes:
                     rows += _mode_rows(ctx, scene, label, args)
             finally:
-                if naive is not None:
-                    naive.release()
+                if peer is not None:
+                    peer.close()
+                if naive[0] is not None:
+                    naive[0].release()
                 scene.release()
     finally:
         ctx.release()
+    return rows
+
+
+def _path_rows(ctx, scene, activity: np.ndarray, args: argparse.Namespace, target, size: tuple[int, int],
+               label: str, naive_holder: list) -> list[Row]:
+    """ear3d's own paths (naive baseline, lines, compute, ½ resolution, budget), one after another."""
+    from ear3d.bench.render_baseline import NaiveEdgePass, draw_baseline
+
+    w, h = size
+    rows: list[Row] = []
+    base = None
+    paths = [p for p in args.paths if p != "none"]
+    cases = [(p, 0, 1) for p in paths]
+    if args.divisor > 1 and "compute" in paths:
+        cases.append(("compute", 0, args.divisor))
+    if args.budget:
+        cases += [(p, args.budget, 1) for p in paths if p != "naive"]
+    for path, budget, divisor in cases:
+        if path == "naive":
+            if naive_holder[0] is None and scene.edge_set is not None:
+                naive_holder[0] = NaiveEdgePass(ctx, scene.network, scene.edge_set)
+            draw = functools.partial(draw_baseline, scene, activity=activity, edges=naive_holder[0])
+        else:
+            scene.set_edge_mode(path)
+            draw = scene.draw
+        scene.render_config = dataclasses.replace(scene.render_config, edge_resolution=divisor)
+        scene.look.edge_budget = 1000
+        draw(target.fbo, 0.1)  # warm-up: programs, targets, buffers
+        ctx.finish()
+        scene.look.edge_budget = budget
+        seconds = _time_frames(ctx, draw, target, args.frames)
+        name = (f"{label} {w}x{h} {path}" + (f" 1/{divisor} res" if divisor > 1 else "")
+                + (f" budget {budget:,}" if budget else ""))
+        rows.append(Row(name, "frame_time", seconds * 1e3, "ms"))
+        rows.append(Row(name, "fps", 1.0 / seconds, "1/s"))
+        if path == "naive" and not budget:
+            base = seconds
+        elif base is not None:
+            rows.append(Row(name, "speedup_vs_naive", base / seconds, "x"))
+        print(f"  {name}: {seconds * 1e3:.1f} ms")
+    scene.render_config = dataclasses.replace(scene.render_config, edge_resolution=1)
     return rows

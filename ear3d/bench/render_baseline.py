@@ -5,7 +5,8 @@ product never draws with it.
 Per frame the CPU computes every neuron's position (the key frames interpolated with
 ear3d.layout.interpolate.periodic_catmull_rom, the function the layout's own pictures use) and
 activity at the loop position and uploads them; the edges are plain GL_LINES from a vertex
-buffer of two vertices per edge, every edge drawn, no culling (shaders/bench/edges_naive.glsl).
+buffer of two vertices per edge, every edge drawn, no culling (shaders/bench/edges_naive.glsl),
+into the same single-sample target after the resolve as the product's edges.
 The picture is the same as the product's ``lines`` mode.
 """
 
@@ -48,7 +49,7 @@ def upload_current_from_host(network: NetworkBuffers, activity: np.ndarray, phas
 
 
 class NaiveEdgePass:
-    """GL_LINES from a vertex buffer (per line vertex: neuron, source, weight), chunked like
+    """GL_LINES from a vertex buffer (per line vertex: neuron, source, other end, weight), chunked like
     the edge set. Has the renderer's EdgeDrawer shape. Release with ``release()``."""
 
     in_compute = False
@@ -66,12 +67,14 @@ class NaiveEdgePass:
         try:
             for start in range(0, edges.count, step):
                 e = src_dst[start : start + step]
-                verts: np.ndarray = np.empty((len(e), 2, 3), np.uint32)
+                verts: np.ndarray = np.empty((len(e), 2, 4), np.uint32)
                 verts[:, :, 0] = e  # this end's neuron
                 verts[:, :, 1] = e[:, :1]  # the source drives both ends
-                verts[:, :, 2] = weights[start : start + step, None].view(np.uint32)
+                verts[:, :, 2] = e[:, ::-1]  # the other end
+                verts[:, :, 3] = weights[start : start + step, None].view(np.uint32)
                 vbo = ctx.buffer(verts)
-                vao = ctx.vertex_array(self.program, [(vbo, "u u f", "in_neuron", "in_source", "in_weight")])
+                vao = ctx.vertex_array(self.program, [(vbo, "u u u f", "in_neuron", "in_source", "in_other",
+                                                       "in_weight")])
                 self._chunks.append((vbo, vao, 2 * len(e)))
         except BaseException:
             self.release()
@@ -85,8 +88,9 @@ class NaiveEdgePass:
         ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE  # type: ignore[assignment]  # separate alpha
         fbo.depth_mask = False
         try:
+            w, h = fbo.size
             set_uniforms(self.program, u_view=style.view, u_projection=style.projection, u_gain=style.gain,
-                         u_fog=style.fog, u_exposure=style.exposure)
+                         u_fog=style.fog, u_exposure=style.exposure, u_viewport=(w / 2, h / 2))
             left = 2 * self.edges.drawn(style.budget)
             for _, vao, vertices in self._chunks:
                 if left <= 0:

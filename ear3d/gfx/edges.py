@@ -37,6 +37,11 @@ _EDGE_BYTES = 12  # src uint32, dst uint32, weight float32
 #: Normalised |weight| cap (the 99th percentile is 1).
 MAX_WEIGHT = 4.0
 _RASTER_GROUP = 128  # local_size_x of shaders/edges_raster.glsl
+_ENDS_GROUP = 64  # local_size_x of shaders/edge_ends.glsl
+#: Storage binding of the per-frame edge ends (shaders/edge_ends.glsl → shaders/edges.glsl),
+#: after the network's bindings (ear3d.gfx.network).
+BIND_ENDS = 6
+_END_BYTES = 32  # clip vec4 + light vec4
 #: Fixed-point units per unit of light in the compute rasterizer's accumulator.
 ACCUM_SCALE = 4096.0
 
@@ -204,6 +209,7 @@ class EdgePass:
         self._vaos: dict[str, moderngl.VertexArray] = {}
         self._accum: moderngl.Buffer | None = None
         self._accum_size = (0, 0)
+        self._ends: moderngl.Buffer | None = None
         self.mode = "lines"
         self.set_mode(mode)
 
@@ -214,6 +220,7 @@ class EdgePass:
         if mode not in EDGE_MODES:
             raise ValueError(f"edge mode {mode!r} is not one of {', '.join(EDGE_MODES)}")
         if mode == "lines":
+            self._program("edge_ends")
             self._program("edges")
             self._empty_vao("edges")
         else:
@@ -250,12 +257,14 @@ class EdgePass:
             return
         ctx = self.ctx
         self.network.bind()
+        self._compute_ends(style)
         ctx.enable(moderngl.DEPTH_TEST | moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
         fbo.depth_mask = False
         try:
             program = self._programs["edges"]
-            self._set_common(program, style)
+            w, h = fbo.size
+            set_uniforms(program, u_cull=style.cull, u_viewport=(w / 2, h / 2))
             vao = self._vaos["edges"]
             for chunk, n in self.edges.ranges(style.budget):
                 chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
@@ -263,6 +272,20 @@ class EdgePass:
         finally:
             fbo.depth_mask = True
             ctx.disable(moderngl.BLEND)
+
+    def _compute_ends(self, style: EdgeStyle) -> None:
+        """Each neuron's clip position and edge light for this frame → the ends buffer, bound."""
+        count = self.network.count
+        if self._ends is None or self._ends.size != count * _END_BYTES:
+            if self._ends is not None:
+                self._ends.release()
+            self._ends = self.ctx.buffer(reserve=count * _END_BYTES)
+        program = self._programs["edge_ends"]
+        set_uniforms(program, u_view=style.view, u_projection=style.projection, u_gain=style.gain,
+                     u_exposure=style.exposure, u_fog=style.fog, u_count=count)
+        self._ends.bind_to_storage_buffer(BIND_ENDS)
+        program.run(group_x=math.ceil(count / _ENDS_GROUP))
+        self.ctx.memory_barrier()
 
     def draw_compute(self, fbo: moderngl.Framebuffer, depth: moderngl.Texture, style: EdgeStyle) -> None:
         """Compute mode: rasterize into the accumulator, depth-tested against ``depth`` (the
@@ -314,6 +337,7 @@ class EdgePass:
         for program in self._programs.values():
             program.release()
         self._vaos, self._programs = {}, {}
-        if self._accum is not None:
-            self._accum.release()
-            self._accum = None
+        for buffer in (self._accum, self._ends):
+            if buffer is not None:
+                buffer.release()
+        self._accum = self._ends = None

@@ -102,48 +102,63 @@ class PostProcess:
         self.ctx = ctx
         self.down = load_program(ctx, "bloom_down")
         self.up = load_program(ctx, "bloom_up")
-        self.composite = load_program(ctx, "composite")
-        self._vaos = {id(p): ctx.vertex_array(p, []) for p in (self.down, self.up, self.composite)}
+        self.composite_program = load_program(ctx, "composite")
+        self._vaos = {id(p): ctx.vertex_array(p, []) for p in (self.down, self.up, self.composite_program)}
 
     def _fullscreen(self, program: moderngl.Program) -> None:
         self._vaos[id(program)].render(moderngl.TRIANGLES, vertices=3)
 
     def run(self, targets: FrameTargets, out: moderngl.Framebuffer, style: PostStyle) -> None:
         """Bloom from ``targets.color``, then composite into ``out`` (same size)."""
+        self.bloom(targets, style)
+        self.composite(targets, out, style)
+
+    @staticmethod
+    def _uses_bloom(targets: FrameTargets, style: PostStyle) -> bool:
+        return style.bloom > 0 and bool(targets.bloom)
+
+    def bloom(self, targets: FrameTargets, style: PostStyle) -> None:
+        """The bloom chain from ``targets.color`` into ``targets.bloom`` (nothing when off)."""
         ctx = self.ctx
         ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND)
-        use_bloom = style.bloom > 0 and bool(targets.bloom)
-        if use_bloom:
-            source = targets.color
-            for level, (tex, fbo) in enumerate(targets.bloom):
-                fbo.use()
-                ctx.viewport = (0, 0, *tex.size)
-                source.use(location=0)
-                set_uniforms(self.down, u_source=0, u_texel=(1 / source.size[0], 1 / source.size[1]),
-                             u_first=level == 0, u_threshold=float(style.threshold), u_knee=0.5 * float(style.threshold))
-                self._fullscreen(self.down)
-                source = tex
-            ctx.enable(moderngl.BLEND)
-            ctx.blend_func = moderngl.ONE, moderngl.ONE
-            for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:])):
-                fbo.use()
-                ctx.viewport = (0, 0, *tex.size)
-                below.use(location=0)
-                set_uniforms(self.up, u_source=0, u_texel=(1 / below.size[0], 1 / below.size[1]), u_spread=1.0)
-                self._fullscreen(self.up)
-            ctx.disable(moderngl.BLEND)
+        if not self._uses_bloom(targets, style):
+            return
+        source = targets.color
+        for level, (tex, fbo) in enumerate(targets.bloom):
+            fbo.use()
+            ctx.viewport = (0, 0, *tex.size)
+            source.use(location=0)
+            set_uniforms(self.down, u_source=0, u_texel=(1 / source.size[0], 1 / source.size[1]),
+                         u_first=level == 0, u_threshold=float(style.threshold), u_knee=0.5 * float(style.threshold))
+            self._fullscreen(self.down)
+            source = tex
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE
+        for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:])):
+            fbo.use()
+            ctx.viewport = (0, 0, *tex.size)
+            below.use(location=0)
+            set_uniforms(self.up, u_source=0, u_texel=(1 / below.size[0], 1 / below.size[1]), u_spread=1.0)
+            self._fullscreen(self.up)
+        ctx.disable(moderngl.BLEND)
+
+    def composite(self, targets: FrameTargets, out: moderngl.Framebuffer, style: PostStyle) -> None:
+        """Background, ``targets.color``, the bloom (after ``bloom``) and tone mapping into ``out``."""
+        ctx = self.ctx
+        ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND)
+        use_bloom = self._uses_bloom(targets, style)
         out.use()
         ctx.viewport = (0, 0, *out.size)
         targets.color.use(location=0)
         if use_bloom:
             targets.bloom[0][0].use(location=1)
-        set_uniforms(self.composite, u_scene=0, u_bloom=1, u_has_bloom=use_bloom,
-                     u_bloom_strength=float(style.bloom) / max(len(targets.bloom), 1), u_background=tuple(style.background),
-                     u_vignette=float(style.vignette))
-        self._fullscreen(self.composite)
+        set_uniforms(self.composite_program, u_scene=0, u_bloom=1, u_has_bloom=use_bloom,
+                     u_bloom_strength=float(style.bloom) / max(len(targets.bloom), 1),
+                     u_background=tuple(style.background), u_vignette=float(style.vignette))
+        self._fullscreen(self.composite_program)
 
     def release(self) -> None:
         for vao in self._vaos.values():
             vao.release()
-        for program in (self.down, self.up, self.composite):
+        for program in (self.down, self.up, self.composite_program):
             program.release()

@@ -9,7 +9,6 @@ frame targets; the edge pass is handed in per frame, so that any pass with the
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.edges import EdgeSet, EdgeStyle
 from ear3d.gfx.network import NetworkBuffers
 from ear3d.gfx.neurons import NeuronPass
+from ear3d.gfx.pass_timer import PassTimer, timed
 from ear3d.gfx.post import FrameTargets, PostProcess, PostStyle
 from ear3d.gfx.projection import Eye, camera_eye
 
@@ -30,6 +30,11 @@ from ear3d.gfx.projection import Eye, camera_eye
 #: many there are (a denser graph does not turn into a white sheet) and however many a budget
 #: leaves out (the strongest edges it keeps carry the light of the whole graph).
 DENSITY_REFERENCE = 50_000
+#: Light below which an edge is skipped whatever render.edge_cull says, and above which it is
+#: always drawn: 1/16 of an 8-bit step, so that even 8 skipped edges over one pixel stay under
+#: half a step. (render.edge_cull is in signal units; with a high gain a signal under it can
+#: still be a visible line.)
+INVISIBLE_LIGHT = 1 / 16 / 255
 
 
 @dataclass
@@ -71,6 +76,8 @@ class Renderer:
         self.config = render
         self.background = parse_hex_color(render.background)
         self._targets: FrameTargets | None = None
+        #: GPU time per pass (ear3d.gfx.pass_timer); None = not measured, no cost.
+        self.timer: PassTimer | None = None
         self.neurons = NeuronPass(ctx, network)
         try:
             self.post = PostProcess(ctx)
@@ -92,6 +99,14 @@ class Renderer:
             return 0.0
         drawn = edges.equivalent(look.edge_budget)
         return look.edge_gain * min(1.0, DENSITY_REFERENCE / max(drawn, 1.0))
+
+    def edge_cull(self, gain: float, exposure: float) -> float:
+        """The signal |weight × activity| below which edges are skipped: render.edge_cull,
+        lowered where an edge's light (signal × gain × exposure, an upper bound: colours and
+        depth fade are ≤ 1) could reach INVISIBLE_LIGHT below it."""
+        light = gain * exposure
+        cull = float(self.config.edge_cull)
+        return min(cull, INVISIBLE_LIGHT / light) if light > 0 else cull
 
     def _frame_targets(self, size: tuple[int, int]) -> FrameTargets:
         stale = self._targets is not None and (
@@ -118,34 +133,44 @@ class Renderer:
         ``targets`` (drawn and resolved into ``targets.color``/``depth``) — one view of a
         stereo pair or one face of a cube map (ear3d.gfx.display)."""
         w, h = targets.size
+        timer = self.timer
         view, projection = eye.view, eye.projection
         fog = self.fog(eye.position, look.fog)
         exposure = float(look.exposure)
         draw_fbo = targets.draw_fbo
         draw_fbo.use()
         self.ctx.viewport = (0, 0, w, h)
-        draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure, fog)
+        with timed(timer, "neurons"):
+            draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure,
+                              fog)
+        with timed(timer, "resolve"):
+            targets.resolve()
         if edges is not None:
-            timer = edge_timer if edge_timer is not None else contextlib.nullcontext()
-            style = EdgeStyle(view, projection, self.edge_gain(edges.edges, look), self.config.edge_cull, exposure,
-                              fog, int(look.edge_budget), self.config.edge_resolution)
-            if not edges.in_compute:
-                with timer:
-                    edges.draw_lines(draw_fbo, style)
-            targets.resolve()
-            if edges.in_compute:
-                with timer:
+            # Edges go into the resolved (single-sample) frame, depth-tested against the
+            # neurons' resolved depth: one sample per pixel instead of `samples` (on a software
+            # rasterizer multisampled lines cost ~7x). The chooser's query when it measures
+            # (time queries do not nest), else the pass timer's.
+            gain = self.edge_gain(edges.edges, look)
+            style = EdgeStyle(view, projection, gain, self.edge_cull(gain, exposure), exposure, fog,
+                              int(look.edge_budget), self.config.edge_resolution)
+            with edge_timer if edge_timer is not None else timed(timer, "edges"):
+                if edges.in_compute:
                     edges.draw_compute(targets.resolved, targets.depth, style)
-        else:
-            targets.resolve()
+                else:
+                    targets.resolved.use()
+                    edges.draw_lines(targets.resolved, style)
 
     def post_process(self, targets: FrameTargets, fbo: moderngl.Framebuffer, look: Look,
                      vignette: float | None = None) -> None:
         """Bloom and composite ``targets.color`` into ``fbo`` (the same size); ``vignette``
         overrides render.vignette (a 360° panorama has no corners to darken)."""
-        self.post.run(targets, fbo, PostStyle(self.background, float(look.bloom), self.config.bloom_threshold,
-                                              self.config.vignette if vignette is None else vignette))
+        post = PostStyle(self.background, float(look.bloom), self.config.bloom_threshold,
+                         self.config.vignette if vignette is None else vignette)
+        with timed(self.timer, "bloom"):
+            self.post.bloom(targets, post)
+        with timed(self.timer, "post"):
+            self.post.composite(targets, fbo, post)
 
     def release(self) -> None:
         """Free the passes and targets (idempotent; the network belongs to the caller; the

@@ -34,6 +34,7 @@ from ear3d.gfx.edge_choice import EdgeModeChooser
 from ear3d.gfx.edges import EDGE_MODES, EdgePass, EdgeSet
 from ear3d.gfx.network import NetworkBuffers, as_key_frames, clean_phase
 from ear3d.gfx.neurons import NeuronPass
+from ear3d.gfx.pass_timer import timed
 from ear3d.gfx.picking import drawn_radii, pick_sphere
 from ear3d.gfx.post import FrameTargets
 from ear3d.gfx.projection import Eye
@@ -182,7 +183,8 @@ class Scene:
 
     def set_activity(self, table: Any) -> str:
         """(N, S) float32 0–1, numpy or a CUDA tensor; returns "host" or "cuda" (the path)."""
-        return self.network.set_activity(table)
+        with timed(self.renderer.timer, "upload"):
+            return self.network.set_activity(table)
 
     def set_selection(self, selected: np.ndarray) -> None:
         """(N,) bool: the optimization targets, highlighted."""
@@ -252,7 +254,8 @@ class Scene:
         if w < 1 or h < 1:
             return
         self.aspect = w / h
-        self.network.update(clean_phase(phase))
+        with timed(self.renderer.timer, "interpolate"):
+            self.network.update(clean_phase(phase))
         chooser = self._chooser if self.edges is not None else None  # "auto" measures while edges are drawn
         if chooser is not None and self.edges is not None:
             mode = chooser.next_mode()
