@@ -80,7 +80,7 @@ class VideoWriter:
         err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""  # type: ignore[union-attr]
         return " | ".join(err.strip().splitlines()[-3:]) or "no message"
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -13,6 +13,8 @@ import multiprocessing
 import statistics
 import threading
 import time
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import mido
 import numpy as np
@@ -37,6 +39,11 @@ def _paced(rate: float, seconds: float, send, stop: threading.Event | None = Non
             sent += 1
         time.sleep(0.001)
     return sent
+
+
+def _cycling(callback: Callable[[mido.Message], object], messages: Sequence[mido.Message], i: int) -> None:
+    """Hand ``callback`` the ``i``-th message of ``messages`` repeated without end."""
+    callback(messages[i % len(messages)])
 
 
 def _osc_sender(address: tuple[str, int], rate: float, seconds: float) -> None:
@@ -67,8 +74,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             feeder = None
             if case == "midi":
                 messages = [mido.Message("control_change", control=81 + i % 8, value=i % 128) for i in range(1024)]
-                feeder = threading.Thread(target=_paced, args=(args.rate, args.seconds + 1,
-                                                               lambda i: port.callback(messages[i % 1024]), stop))
+                send = partial(_cycling, port.callback, messages)
+                feeder = threading.Thread(target=_paced, args=(args.rate, args.seconds + 1, send, stop))
             elif case == "osc":
                 feeder = multiprocessing.Process(target=_osc_sender, args=(surfaces.osc.address, args.rate,
                                                                            args.seconds + 1))

@@ -28,9 +28,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -132,7 +132,7 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
             t0, n0 = measure(son, sel)
             before = son.listen().scalogram.cpu().numpy()
             history: list[float] = [t0]
-            son.run(steps, progress=True, on_step=lambda r: history.append(r.target))
+            son.run(steps, progress=True, on_step=lambda r, history=history: history.append(r.target))
             t1, n1 = measure(son, sel)
             history.append(t1)
             rise = t1 / max(t0, 1.0)

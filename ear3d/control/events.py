@@ -15,8 +15,9 @@ raw value. :class:`EventDecoder` keeps the per-port state that multi-message con
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 #: Event kinds and the largest raw value of each.
 KINDS: dict[str, int] = {"cc": 127, "cc14": 16383, "nrpn": 16383, "nrpn_step": 1, "pitchbend": 16383,

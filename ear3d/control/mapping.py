@@ -63,9 +63,10 @@ import fnmatch
 import math
 import re
 import tomllib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ear3d import paths
 from ear3d.control.actions import APP_ACTION_VALUES, APP_ACTIONS
@@ -239,15 +240,15 @@ class MidiMapping:
             b = self.notes.get(event.number)
         return b if b is not None and b.matches_channel(event.channel) else None
 
-    def with_binding(self, binding: Binding) -> "MidiMapping":
+    def with_binding(self, binding: Binding) -> MidiMapping:
         """A copy where ``binding`` replaces whatever its control did."""
         return self._replace_tables(lambda b: b.source == binding.source and b.number == binding.number, binding)
 
-    def without(self, target: str) -> "MidiMapping":
+    def without(self, target: str) -> MidiMapping:
         """A copy without the bindings that drive ``target`` (a parameter or an action's text)."""
         return self._replace_tables(lambda b: b.target == target or b.param == target, None)
 
-    def _replace_tables(self, drop: Any, add: Binding | None) -> "MidiMapping":
+    def _replace_tables(self, drop: Any, add: Binding | None) -> MidiMapping:
         tables: dict[str, dict[int, Binding]] = {s: {} for s in _SECTIONS}
         program = None
         for b in [*self.bindings(), *([add] if add is not None else [])]:

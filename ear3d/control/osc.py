@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
@@ -44,7 +45,7 @@ MAX_CLIENTS = 16
 class _Dispatcher(Dispatcher):
     """python-osc's dispatcher, counting datagrams it cannot parse instead of passing silently."""
 
-    def __init__(self, owner: "OscServer") -> None:
+    def __init__(self, owner: OscServer) -> None:
         super().__init__()
         self.owner = owner
 
@@ -89,7 +90,8 @@ class OscServer:
                                         name="osc-server", daemon=True)
         self._thread.start()
         if host not in LOOPBACK:
-            log.warning("OSC: listening on %s:%d, reachable from the network: anyone there can drive ear3d", *self.address)
+            log.warning("OSC: listening on %s:%d, reachable from the network: anyone there can drive ear3d",
+                        *self.address)
         else:
             log.warning("OSC: listening on udp://%s:%d (/ear3d/<parameter> value, /ear3d/query)", *self.address)
 

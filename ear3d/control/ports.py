@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import mido
 
@@ -276,7 +277,7 @@ class PortWatcher:
             except Exception:  # a failing state dump must not stop the watcher
                 log.exception("MIDI: sending the state to %r failed", key)
 
-    def start(self) -> "PortWatcher":
+    def start(self) -> PortWatcher:
         """Scan now, then about every ``interval_s`` on a daemon thread."""
         self.scan()
         self._thread = threading.Thread(target=self._run, name="midi-ports", daemon=True)

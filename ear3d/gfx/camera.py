@@ -25,7 +25,8 @@ class OrbitCamera:
     far: float = 1000.0
 
     @classmethod
-    def framing(cls, positions: np.ndarray, aspect: float = 16 / 9, fov_y: float = 45.0, margin: float = 1.1) -> OrbitCamera:
+    def framing(cls, positions: np.ndarray, aspect: float = 16 / 9, fov_y: float = 45.0,
+                margin: float = 1.1) -> OrbitCamera:
         """A camera whose view at ``aspect`` (width / height) holds every point of
         ``positions`` ((N, 3) float32), seen from the front-left and a little above."""
         if positions.size == 0 or not np.isfinite(positions).all():

@@ -120,12 +120,13 @@ class PostProcess:
                 ctx.viewport = (0, 0, *tex.size)
                 source.use(location=0)
                 set_uniforms(self.down, u_source=0, u_texel=(1 / source.size[0], 1 / source.size[1]),
-                             u_first=level == 0, u_threshold=float(style.threshold), u_knee=0.5 * float(style.threshold))
+                             u_first=level == 0, u_threshold=float(style.threshold),
+                             u_knee=0.5 * float(style.threshold))
                 self._fullscreen(self.down)
                 source = tex
             ctx.enable(moderngl.BLEND)
             ctx.blend_func = moderngl.ONE, moderngl.ONE
-            for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:])):
+            for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:]), strict=True):
                 fbo.use()
                 ctx.viewport = (0, 0, *tex.size)
                 below.use(location=0)
@@ -138,8 +139,8 @@ class PostProcess:
         if use_bloom:
             targets.bloom[0][0].use(location=1)
         set_uniforms(self.composite, u_scene=0, u_bloom=1, u_has_bloom=use_bloom,
-                     u_bloom_strength=float(style.bloom) / max(len(targets.bloom), 1), u_background=tuple(style.background),
-                     u_vignette=float(style.vignette))
+                     u_bloom_strength=float(style.bloom) / max(len(targets.bloom), 1),
+                     u_background=tuple(style.background), u_vignette=float(style.vignette))
         self._fullscreen(self.composite)
 
     def release(self) -> None:

@@ -188,7 +188,7 @@ def faces_seen(directions: np.ndarray) -> list[int]:
     d = np.asarray(directions, np.float64).reshape(-1, 3)
     axis = np.abs(d).argmax(axis=1)
     sign = d[np.arange(len(d)), axis] < 0
-    return sorted({int(a) * 2 + int(s) for a, s in zip(axis, sign)})
+    return sorted({int(a) * 2 + int(s) for a, s in zip(axis, sign, strict=True)})
 
 
 def dome_faces(fov_deg: float, samples: int = 256) -> list[int]:

@@ -71,7 +71,8 @@ class Scene:
         layer = np.asarray(layer)
         if layer.shape != (key_frames.shape[1],):
             raise ValueError(
-                f"the layout has {key_frames.shape[1]} neurons but the network has {layer.shape[0] if layer.ndim else 0} "
+                f"the layout has {key_frames.shape[1]} neurons but the network has "
+                f"{layer.shape[0] if layer.ndim else 0} "
                 f"(layer table of shape {layer.shape}): they must match"
             )
         if (edges is None) != (weights is None):

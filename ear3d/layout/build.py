@@ -5,9 +5,9 @@ layout → key frames → world units. ``ear3d layout`` and the bench call :func
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 import torch

@@ -79,7 +79,7 @@ class RedirectReLUs(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def layer_strides(ear: Ear) -> "OrderedDict[str, int]":
+def layer_strides(ear: Ear) -> OrderedDict[str, int]:
     """name → scalogram frames per time step of that layer (1, 2, 4, …), read off the pools."""
     out: OrderedDict[str, int] = OrderedDict(scalogram=1)
     stride = 1
@@ -199,8 +199,8 @@ class LoopedEar(nn.Module):
             seg = played[:, start : start + (n_frames - 1) * hop + taps]
             frames = seg.unfold(-1, taps, hop)  # (B, frames, taps), a strided view
             parts.append(frames @ kernel.to(frames.dtype))  # (B, frames, 2·bins)
-        re = torch.cat([p[..., :n] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
-        im = torch.cat([p[..., n:] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
+        re = torch.cat([p[..., :n] for p, n in zip(parts, self.group_bins, strict=True)], -1).float().transpose(1, 2)
+        im = torch.cat([p[..., n:] for p, n in zip(parts, self.group_bins, strict=True)], -1).float().transpose(1, 2)
         power = re * re + im * im  # (B, F, frames)
         logp = (torch.log(power + POWER_EPS) - math.log(POWER_EPS)) / LOG_RANGE
         channels = [logp]
@@ -213,7 +213,7 @@ class LoopedEar(nn.Module):
 
     # -- the network, cropped and aligned ----------------------------------------------------
 
-    def activations(self, scalogram: torch.Tensor, redirect: bool = False) -> "OrderedDict[str, torch.Tensor]":
+    def activations(self, scalogram: torch.Tensor, redirect: bool = False) -> OrderedDict[str, torch.Tensor]:
         """(B, 1, F, Tc + T) → name → (B, C, F, (Tc + T) // stride) over context + window.
 
         redirect: ReLUs pass the gradient that would wake dead units (see the module doc);
@@ -243,8 +243,8 @@ class LoopedEar(nn.Module):
         return u + self.context_frames // stride
 
     def crop(
-        self, acts: "OrderedDict[str, torch.Tensor]", shifts: torch.Tensor | None = None
-    ) -> "OrderedDict[str, torch.Tensor]":
+        self, acts: OrderedDict[str, torch.Tensor], shifts: torch.Tensor | None = None
+    ) -> OrderedDict[str, torch.Tensor]:
         """Context + window activations → window activations (B, C, F, T_l), aligned by ``shifts``."""
         out: OrderedDict[str, torch.Tensor] = OrderedDict()
         for name, a in acts.items():
@@ -255,7 +255,7 @@ class LoopedEar(nn.Module):
                 out[name] = torch.take_along_dim(a, self.align_index(name, shifts)[:, None, None, :], dim=3)
         return out
 
-    def forward(self, loops: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, loops: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         """Unshifted loops (B, S) → window activations name → (B, C, F, T_l)."""
         shifts = torch.zeros(loops.shape[0], dtype=torch.long, device=loops.device)
         acts = self.activations(self.scalogram(self.play(loops, shifts)))
