@@ -137,7 +137,7 @@ def _peers(graph, dim: int, fr_fraction: float, timeout: float) -> list[tuple[st
     import multiprocessing
     import tempfile
 
-    out = []
+    out: list[tuple[str, np.ndarray | None, float]] = []
     with tempfile.TemporaryDirectory(prefix="ear3d-peers-") as tmp:
         for name in ("igraph-drl", "igraph-fr"):
             path = str(Path(tmp) / f"{name}.npy")

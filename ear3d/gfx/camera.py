@@ -90,7 +90,7 @@ def _blend(a: OrbitCamera, b: OrbitCamera, t: float) -> OrbitCamera:
     distance geometrically so that zooming feels even)."""
     distance = a.distance * (b.distance / a.distance) ** t if a.distance > 0 and b.distance > 0 else b.distance
     return OrbitCamera(
-        glm.mix(a.target, b.target, t),
+        glm.mix(a.target, b.target, t),  # type: ignore[arg-type]  # pyglm's stub: mix of vec3s is a vec3
         distance,
         (a.yaw + _wrap(b.yaw - a.yaw) * t) % (2 * math.pi),
         a.pitch + (b.pitch - a.pitch) * t,

@@ -280,8 +280,9 @@ class Scene:
     def release(self) -> None:
         """Free every GL object of the scene (idempotent; the scene is unusable afterwards)."""
         self._release_edges()
-        if self.__dict__.get("_display") is not None:
-            self._display.release()
+        display = self.__dict__.get("_display")  # absent when the constructor failed before it
+        if display is not None:
+            display.release()
             self._display = None
         for part in ("renderer", "network"):  # absent when the constructor failed before them
             obj = self.__dict__.pop(part, None)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -39,6 +40,9 @@ from torch.overrides import TorchFunctionMode
 from ear3d.ml.cqt import LOG_RANGE, POWER_EPS
 from ear3d.ml.model import Ear, encoder_hidden_name
 
+if TYPE_CHECKING:
+    from nnAudio.features import CQT1992v2
+
 log = logging.getLogger(__name__)
 
 
@@ -47,12 +51,12 @@ class RedirectedReLU(torch.autograd.Function):
     everywhere, the gradient where it would raise x (descent moves x by −grad, so grad < 0)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return x.clamp_min(0)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         relu_grad = torch.where(x > 0, grad, torch.zeros_like(grad))
         redirected = torch.where((x <= 0) & (grad > 0), torch.zeros_like(grad), grad)
@@ -72,7 +76,7 @@ class RedirectReLUs(TorchFunctionMode):
     without this module knowing.
     """
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in (F.relu, torch.relu, torch.Tensor.relu):
             return redirected_relu(args[0])
@@ -138,7 +142,7 @@ class LoopedEar(nn.Module):
 
     # -- constant-Q transform -----------------------------------------------------------
 
-    def _build_kernels(self, transform: nn.Module) -> None:
+    def _build_kernels(self, transform: CQT1992v2) -> None:
         real = transform.cqt_kernels_real[:, 0].detach().float()
         imag = -transform.cqt_kernels_imag[:, 0].detach().float()  # nnAudio negates the imaginary part
         scale = torch.sqrt(transform.lenghts.float()).view(-1, 1)  # nnAudio's "librosa" scaling
