@@ -81,8 +81,8 @@ class EventDecoder:
 
     def _cc(self, channel: int, control: int, value: int) -> list[ControlEvent]:
         if control in (_NRPN_MSB, _NRPN_LSB):
-            select = self._nrpn.setdefault(channel, [None, None])
-            select[0 if control == _NRPN_MSB else 1] = value
+            selecting = self._nrpn.setdefault(channel, [None, None])
+            selecting[0 if control == _NRPN_MSB else 1] = value
             self._data_msb.pop(channel, None)
             return []
         if control in (_RPN_MSB, _RPN_LSB):

@@ -63,7 +63,7 @@ import fnmatch
 import math
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -362,7 +362,7 @@ def key_line(text: str, path: Sequence[str]) -> int | None:
 
 
 class _Parser:
-    def __init__(self, specs: dict[str, ParamSpec], source: Path | None, text: str) -> None:
+    def __init__(self, specs: Mapping[str, ParamSpec], source: Path | None, text: str) -> None:
         self.specs = specs
         self.source = source
         self.text = text
@@ -560,13 +560,14 @@ class _Parser:
         mode = self.choice(at("mode"), where, "mode", table.get("mode", "toggle"), NOTE_MODES)
         on = self.bound(at("on"), where, "on", spec, table["on"]) if "on" in table else None
         off = self.bound(at("off"), where, "off", spec, table["off"]) if "off" in table else None
-        velocities = {}
+        velocities: dict[str, int] = {}
         for k in ("feedback_on", "feedback_off"):
             v = table.get(k, 127 if k == "feedback_on" else 0)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 127:
                 raise self.fail(at(k), f"{where}: {k} must be a velocity 0–127, got {v!r}")
             velocities[k] = v
-        return Binding("note", number, param=spec.name, mode=mode, on=on, off=off, **velocities, **common)
+        return Binding("note", number, param=spec.name, mode=mode, on=on, off=off,
+                       feedback_on=velocities["feedback_on"], feedback_off=velocities["feedback_off"], **common)
 
 
 def binding_to_toml(b: Binding) -> dict[str, Any]:

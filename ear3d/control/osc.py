@@ -85,9 +85,10 @@ class OscServer:
         self._lock = threading.Lock()
         self.counts = {"received": 0, "applied": 0, "unknown": 0, "bad": 0, "malformed": 0}
         self._server = _Server((host, port), _Dispatcher(self))
-        self.address: tuple[str, int] = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="osc-server", daemon=True)
+        bound_host, bound_port = self._server.server_address[:2]
+        self.address: tuple[str, int] = (str(bound_host), int(bound_port))
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="osc-server", daemon=True)
         self._thread.start()
         if host not in LOOPBACK:
             log.warning("OSC: listening on %s:%d, reachable from the network: anyone there can drive ear3d",

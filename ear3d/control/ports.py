@@ -240,9 +240,9 @@ class PortWatcher:
                     device.detach()
                     log.warning("MIDI: %r unplugged; the show goes on, it reconnects when plugged in again", key)
             for key, name in present.items():
-                device = self.devices.get(key)
-                if device is None or not device.connected:
-                    self._connect(key, name, device)
+                known = self.devices.get(key)
+                if known is None or not known.connected:
+                    self._connect(key, name, known)
             if not any(d.connected for d in self.devices.values()):
                 listed = ", ".join(repr(n) for n in names) or "none"
                 self.problem = f"no MIDI input port matches {', '.join(map(repr, self.patterns))} (ports: {listed})"

@@ -130,7 +130,7 @@ def save_layout(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, allow_pickle=False, **arrays)  # numbers and text only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
