@@ -2,8 +2,9 @@
 
 The sound is what the audio callback plays (a WavRecorder attached to the running output,
 when that output plays in this process); without a sound device, or with the audio in its own
-process, the loop is rendered along the video clock instead (as ``ear3d render`` does). Frames are written at a fixed video rate on the wall clock: a slow
-frame is repeated, a fast one skipped, so picture and sound stay together.
+process, the loop is rendered along the video clock instead (as ``ear3d render`` does).
+Frames are written at a fixed video rate on the wall clock: a slow frame is repeated, a fast
+one skipped, so picture and sound stay together.
 """
 
 from __future__ import annotations
