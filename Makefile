@@ -65,4 +65,4 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 clean:
-	rm -rf $(VENV) out .pytest_cache *.egg-info
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache *.egg-info

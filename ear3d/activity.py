@@ -10,8 +10,9 @@ the GL buffer through CUDA–GL interop (:mod:`ear3d.gfx.interop`). Tensors are 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

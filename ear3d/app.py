@@ -363,6 +363,7 @@ class LiveApp:
             log.info("picked nothing at (%.0f, %.0f)", x, y)
         else:
             n = neuron_at(tuple(self.session.table.layers), self.picked)
+            assert n is not None  # the scene picks rows of this very table
             log.info("picked neuron %d: layer %s, channel %d, pitch %d", self.picked, n.layer, n.channel, n.pitch)
         return self.picked
 

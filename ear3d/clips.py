@@ -23,7 +23,8 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     import soundfile as sf
 
     data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32)), -1.0, 1.0)
-    return atomic_write(path, lambda tmp: sf.write(tmp, data, sample_rate, subtype="PCM_16", format="WAV"), suffix=".wav")
+    return atomic_write(path, lambda tmp: sf.write(tmp, data, sample_rate, subtype="PCM_16", format="WAV"),
+                        suffix=".wav")
 
 
 def read_audio(path: str | Path, sample_rate: int, seconds: float | None = None) -> np.ndarray:
@@ -69,6 +70,11 @@ def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     return np.tile(samples, reps)[:length]
 
 
+def _midi_hz(note: int) -> float:
+    """The equal-tempered frequency (Hz) of a MIDI note number (69 = A4 = 440 Hz)."""
+    return 440.0 * 2 ** ((note - 69) / 12)
+
+
 def _tone(freq: float, t: np.ndarray, partials: int, decay: float) -> np.ndarray:
     """A harmonic tone: partial k at k·freq with amplitude decay**k, below Nyquist only."""
     out = np.zeros_like(t)
@@ -97,16 +103,17 @@ def make_origin_clip(sample_rate: int = 44100, seconds: float = 4.0, seed: int =
 
     a_minor = [57, 60, 64, 69, 72, 76]  # A3 C4 E4 A4 C5 E5 (MIDI)
     bass = [45, 45, 41, 43]  # A2 A2 F2 G2
-    hz = lambda m: 440.0 * 2 ** ((m - 69) / 12)  # noqa: E731
     for i, m in enumerate(bass):
-        place(i * 2 * beat, 2 * beat * 0.95, lambda t, f=hz(m): 0.35 * _tone(f, t, 6, 0.6) * np.exp(-1.5 * t))
+        f = _midi_hz(m)
+        place(i * 2 * beat, 2 * beat * 0.95, lambda t, f=f: 0.35 * _tone(f, t, 6, 0.6) * np.exp(-1.5 * t))
     for i in range(16):
-        m = a_minor[(i * 2 + i // 4) % len(a_minor)]
-        place(i * beat / 2, beat / 2 * 0.9, lambda t, f=hz(m): 0.18 * _tone(f, t, 4, 0.45) * np.exp(-6 * t))
+        f = _midi_hz(a_minor[(i * 2 + i // 4) % len(a_minor)])
+        place(i * beat / 2, beat / 2 * 0.9, lambda t, f=f: 0.18 * _tone(f, t, 4, 0.45) * np.exp(-6 * t))
     for i in range(8):
         noise = rng.standard_normal(int(0.05 * sample_rate))
         hat = np.diff(noise, prepend=0.0)  # crude high-pass: a hi-hat, not a thud
-        place(i * beat + beat / 2, 0.05, lambda t, h=hat: 0.06 * h[: len(t)] * np.exp(-80 * t), attack=0.001, release=0.01)
+        place(i * beat + beat / 2, 0.05, lambda t, h=hat: 0.06 * h[: len(t)] * np.exp(-80 * t),
+              attack=0.001, release=0.01)
     out *= 0.7 / np.max(np.abs(out))
     return out.astype(np.float32)
 

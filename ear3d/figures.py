@@ -14,12 +14,13 @@ from ear3d.atomic import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import ColorType
 
 #: Pixels per inch of every figure: sizes are given in pixels and the PNG has exactly that size.
 DPI = 100
 
 
-def new_figure(size: tuple[int, int], facecolor: str | tuple[float, ...] = "white",
+def new_figure(size: tuple[int, int], facecolor: ColorType = "white",
                layout: Literal["constrained"] | None = "constrained") -> Figure:
     """An empty figure of ``size`` = (width, height) pixels on an Agg canvas. Its constrained
     layout keeps titles, tick labels, legends and colour bars inside it and apart; ``layout=None``

@@ -9,8 +9,8 @@ table and a float32 weight per edge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -49,7 +49,7 @@ class NeuronTable:
         for i, info in enumerate(self.layers):
             if info.name == name:
                 return i
-        raise KeyError(f"no layer named {name!r}; layers: {', '.join(l.name for l in self.layers)}")
+        raise KeyError(f"no layer named {name!r}; layers: {', '.join(info.name for info in self.layers)}")
 
 
 def neuron_table(shapes: Sequence[tuple[str, int, int]]) -> NeuronTable:
@@ -102,7 +102,8 @@ class PitchOp:
 
     def __post_init__(self) -> None:
         if self.kernel.ndim != 3 or self.kernel.shape != self.mask.shape:
-            raise ValueError(f"kernel and mask must both be (C_out, C_in, U); got {self.kernel.shape}, {self.mask.shape}")
+            raise ValueError(f"kernel and mask must both be (C_out, C_in, U); "
+                             f"got {self.kernel.shape}, {self.mask.shape}")
         if self.stride < 1:
             raise ValueError(f"stride must be ≥ 1, got {self.stride}")
 

@@ -1,9 +1,10 @@
 """Recording the live window: picture and sound as heard into one MP4, and screenshots.
 
-The sound is what the audio callback plays (a WavRecorder attached to the running output);
-without a sound device, the loop is rendered along the video clock instead (as
-``ear3d render`` does). Frames are written at a fixed video rate on the wall clock: a slow
-frame is repeated, a fast one skipped, so picture and sound stay together.
+The sound is what the audio callback plays (a WavRecorder attached to the running output,
+when that output plays in this process); without a sound device, or with the audio in its own
+process, the loop is rendered along the video clock instead (as ``ear3d render`` does).
+Frames are written at a fixed video rate on the wall clock: a slow frame is repeated, a fast
+one skipped, so picture and sound stay together.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ear3d.atomic import atomic_write
-from ear3d.audio import LoopBuffer
+from ear3d.audio import AudioOutput, LoopBuffer
 from ear3d.clips import write_wav
 from ear3d.messages import Clip
 from ear3d.playback import Playback
@@ -59,7 +60,9 @@ class LiveRecording:
         self._audio: list[np.ndarray] = []
         self._sample_rate = playback.config.sample_rate
         output = playback.output
-        if output is not None:  # record what the callback plays, from now on
+        # Record what the callback plays, from now on. Only an in-process output can take a recorder:
+        # a ProcessOutput's callback runs in the audio process, so there the loop is rendered instead.
+        if isinstance(output, AudioOutput):
             self._sample_rate = output.stream_rate
             self._wav = WavRecorder(Path(self._tmp.name) / "heard.wav", output.stream_rate)
             output.recorder = self._wav
@@ -92,7 +95,7 @@ class LiveRecording:
             wav = Path(self._tmp.name) / "sound.wav"
             if self._wav is not None:
                 output = self._playback.output
-                if output is not None and output.recorder is self._wav:
+                if isinstance(output, AudioOutput) and output.recorder is self._wav:
                     output.recorder = None
                 wav = self._wav.close()
             else:
@@ -106,7 +109,7 @@ class LiveRecording:
         self._video.abort()
         if self._wav is not None:
             output = self._playback.output
-            if output is not None and output.recorder is self._wav:
+            if isinstance(output, AudioOutput) and output.recorder is self._wav:
                 output.recorder = None
             self._wav.close()
         self._tmp.cleanup()

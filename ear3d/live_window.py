@@ -71,7 +71,7 @@ class LiveWindow:
         self.backend = choose_backend(backend)
         window_cls = mglw.get_local_window_cls(self.backend)
         rc = config.render
-        extra = {"backend": "egl"} if self.backend == "headless" else {}
+        extra: dict[str, Any] = {"backend": "egl"} if self.backend == "headless" else {}
         self.wnd = window_cls(title="ear3d (loading the model…)", size=(rc.width, rc.height), resizable=True,
                               fullscreen=False, vsync=rc.vsync, gl_version=GL_VERSION, samples=0, cursor=True, **extra)
         mglw.activate_context(window=self.wnd)
@@ -143,10 +143,10 @@ class LiveWindow:
     def _on_move(self, x: int, y: int, dx: int, dy: int) -> None:
         self.gui.mouse_position_event(x, y, dx, dy)
         self._at = (x, y)
+        pointer: tuple[float, float] = (x, y)
         if self.app.flying:  # the pointer is grabbed: its motion, summed, looks around
-            self._pointer = (self._pointer[0] + dx, self._pointer[1] + dy)
-            x, y = self._pointer
-        self.app.mouse_move(x, y)
+            self._pointer = pointer = (self._pointer[0] + dx, self._pointer[1] + dy)
+        self.app.mouse_move(*pointer)
 
     def _on_scroll(self, x_offset: float, y_offset: float) -> None:
         if not self.gui.mouse_scroll_event(x_offset, y_offset):
@@ -166,14 +166,18 @@ class LiveWindow:
             return
         if self.backend == "pyglet":
             import pyglet
+            from moderngl_window.context.pyglet.window import Window as PygletWindow
 
+            assert isinstance(self.wnd, PygletWindow)  # the backend chose the class
             screens = pyglet.display.get_display().get_screens()
             self._check_monitor(monitor, len(screens))
             self.wnd._window.set_fullscreen(True, screen=screens[monitor])
             self.wnd._fullscreen = True
         elif self.backend == "glfw":
             import glfw
+            from moderngl_window.context.glfw.window import Window as GlfwWindow
 
+            assert isinstance(self.wnd, GlfwWindow)  # the backend chose the class
             monitors = glfw.get_monitors()
             self._check_monitor(monitor, len(monitors))
             mode = glfw.get_video_mode(monitors[monitor])

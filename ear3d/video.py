@@ -77,10 +77,10 @@ class VideoWriter:
         self._tmp.unlink(missing_ok=True)
 
     def _error_text(self) -> str:
-        err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""  # type: ignore[union-attr]
+        err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
         return " | ".join(err.strip().splitlines()[-3:]) or "no message"
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

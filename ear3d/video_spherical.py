@@ -250,16 +250,18 @@ def read_spherical(path: str | Path) -> SphericalInfo:
     names = {v: k for k, v in STEREO_MODES.items()}
     st3d, sv3d = entry.find(b"st3d"), entry.find(b"sv3d")
     stereo = names.get(st3d.head[4], "custom") if st3d is not None else ""
-    projection, source, bounds = "", "", (0, 0, 0, 0)
+    projection, source = "", ""
+    bounds: tuple[int, int, int, int] = (0, 0, 0, 0)
     if sv3d is not None:
         svhd = sv3d.find(b"svhd")
         source = svhd.head[4:].split(b"\0")[0].decode() if svhd is not None else ""
         proj = sv3d.find(b"proj")
         equi = proj.find(b"equi") if proj is not None else None
         if equi is not None:
-            projection, bounds = "equirectangular", struct.unpack_from(">IIII", equi.head, 4)
+            top, bottom, left, right = struct.unpack_from(">IIII", equi.head, 4)
+            projection, bounds = "equirectangular", (top, bottom, left, right)
         elif proj is not None and proj.find(b"cbmp") is not None:
             projection = "cubemap"
     uuid = next((c for c in trak.children or () if c.kind == b"uuid" and c.head[:16] == SPHERICAL_UUID), None)
-    return SphericalInfo(projection, stereo, source, tuple(bounds), uuid.head[16:].decode() if uuid else "",
+    return SphericalInfo(projection, stereo, source, bounds, uuid.head[16:].decode() if uuid else "",
                          tuple(c.kind.decode() for c in entry.children or ()))

@@ -2,6 +2,7 @@
 target, climbs back with headroom, recovers fast from a slow start, and does not oscillate."""
 
 import random
+from itertools import pairwise
 
 from ear3d.adaptive import LADDER, LEVELS, WINDOW, AdaptiveQuality
 
@@ -74,9 +75,9 @@ def test_hysteresis_backs_off_when_a_rise_does_not_hold():
     feed(aq, 1 / 25, WINDOW)  # one step down
     assert aq.level == 1
     levels = run_load(aq, lambda level: 45.0 if level >= 1 else 25.0, WINDOW * 200)
-    rises = [i for i, (a, b) in enumerate(zip(levels, levels[1:])) if b < a]
+    rises = [i for i, (a, b) in enumerate(pairwise(levels)) if b < a]
     assert len(rises) <= 10  # with a fixed wait it would rise every other decision (~100 times)
-    gaps = [b - a for a, b in zip(rises, rises[1:])]
+    gaps = [b - a for a, b in pairwise(rises)]
     assert gaps == sorted(gaps) and gaps[-1] >= 4 * gaps[0]  # the waits grow
     assert sum(1 for level in levels if level == 1) > 0.9 * len(levels)  # it spends its time on the level that holds
 

@@ -30,7 +30,8 @@ def loaded_after(code: str) -> list[str]:
     heavy = ("torch", "moderngl", "moderngl_window")
     probe = f"{code}\nimport sys; print('loaded:', *[m for m in {heavy!r} if m in sys.modules])"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, check=False)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()[-1].split()[1:]
 

@@ -3,9 +3,9 @@ field of view."""
 
 import math
 
-from pyglm import glm
 import numpy as np
 import pytest
+from pyglm import glm
 
 from ear3d.gfx.camera import FOV_RANGE, CameraRig, OrbitCamera
 

@@ -61,6 +61,6 @@ def test_missing_file(tmp_path):
 def test_write_is_atomic_and_leaves_no_temp(tmp_path):
     write_wav(tmp_path / "x.wav", np.zeros(100, np.float32), SR)
     assert [p.name for p in tmp_path.iterdir()] == ["x.wav"]
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):  # libsndfile's error
         write_wav(tmp_path / "y.wav", np.zeros(100, np.float32), -5)  # invalid rate: nothing left behind
     assert [p.name for p in tmp_path.iterdir()] == ["x.wav"]

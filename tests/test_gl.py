@@ -1,16 +1,17 @@
 """Real OpenGL through EGL (Mesa llvmpipe here): shaders compile, tiny scenes light the right pixels."""
 
-from pyglm import glm
 import numpy as np
 import pytest
+from pyglm import glm
 
 from ear3d.config import RenderConfig
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.gfx.scene import Scene
 from ear3d.gfx.shaders import ShaderError, all_shader_names, load_program
-from scene_image import scene_image
 from ear3d.palette import Palette, load_palette
+
+from scene_image import scene_image
 
 RED_GREEN = Palette("test", np.array([[1, 0, 0], [0, 1, 0]], np.float32), np.array([0, 1, 1], np.float32))
 SIZE = 64

@@ -26,7 +26,8 @@ def small_cnn() -> nn.Sequential:
 def edge_set(g, src_layer, dst_layer):
     a, b = g.table.layers[src_layer], g.table.layers[dst_layer]
     m = (g.src >= a.offset) & (g.src < a.offset + a.size) & (g.dst >= b.offset) & (g.dst < b.offset + b.size)
-    return {(int(s) - a.offset, int(d) - b.offset): float(w) for s, d, w in zip(g.src[m], g.dst[m], g.weight[m])}
+    return {(int(s) - a.offset, int(d) - b.offset): float(w)
+            for s, d, w in zip(g.src[m], g.dst[m], g.weight[m], strict=True)}
 
 
 def test_image_cnn_edges_counted_by_hand():
@@ -79,8 +80,9 @@ def test_weights_equal_the_jacobian_of_a_linear_network():
 
 def layer_edges(g, src, dst) -> set[tuple[int, int]]:
     """Edges between two layers of ``g`` as (row in src, row in dst)."""
-    m = (g.src >= src.offset) & (g.src < src.offset + src.size) & (g.dst >= dst.offset) & (g.dst < dst.offset + dst.size)
-    return set(zip((g.src[m] - src.offset).tolist(), (g.dst[m] - dst.offset).tolist()))
+    m = ((g.src >= src.offset) & (g.src < src.offset + src.size)
+         & (g.dst >= dst.offset) & (g.dst < dst.offset + dst.size))
+    return set(zip((g.src[m] - src.offset).tolist(), (g.dst[m] - dst.offset).tolist(), strict=True))
 
 
 def gradient_support(fn, src, dst, picked: list[int], trials: int) -> set[tuple[int, int]]:

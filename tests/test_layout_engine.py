@@ -26,7 +26,8 @@ from ear3d.layout.tree import barnes_hut_forces, build_tree, exact_forces
 def clustered(n, dim, seed=0):
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(5, dim, generator=g) * 3
-    pos = centres[torch.randint(0, 5, (n,), generator=g)] + torch.randn(n, dim, generator=g) * torch.rand(n, 1, generator=g)
+    spread = torch.randn(n, dim, generator=g) * torch.rand(n, 1, generator=g)
+    pos = centres[torch.randint(0, 5, (n,), generator=g)] + spread
     return pos, torch.rand(n, generator=g) + 0.2
 
 
@@ -107,7 +108,7 @@ def test_coarsening_merges_neighbours_and_sums():
     assert float(lv1.charge.sum()) == pytest.approx(float(q.sum()))
     assert lv1.charge[12] == 25 + 26
     # 0–1 merged into one vertex (gone); 24–25 gone; 0–6 → 0–3 (strength 2 + 3); 7–24 → 3–12.
-    pairs = {(int(a), int(b)): float(w) for a, b, w in zip(lv1.src, lv1.dst, lv1.strength)}
+    pairs = {(int(a), int(b)): float(w) for a, b, w in zip(lv1.src, lv1.dst, lv1.strength, strict=True)}
     assert pairs == {(0, 3): 5.0, (3, 12): 5.0}
     levels = hierarchy(lv0, min_vertices=2)
     assert levels[-1].shapes == ((1, 1), (1, 1)) and levels[-1].size == 2

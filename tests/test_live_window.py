@@ -56,7 +56,8 @@ class Ear3d:
                 return found
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
-                pytest.fail(f"no {text!r} in the log of ear3d (exit {self.proc.poll()}):\n{''.join(self.lines)[-3000:]}")
+                log = "".join(self.lines)[-3000:]
+                pytest.fail(f"no {text!r} in the log of ear3d (exit {self.proc.poll()}):\n{log}")
             time.sleep(0.1)
 
     def rects(self, after: int, need: str, timeout: float = 60.0) -> dict[str, list[int]]:

@@ -174,7 +174,8 @@ def test_shipped_mappings_load() -> None:
     for name in available_mappings():  # all map the sonification, not only the look
         mapped = {b.param or b.action.param for b in load_mapping(name).bindings()}
         assert len(mapped & sonification) >= 8, name
-    for name, port in (("bcf2000", "BCF2000:BCF2000 Port 1 20:0"), ("nanokontrol2", "nanoKONTROL2:nanoKONTROL2 _ CTRL 24:0"),
+    for name, port in (("bcf2000", "BCF2000:BCF2000 Port 1 20:0"),
+                       ("nanokontrol2", "nanoKONTROL2:nanoKONTROL2 _ CTRL 24:0"),
                        ("apcmini", "APC MINI:APC MINI MIDI 1 28:0"), ("generic", "Some Keyboard:Port 1 32:0")):
         assert mapping_for_port(port).name == name
     assert all(b.pickup for b in load_mapping("nanokontrol2").cc.values() if b.param)  # no motors

@@ -4,13 +4,13 @@ query, registered feedback, and malformed or unknown messages counted and ignore
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
-import threading
 
 from ear3d.control.osc import OscServer
 from ear3d.control.params import Parameters

@@ -14,7 +14,8 @@ from ear3d.palette import load_palette
 
 def model_layers(blocks: int, ar: int) -> list[str]:
     """Layer names as ear3d.ml.model names them."""
-    return ["scalogram"] + [n for i in range(blocks) for n in (f"enc{i}.mid", f"enc{i}")] + [f"ar{i}" for i in range(ar)]
+    encoder = [n for i in range(blocks) for n in (f"enc{i}.mid", f"enc{i}")]
+    return ["scalogram", *encoder, *(f"ar{i}" for i in range(ar))]
 
 
 def hue(rgb) -> float:
@@ -35,7 +36,7 @@ def test_encoder_is_warm_and_autoregressive_cool_whatever_the_layer_count(blocks
     names = model_layers(blocks, ar)
     colors = load_palette("default").per_layer(names)
     groups = {"enc": [], "ar": []}
-    for name, rgb in zip(names, colors):
+    for name, rgb in zip(names, colors, strict=True):
         if name.startswith("enc"):
             assert warm(rgb), f"{name} {rgb} is not warm (hue {hue(rgb):.0f}°)"
             groups["enc"].append(rgb)

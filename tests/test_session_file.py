@@ -5,8 +5,15 @@ import pytest
 
 from ear3d.config import Config
 from ear3d.control.params import Parameters, live_specs
-from ear3d.session_file import (CameraPose, SessionFileError, SessionState, Snapshot, load_session,
-                                parse_session, save_session)
+from ear3d.session_file import (
+    CameraPose,
+    SessionFileError,
+    SessionState,
+    Snapshot,
+    load_session,
+    parse_session,
+    save_session,
+)
 
 LAYERS = ["enc0", "enc1", "ar1", "ar2"]
 

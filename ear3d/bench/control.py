@@ -13,6 +13,8 @@ import multiprocessing
 import statistics
 import threading
 import time
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import mido
 import numpy as np
@@ -39,6 +41,11 @@ def _paced(rate: float, seconds: float, send, stop: threading.Event | None = Non
     return sent
 
 
+def _cycling(callback: Callable[[mido.Message], object], messages: Sequence[mido.Message], i: int) -> None:
+    """Hand ``callback`` the ``i``-th message of ``messages`` repeated without end."""
+    callback(messages[i % len(messages)])
+
+
 def _osc_sender(address: tuple[str, int], rate: float, seconds: float) -> None:
     from pythonosc.udp_client import SimpleUDPClient
 
@@ -53,7 +60,9 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     from ear3d.control.surfaces import ControlSurfaces
 
     params = Parameters(live_specs(config))
-    surfaces = ControlSurfaces(ControlConfig(midi_input="", osc=True), params, osc_port=0)
+    surfaces = ControlSurfaces(ControlConfig(midi_input=(), osc=True), params, osc_port=0)  # () = no MIDI ports
+    osc = surfaces.osc
+    assert osc is not None  # asked for above
     port = mido.ports.BaseInput("flood")  # a callback port: messages go straight to the router
     port.callback = None
     device = surfaces.add_port(port, name="BCF2000 flood", mapping=load_mapping("bcf2000"),
@@ -64,13 +73,13 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     try:
         for case in ("quiet", "midi", "osc", "quiet again"):
             stop = threading.Event()
-            feeder = None
+            feeder: threading.Thread | multiprocessing.Process | None = None
             if case == "midi":
                 messages = [mido.Message("control_change", control=81 + i % 8, value=i % 128) for i in range(1024)]
-                feeder = threading.Thread(target=_paced, args=(args.rate, args.seconds + 1,
-                                                               lambda i: port.callback(messages[i % 1024]), stop))
+                send = partial(_cycling, port.callback, messages)
+                feeder = threading.Thread(target=_paced, args=(args.rate, args.seconds + 1, send, stop))
             elif case == "osc":
-                feeder = multiprocessing.Process(target=_osc_sender, args=(surfaces.osc.address, args.rate,
+                feeder = multiprocessing.Process(target=_osc_sender, args=(osc.address, args.rate,
                                                                            args.seconds + 1))
             if feeder is not None:
                 feeder.start()
@@ -95,7 +104,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             rows.append(Row(case, "frames", len(times), "frames"))
         counts = device.router.counts
         rows.append(Row("midi", "messages received", counts["received"], "messages"))
-        rows.append(Row("osc", "messages received", surfaces.osc.counts["received"], "messages"))
+        rows.append(Row("osc", "messages received", osc.counts["received"], "messages"))
         quiet = statistics.mean(r.value for r in rows if r.case.startswith("quiet") and r.metric == "frame median")
         for case in ("midi", "osc"):
             flood = next(r.value for r in rows if r.case == case and r.metric == "frame median")

@@ -60,7 +60,8 @@ def _graph(config: Config, preset: str):
     from ear3d.ml.worker import listen
     from ear3d.model_folder import stats_folder
 
-    cfg = config if preset == config.model.preset else config.replace({"model": {"preset": preset, "weights": "random"}})
+    cfg = (config if preset == config.model.preset
+           else config.replace({"model": {"preset": preset, "weights": "random"}}))
     ear = build_ear(cfg)
     acts = listen(ear, origin_clip(cfg), torch.device("cpu"))
     spread = model_spread(ear, stats_folder(cfg)) if cfg is config else None
@@ -136,7 +137,7 @@ def _peers(graph, dim: int, fr_fraction: float, timeout: float) -> list[tuple[st
     import multiprocessing
     import tempfile
 
-    out = []
+    out: list[tuple[str, np.ndarray | None, float]] = []
     with tempfile.TemporaryDirectory(prefix="ear3d-peers-") as tmp:
         for name in ("igraph-drl", "igraph-fr"):
             path = str(Path(tmp) / f"{name}.npy")
@@ -227,7 +228,7 @@ def comparison_png(path: Path, graph, variants: list[tuple[str, np.ndarray, dict
     cols = 2
     rows = -(-len(variants) // cols)
     fig = new_figure((tile[0] * cols, tile[1] * rows), facecolor=background, layout=None)
-    for i, ((variant, _, q), picture) in enumerate(zip(variants, pictures)):
+    for i, ((variant, _, q), picture) in enumerate(zip(variants, pictures, strict=True)):
         col, row = i % cols, i // cols
         ax = fig.add_axes((col / cols, 1 - (row + 1) / rows, 1 / cols, 1 / rows))
         ax.imshow(picture, interpolation="none")

@@ -72,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=positive_seconds, default=1.5,
                         help="seconds drawn before each case is measured (default 1.5)")
     parser.add_argument("--settle", type=positive_seconds, default=20.0,
-                        help="most seconds adaptive quality may take to settle before its first measurement (default 20)")
+                        help="most seconds adaptive quality may take to settle before its first measurement "
+                             "(default 20)")
     parser.add_argument("--window", nargs="?", const="pyglet", default=None, metavar="BACKEND",
                         help="draw into a real window (moderngl-window backend, default pyglet; needs a display)")
     parser.add_argument("--screenshot", type=Path, default=None,

@@ -11,7 +11,8 @@ import argparse
 import resource
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
+from functools import partial
 
 from ear3d.bench import Row
 from ear3d.config import Config
@@ -54,6 +55,35 @@ def _peak_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _forward(ear, x, device_type: str, dtype) -> None:
+    """The ear on ``x`` (B, S) without gradients, under autocast to ``dtype`` unless it is None."""
+    import torch
+
+    with torch.no_grad(), torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+        ear(x)
+
+
+def _forward_backward(ear, x, device_type: str, dtype) -> None:
+    """The ear on ``x`` (B, S), then the gradient of its summed mean-square activations w.r.t. ``x``."""
+    import torch
+
+    xg = x.clone().requires_grad_(True)
+    with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+        acts = ear(xg)
+    sum(a.float().square().mean() for a in acts.values()).backward()
+
+
+def _cqt_forward(fn: Callable, x) -> None:
+    import torch
+
+    with torch.no_grad():
+        fn(x)
+
+
+def _cqt_forward_backward(fn: Callable, x) -> None:
+    fn(x.clone().requires_grad_(True)).mean().backward()
+
+
 def _reset_peak(device) -> None:
     import torch
 
@@ -85,20 +115,9 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             for mode, dtype in modes:
                 case = f"{preset}/b{b}/{mode}"
                 x = torch.randn(b, n, device=device) * 0.1
-
-                def forward() -> None:
-                    with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                        ear(x)
-
-                def backward() -> None:
-                    xg = x.clone().requires_grad_(True)
-                    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                        acts = ear(xg)
-                    sum(a.float().square().mean() for a in acts.values()).backward()
-
                 _reset_peak(device)
-                fwd = _time(forward, args.repeats, device)
-                bwd = _time(backward, args.repeats, device)
+                fwd = _time(partial(_forward, ear, x, device.type, dtype), args.repeats, device)
+                bwd = _time(partial(_forward_backward, ear, x, device.type, dtype), args.repeats, device)
                 rows += [Row(case, "forward", fwd * 1e3, "ms"), Row(case, "forward_backward", bwd * 1e3, "ms"),
                          Row(case, "forward_backward_per_clip", bwd * 1e3 / b, "ms"),
                          Row(case, "peak_memory", _peak_mb(device), "MiB")]
@@ -118,17 +137,9 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     times = {}
     for name, fn in variants.items():
         x = torch.randn(1, n, device=device) * 0.1
-
-        def fwd() -> None:
-            with torch.no_grad():
-                fn(x)
-
-        def bwd() -> None:
-            xg = x.clone().requires_grad_(True)
-            fn(xg).mean().backward()
-
         _reset_peak(device)
-        times[name] = (_time(fwd, args.repeats, device), _time(bwd, args.repeats, device))
+        times[name] = (_time(partial(_cqt_forward, fn, x), args.repeats, device),
+                       _time(partial(_cqt_forward_backward, fn, x), args.repeats, device))
         rows += [Row(f"cqt/{name}", "forward", times[name][0] * 1e3, "ms"),
                  Row(f"cqt/{name}", "forward_backward", times[name][1] * 1e3, "ms"),
                  Row(f"cqt/{name}", "peak_memory", _peak_mb(device), "MiB")]

@@ -28,14 +28,19 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ear3d.bench import Row
 from ear3d.config import Config
+
+if TYPE_CHECKING:
+    from ear3d.ml.optimize import StepResult
 
 HELP = "sonification: target selectivity per layer (from silence and noise) and steps/s vs an eager loop"
 
@@ -132,7 +137,7 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
             t0, n0 = measure(son, sel)
             before = son.listen().scalogram.cpu().numpy()
             history: list[float] = [t0]
-            son.run(steps, progress=True, on_step=lambda r: history.append(r.target))
+            son.run(steps, progress=True, on_step=partial(_append_target, history))
             t1, n1 = measure(son, sel)
             history.append(t1)
             rise = t1 / max(t0, 1.0)
@@ -171,6 +176,10 @@ def unit_stats(shapes: dict[str, tuple[int, int, int]]):
     return Stats(layers, "unit")
 
 
+def _append_target(history: list[float], result: StepResult) -> None:
+    history.append(result.target)
+
+
 def eager_loop(ear, son) -> Callable[[], None]:
     """One step of a straightforward eager fp32 implementation of the same update (see module doc)."""
     import torch
@@ -203,6 +212,7 @@ def eager_loop(ear, son) -> Callable[[], None]:
         loss = -son.objective(normalize(window, stat_tensors)).mean()
         loss.backward()
         g = x.grad
+        assert g is not None  # x requires grad and the loss depends on it
         state["x"] = (x - s.learning_rate * g / g.std().clamp_min(1e-30)).detach().clamp(-1, 1)
         float(loss.detach())  # wait for the device, as the engine does once per step
 
@@ -225,7 +235,7 @@ def speed(config: Config, presets: list[str], batches: list[int], steps: int, de
         eager_ear = build_ear(cfg).to(device)  # weights left trainable, as a plain loop would
         objective = region("enc5", pitch=(0.5, 0.5))
         for batch in batches:
-            variants: dict[str, Callable[[], None]] = {}
+            variants: dict[str, Callable[[], object]] = {}
             sons = {"engine fp32": replace(cfg.optimize, batch=batch)}
             if device.type == "cuda":
                 sons["engine bf16"] = replace(cfg.optimize, batch=batch, precision="bf16")

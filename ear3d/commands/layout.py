@@ -56,8 +56,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ear3d.layout.picture import draw
     from ear3d.ml.device import choose_device
     from ear3d.ml.model import build_ear
-    from ear3d.model_folder import stats_folder
     from ear3d.ml.worker import listen
+    from ear3d.model_folder import stats_folder
     from ear3d.palette import load_palette
 
     t_start = time.perf_counter()

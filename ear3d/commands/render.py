@@ -12,7 +12,8 @@ HELP = "render a live session headless to MP4 + WAV"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=positive_seconds, default=8.0, help="length of the video in seconds (default 8)")
+    parser.add_argument("--seconds", type=positive_seconds, default=8.0,
+                        help="length of the video in seconds (default 8)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
     parser.add_argument("--size", type=frame_size, help="frame size WxH (default from render.width/height)")
     parser.add_argument("--fps", type=int, help="frames per second (default from render.fps)")

@@ -86,11 +86,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
         frame = last_step = first
         with tqdm(total=args.steps, desc=f"sonify {args.layer}", unit="step") as bar:
             while not (frame.step >= args.steps and math.isnan(frame.loss)):
-                version, frame = worker.frames.wait_newer(version, 600)
+                version, newer = worker.frames.wait_newer(version, 600)
+                assert newer is not None  # the box has held a frame since ``first``
+                frame = newer
                 bar.update(frame.step - bar.n)
                 if not math.isnan(frame.loss):
                     last_step = frame
                     bar.set_postfix(target=f"{frame.target:.3g}")
+    if first.scalogram is None or frame.scalogram is None or last_step.scalogram_grad is None:
+        raise SystemExit("ear3d sonify: the worker sent no scalograms (did no step succeed?)")
     out = args.out
     write_wav(out / "origin.wav", first.clip.samples, first.clip.sample_rate)
     wav = write_wav(out / "sonified.wav", frame.clip.samples, frame.clip.sample_rate)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from typing import Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -25,7 +26,8 @@ class CoalescingQueue(Generic[T]):
         self.actions_per_drain = actions_per_drain
         self.max_actions = max_actions
         self._lock = threading.Lock()
-        self._pending: OrderedDict[Hashable, tuple[Hashable, T]] = OrderedDict()  # slot → (key, item)
+        # slot ("value", key) or ("action", serial) → (key, item)
+        self._pending: OrderedDict[tuple[str, Hashable], tuple[Hashable, T]] = OrderedDict()
         self._serial = itertools.count()
         self._actions = 0
         self.dropped = 0

@@ -15,8 +15,9 @@ raw value. :class:`EventDecoder` keeps the per-port state that multi-message con
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 #: Event kinds and the largest raw value of each.
 KINDS: dict[str, int] = {"cc": 127, "cc14": 16383, "nrpn": 16383, "nrpn_step": 1, "pitchbend": 16383,
@@ -80,8 +81,8 @@ class EventDecoder:
 
     def _cc(self, channel: int, control: int, value: int) -> list[ControlEvent]:
         if control in (_NRPN_MSB, _NRPN_LSB):
-            select = self._nrpn.setdefault(channel, [None, None])
-            select[0 if control == _NRPN_MSB else 1] = value
+            selecting = self._nrpn.setdefault(channel, [None, None])
+            selecting[0 if control == _NRPN_MSB else 1] = value
             self._data_msb.pop(channel, None)
             return []
         if control in (_RPN_MSB, _RPN_LSB):

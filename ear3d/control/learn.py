@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ear3d.control.events import ControlEvent
 from ear3d.control.mapping import Binding, MidiMapping, _Parser
@@ -65,8 +66,8 @@ class Learn:
     called (on the MIDI thread) after a router's mapping changed.
     """
 
-    def __init__(self, params: Parameters, routers: Callable[[], Sequence["MidiRouter"]],
-                 on_learned: Callable[["MidiRouter"], None] | None = None) -> None:
+    def __init__(self, params: Parameters, routers: Callable[[], Sequence[MidiRouter]],
+                 on_learned: Callable[[MidiRouter], None] | None = None) -> None:
         self.params = params
         self._routers = routers
         self._on_learned = on_learned
@@ -96,7 +97,7 @@ class Learn:
         with self._lock:
             self._target = None
 
-    def capture(self, router: "MidiRouter", event: ControlEvent) -> bool:
+    def capture(self, router: MidiRouter, event: ControlEvent) -> bool:
         """Bind ``event``'s control to the armed target (MIDI thread); True when it was taken."""
         with self._lock:
             target = self._target

@@ -63,9 +63,10 @@ import fnmatch
 import math
 import re
 import tomllib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ear3d import paths
 from ear3d.control.actions import APP_ACTION_VALUES, APP_ACTIONS
@@ -239,15 +240,15 @@ class MidiMapping:
             b = self.notes.get(event.number)
         return b if b is not None and b.matches_channel(event.channel) else None
 
-    def with_binding(self, binding: Binding) -> "MidiMapping":
+    def with_binding(self, binding: Binding) -> MidiMapping:
         """A copy where ``binding`` replaces whatever its control did."""
         return self._replace_tables(lambda b: b.source == binding.source and b.number == binding.number, binding)
 
-    def without(self, target: str) -> "MidiMapping":
+    def without(self, target: str) -> MidiMapping:
         """A copy without the bindings that drive ``target`` (a parameter or an action's text)."""
         return self._replace_tables(lambda b: b.target == target or b.param == target, None)
 
-    def _replace_tables(self, drop: Any, add: Binding | None) -> "MidiMapping":
+    def _replace_tables(self, drop: Any, add: Binding | None) -> MidiMapping:
         tables: dict[str, dict[int, Binding]] = {s: {} for s in _SECTIONS}
         program = None
         for b in [*self.bindings(), *([add] if add is not None else [])]:
@@ -361,7 +362,7 @@ def key_line(text: str, path: Sequence[str]) -> int | None:
 
 
 class _Parser:
-    def __init__(self, specs: dict[str, ParamSpec], source: Path | None, text: str) -> None:
+    def __init__(self, specs: Mapping[str, ParamSpec], source: Path | None, text: str) -> None:
         self.specs = specs
         self.source = source
         self.text = text
@@ -559,13 +560,14 @@ class _Parser:
         mode = self.choice(at("mode"), where, "mode", table.get("mode", "toggle"), NOTE_MODES)
         on = self.bound(at("on"), where, "on", spec, table["on"]) if "on" in table else None
         off = self.bound(at("off"), where, "off", spec, table["off"]) if "off" in table else None
-        velocities = {}
+        velocities: dict[str, int] = {}
         for k in ("feedback_on", "feedback_off"):
             v = table.get(k, 127 if k == "feedback_on" else 0)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 127:
                 raise self.fail(at(k), f"{where}: {k} must be a velocity 0–127, got {v!r}")
             velocities[k] = v
-        return Binding("note", number, param=spec.name, mode=mode, on=on, off=off, **velocities, **common)
+        return Binding("note", number, param=spec.name, mode=mode, on=on, off=off,
+                       feedback_on=velocities["feedback_on"], feedback_off=velocities["feedback_off"], **common)
 
 
 def binding_to_toml(b: Binding) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import mido
 
@@ -99,7 +100,7 @@ class MidiRouter:
     and :meth:`feedback` on the frame loop. ``params`` is the registry the values are read
     from (for soft takeover, encoders and toggles); a private one with the defaults when None."""
 
-    def __init__(self, mapping: MidiMapping, params: Parameters | None = None, learn: "Learn | None" = None,
+    def __init__(self, mapping: MidiMapping, params: Parameters | None = None, learn: Learn | None = None,
                  name: str = "", actions_per_drain: int = 32, max_pending: int = 1024) -> None:
         self.params = params if params is not None else Parameters()
         self.learn = learn

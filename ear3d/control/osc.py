@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
@@ -44,7 +45,7 @@ MAX_CLIENTS = 16
 class _Dispatcher(Dispatcher):
     """python-osc's dispatcher, counting datagrams it cannot parse instead of passing silently."""
 
-    def __init__(self, owner: "OscServer") -> None:
+    def __init__(self, owner: OscServer) -> None:
         super().__init__()
         self.owner = owner
 
@@ -84,12 +85,14 @@ class OscServer:
         self._lock = threading.Lock()
         self.counts = {"received": 0, "applied": 0, "unknown": 0, "bad": 0, "malformed": 0}
         self._server = _Server((host, port), _Dispatcher(self))
-        self.address: tuple[str, int] = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="osc-server", daemon=True)
+        bound_host, bound_port = self._server.server_address[:2]
+        self.address: tuple[str, int] = (str(bound_host), int(bound_port))
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="osc-server", daemon=True)
         self._thread.start()
         if host not in LOOPBACK:
-            log.warning("OSC: listening on %s:%d, reachable from the network: anyone there can drive ear3d", *self.address)
+            log.warning("OSC: listening on %s:%d, reachable from the network: anyone there can drive ear3d",
+                        *self.address)
         else:
             log.warning("OSC: listening on udp://%s:%d (/ear3d/<parameter> value, /ear3d/query)", *self.address)
 

@@ -23,8 +23,9 @@ import math
 import numbers
 import threading
 import typing
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ear3d.config import Config
 from ear3d.messages import Command

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import mido
 
@@ -243,9 +244,9 @@ class PortWatcher:
                     device.detach()
                     log.warning("MIDI: %r unplugged; the show goes on, it reconnects when plugged in again", key)
             for key, name in present.items():
-                device = self.devices.get(key)
-                if device is None or not device.connected:
-                    self._connect(key, name, device)
+                known = self.devices.get(key)
+                if known is None or not known.connected:
+                    self._connect(key, name, known)
             if not any(d.connected for d in self.devices.values()):
                 listed = ", ".join(repr(n) for n in names) or "none"
                 self.problem = f"no MIDI input port matches {', '.join(map(repr, self.patterns))} (ports: {listed})"
@@ -280,7 +281,7 @@ class PortWatcher:
             except Exception:  # a failing state dump must not stop the watcher
                 log.exception("MIDI: sending the state to %r failed", key)
 
-    def start(self) -> "PortWatcher":
+    def start(self) -> PortWatcher:
         """Scan now, then about every ``interval_s`` on a daemon thread."""
         self.scan()
         self._thread = threading.Thread(target=self._run, name="midi-ports", daemon=True)

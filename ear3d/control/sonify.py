@@ -7,7 +7,7 @@ and a pause/resume command, so a flood of fader messages costs the worker one up
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ear3d.control.params import ParamSpec
 from ear3d.messages import Command
@@ -20,7 +20,8 @@ SELECTION_KEYS = frozenset(
 def selection(values: Mapping[str, float], layer_names: Sequence[str]) -> dict:
     """The worker's ``select`` value for the current parameters."""
     layer = layer_names[min(max(int(values["target_layer"]), 0), len(layer_names) - 1)]
-    region = {axis: (float(values[f"{axis}_pos"]), float(values[f"{axis}_width"])) for axis in ("channel", "pitch", "time")}
+    region = {axis: (float(values[f"{axis}_pos"]), float(values[f"{axis}_width"]))
+              for axis in ("channel", "pitch", "time")}
     return {"layer": layer, **region, "mode": "min" if values.get("minimise") else "max"}
 
 

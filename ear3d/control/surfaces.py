@@ -15,7 +15,8 @@ match the port's name, else generic.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import mido
 

@@ -25,7 +25,8 @@ class OrbitCamera:
     far: float = 1000.0
 
     @classmethod
-    def framing(cls, positions: np.ndarray, aspect: float = 16 / 9, fov_y: float = 45.0, margin: float = 1.1) -> OrbitCamera:
+    def framing(cls, positions: np.ndarray, aspect: float = 16 / 9, fov_y: float = 45.0,
+                margin: float = 1.1) -> OrbitCamera:
         """A camera whose view at ``aspect`` (width / height) holds every point of
         ``positions`` ((N, 3) float32), seen from the front-left and a little above."""
         if positions.size == 0 or not np.isfinite(positions).all():
@@ -89,7 +90,7 @@ def _blend(a: OrbitCamera, b: OrbitCamera, t: float) -> OrbitCamera:
     distance geometrically so that zooming feels even)."""
     distance = a.distance * (b.distance / a.distance) ** t if a.distance > 0 and b.distance > 0 else b.distance
     return OrbitCamera(
-        glm.mix(a.target, b.target, t),
+        glm.mix(a.target, b.target, t),  # type: ignore[arg-type]  # pyglm's stub: mix of vec3s is a vec3
         distance,
         (a.yaw + _wrap(b.yaw - a.yaw) * t) % (2 * math.pi),
         a.pitch + (b.pitch - a.pitch) * t,

@@ -18,7 +18,8 @@ class GLUnavailable(RuntimeError):
 def headless_context() -> moderngl.Context:
     """A standalone OpenGL 4.3+ context through EGL (Mesa llvmpipe or a GPU driver)."""
     try:
-        return moderngl.create_standalone_context(require=GL_VERSION, backend="egl")
+        # moderngl's stub types each **settings value as a dict
+        return moderngl.create_standalone_context(require=GL_VERSION, backend="egl")  # type: ignore[arg-type]
     except Exception as e:  # moderngl/glcontext raise several types here
         raise GLUnavailable(
             f"cannot create a headless OpenGL {GL_VERSION // 100}.{GL_VERSION % 100 // 10} context through EGL: {e}. "

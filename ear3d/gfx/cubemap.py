@@ -40,7 +40,7 @@ from ear3d.gfx.projection import (
     ods_offset,
     tilted_frame,
 )
-from ear3d.gfx.shaders import load_program, set_uniforms
+from ear3d.gfx.shaders import load_compute_shader, load_program, set_uniforms
 
 _STORE_GROUP = 16  # local_size of shaders/cube_store.glsl
 #: glEnable(GL_TEXTURE_CUBE_MAP_SEAMLESS): bilinear filtering reads across face edges.
@@ -68,7 +68,7 @@ class CubeMaps:
         self.size = size
         self.cubes: list[moderngl.TextureCube] = []
         self.targets: FrameTargets | None = None
-        self.store = load_program(ctx, "cube_store")
+        self.store = load_compute_shader(ctx, "cube_store")
         try:
             for _ in range(count):
                 cube = ctx.texture_cube((size, size), 4, dtype="f2")

@@ -55,7 +55,7 @@ class OffscreenTarget:
                     attachment.release()
             fbo.release()
 
-    def __enter__(self) -> "OffscreenTarget":
+    def __enter__(self) -> OffscreenTarget:
         return self
 
     def __exit__(self, *exc: object) -> None:

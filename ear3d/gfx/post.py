@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import moderngl
 
-from ear3d.gfx.shaders import load_program, set_uniforms
+from ear3d.gfx.shaders import load_draw_program, set_uniforms
 
 #: Bloom levels at most; the chain also stops before a level gets smaller than 4 pixels.
 MAX_BLOOM_LEVELS = 6
@@ -100,9 +100,9 @@ class PostProcess:
 
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
-        self.down = load_program(ctx, "bloom_down")
-        self.up = load_program(ctx, "bloom_up")
-        self.composite_program = load_program(ctx, "composite")
+        self.down = load_draw_program(ctx, "bloom_down")
+        self.up = load_draw_program(ctx, "bloom_up")
+        self.composite_program = load_draw_program(ctx, "composite")
         self._vaos = {id(p): ctx.vertex_array(p, []) for p in (self.down, self.up, self.composite_program)}
 
     def _fullscreen(self, program: moderngl.Program) -> None:
@@ -134,7 +134,7 @@ class PostProcess:
             source = tex
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE
-        for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:])):
+        for (tex, fbo), (below, _) in zip(reversed(targets.bloom[:-1]), reversed(targets.bloom[1:]), strict=True):
             fbo.use()
             ctx.viewport = (0, 0, *tex.size)
             below.use(location=0)

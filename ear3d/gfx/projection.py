@@ -74,7 +74,8 @@ def stereo_eyes(camera: OrbitCamera, aspect: float, separation: float, convergen
         shift = s * camera.near / conv
         projection = glm.frustum(-half_w - shift, half_w - shift, -top, top, camera.near, camera.far)
         eye_view = glm.translate(glm.mat4(1.0), glm.vec3(-s, 0.0, 0.0)) * view
-        eyes.append(Eye(eye_view, projection, glm.vec3(camera.eye) + right * s))
+        # pyglm's stub types mat4 * mat4 as mat4x2
+        eyes.append(Eye(eye_view, projection, glm.vec3(camera.eye) + right * s))  # type: ignore[arg-type]
     return eyes[0], eyes[1]
 
 
@@ -98,8 +99,8 @@ class Frame:
         """World → local frame coordinates (x right, y up, z backward), from ``position`` +
         ``offset`` (an eye offset in local coordinates)."""
         r, u, b = self.right, self.up, -self.forward
-        rotation = glm.mat4(glm.vec4(r.x, u.x, b.x, 0), glm.vec4(r.y, u.y, b.y, 0), glm.vec4(r.z, u.z, b.z, 0),
-                            glm.vec4(0, 0, 0, 1))
+        rotation = glm.mat4(glm.vec4(r.x, u.x, b.x, 0), glm.vec4(r.y, u.y, b.y, 0),  # type: ignore[call-overload]
+                            glm.vec4(r.z, u.z, b.z, 0), glm.vec4(0, 0, 0, 1))  # (pyglm's stub lacks the 4-column form)
         origin = self.position + (self.to_world(offset) if offset is not None else glm.vec3(0.0))
         return rotation * glm.translate(glm.mat4(1.0), -origin)
 
@@ -143,7 +144,8 @@ def cube_face_eye(frame: Frame, face: int, near: float, far: float, offset: glm.
     face_rotation = glm.lookAt(glm.vec3(0.0), glm.vec3(*direction), glm.vec3(*up))
     view = face_rotation * frame.view(offset)
     position = frame.position + (frame.to_world(offset) if offset is not None else glm.vec3(0.0))
-    return Eye(view, glm.perspective(math.radians(90.0), 1.0, near, far), position)
+    # pyglm's stub types mat4 * mat4 as mat4x2
+    return Eye(view, glm.perspective(math.radians(90.0), 1.0, near, far), position)  # type: ignore[arg-type]
 
 
 def ods_offset(face: int, separation: float, left: bool) -> glm.vec3:
@@ -188,7 +190,7 @@ def faces_seen(directions: np.ndarray) -> list[int]:
     d = np.asarray(directions, np.float64).reshape(-1, 3)
     axis = np.abs(d).argmax(axis=1)
     sign = d[np.arange(len(d)), axis] < 0
-    return sorted({int(a) * 2 + int(s) for a, s in zip(axis, sign)})
+    return sorted({int(a) * 2 + int(s) for a, s in zip(axis, sign, strict=True)})
 
 
 def dome_faces(fov_deg: float, samples: int = 256) -> list[int]:

@@ -72,7 +72,8 @@ class Scene:
         layer = np.asarray(layer)
         if layer.shape != (key_frames.shape[1],):
             raise ValueError(
-                f"the layout has {key_frames.shape[1]} neurons but the network has {layer.shape[0] if layer.ndim else 0} "
+                f"the layout has {key_frames.shape[1]} neurons but the network has "
+                f"{layer.shape[0] if layer.ndim else 0} "
                 f"(layer table of shape {layer.shape}): they must match"
             )
         if (edges is None) != (weights is None):
@@ -282,8 +283,9 @@ class Scene:
     def release(self) -> None:
         """Free every GL object of the scene (idempotent; the scene is unusable afterwards)."""
         self._release_edges()
-        if self.__dict__.get("_display") is not None:
-            self._display.release()
+        display = self.__dict__.get("_display")  # absent when the constructor failed before it
+        if display is not None:
+            display.release()
             self._display = None
         for part in ("renderer", "network"):  # absent when the constructor failed before them
             obj = self.__dict__.pop(part, None)

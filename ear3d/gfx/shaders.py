@@ -106,9 +106,28 @@ def load_program(ctx: moderngl.Context, name: str) -> moderngl.Program | moderng
     try:
         if "compute_shader" in sources:
             return ctx.compute_shader(sources["compute_shader"])
-        return ctx.program(**sources)
+        return ctx.program(vertex_shader=sources.get("vertex_shader"), geometry_shader=sources.get("geometry_shader"),
+                           fragment_shader=sources.get("fragment_shader"))
     except moderngl.Error as e:
         raise ShaderError(_explain(path, includes, e)) from None
+
+
+def load_draw_program(ctx: moderngl.Context, name: str) -> moderngl.Program:
+    """:func:`load_program` for a file that must define drawing stages, not a compute shader."""
+    program = load_program(ctx, name)
+    if not isinstance(program, moderngl.Program):
+        program.release()
+        raise ShaderError(f"{shader_path(name)}: a compute shader where a drawing program is needed")
+    return program
+
+
+def load_compute_shader(ctx: moderngl.Context, name: str) -> moderngl.ComputeShader:
+    """:func:`load_program` for a file that must define a compute shader."""
+    program = load_program(ctx, name)
+    if not isinstance(program, moderngl.ComputeShader):
+        program.release()
+        raise ShaderError(f"{shader_path(name)}: drawing stages where a compute shader is needed")
+    return program
 
 
 def set_uniforms(program: moderngl.Program | moderngl.ComputeShader, **values: object) -> None:
@@ -119,10 +138,13 @@ def set_uniforms(program: moderngl.Program | moderngl.ComputeShader, **values: o
         member = program.get(name, None)
         if member is None:
             continue
-        if isinstance(value, (bool, int, float, tuple, list)):
+        if isinstance(value, (bool, int, float, tuple, list)) and isinstance(
+                member, (moderngl.Uniform, moderngl.UniformBlock)):
             member.value = value
+        elif isinstance(member, moderngl.Uniform):
+            member.write(value)  # pyglm matrices and vectors support the buffer protocol
         else:
-            member.write(value)
+            raise TypeError(f"{name!r} is a {type(member).__name__}, not a uniform that takes a {type(value).__name__}")
 
 
 def all_shader_names() -> list[str]:

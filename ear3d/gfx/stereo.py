@@ -68,7 +68,7 @@ class StereoDisplay:
         size, aspect = eye_layout(self.mode, fbo.size)
         targets = self._allocate(size, settings.samples)
         for eye, (_, eye_fbo) in zip(stereo_eyes(camera, aspect, settings.eye_separation, settings.convergence),
-                                     self._eyes):
+                                     self._eyes, strict=True):
             passes.light(targets, eye)
             passes.post(targets, eye_fbo)
         fbo.use()

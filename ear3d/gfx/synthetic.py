@@ -66,8 +66,8 @@ def synthetic_network(
     phase = rng.uniform(0, 2 * np.pi, size=(neurons, 3))
     frames = np.empty((key_frames, neurons, 3), np.float32)
     for f in range(key_frames):
-        t = 2 * np.pi * f / key_frames
-        frames[f] = base + 0.04 * np.sin(t + phase)
+        loop_angle = 2 * np.pi * f / key_frames
+        frames[f] = base + 0.04 * np.sin(loop_angle + phase)
 
     # Edges: mostly layer k → k + 1, some skips k → k + 2; weights signed, heavy-tailed.
     src_layer = rng.integers(0, max(layers - 1, 1), size=edges)

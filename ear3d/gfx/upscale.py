@@ -59,7 +59,7 @@ class Upscaler:
         self.ctx.viewport = (0, 0, *dst.size)
         self.ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND)
         self.texture.use(0)
-        self.program["image"].value = 0
+        self.program["image"] = 0
         self.vao.render(moderngl.TRIANGLES, vertices=3)
 
     def _release_target(self) -> None:

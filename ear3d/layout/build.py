@@ -5,9 +5,10 @@ layout → key frames → world units. ``ear3d layout`` and the bench call :func
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,8 +22,11 @@ from ear3d.layout.keyframes import key_frames
 from ear3d.layout.multilevel import LevelHook, LevelReport, StepHook, multilevel_layout
 from ear3d.ml.device import choose_device
 
+if TYPE_CHECKING:
+    from ear3d.ml.model import Ear
 
-def model_spread(ear: torch.nn.Module, model_dir: Path) -> dict[str, np.ndarray] | None:
+
+def model_spread(ear: Ear, model_dir: Path) -> dict[str, np.ndarray] | None:
     """Each neuron's standard deviation over data, ``{layer: (C, F)}``, from the model's
     ``stats.npz`` when that file belongs to these weights (same fingerprint); else None."""
     from ear3d.ml.stats import fingerprint, load_stats

@@ -103,7 +103,8 @@ def save_layout(
         raise ValueError("positions exceed the float16 range; scale the layout first")
     src64, dst64 = np.asarray(src, np.int64), np.asarray(dst, np.int64)
     if src64.shape != dst64.shape or np.shape(weight) != src64.shape:
-        raise ValueError(f"src, dst and weight must have one shape, got {src64.shape}, {dst64.shape}, {np.shape(weight)}")
+        raise ValueError(f"src, dst and weight must have one shape, "
+                         f"got {src64.shape}, {dst64.shape}, {np.shape(weight)}")
     if len(src64) and (min(src64.min(), dst64.min()) < 0 or max(src64.max(), dst64.max()) >= table.size):
         raise ValueError(f"edge endpoints must be rows of the neuron table [0, {table.size})")
     meta = dict(meta or {})
@@ -129,7 +130,7 @@ def save_layout(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, allow_pickle=False, **arrays)  # numbers and text only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -189,7 +190,10 @@ def load_layout(path: str | Path, table: NeuronTable | None = None) -> Layout:
         raise LayoutMismatch(f"{path} has format {fmt!r}; this ear3d reads {FORMAT!r}")
     try:
         names = [str(n) for n in data["layer_name"]]
-        file_table = neuron_table(list(zip(names, data["layer_channels"].tolist(), data["layer_pitches"].tolist())))
+        channels, pitches = data["layer_channels"].tolist(), data["layer_pitches"].tolist()
+        if not len(names) == len(channels) == len(pitches):
+            raise LayoutMismatch(f"{path}: the layer table's columns differ in length (damaged file)")
+        file_table = neuron_table(list(zip(names, channels, pitches, strict=True)))
         stored = (data["neuron_layer"], data["neuron_channel"], data["neuron_pitch"])
         if any(s.shape != (file_table.size,) for s in stored) or not (
             np.array_equal(stored[0], file_table.layer) and np.array_equal(stored[1], file_table.channel)

@@ -21,7 +21,7 @@ into a wide layer's neuron do not crush it onto its neighbours.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

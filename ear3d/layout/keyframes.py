@@ -5,7 +5,7 @@ the change of shape should move on screen), then separated like the base
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -22,6 +22,8 @@ ceil-mode pool pools one real row with padding, that row's paths count half.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -38,6 +40,9 @@ from ear3d.graph import (
     neuron_table,
     pool_op,
 )
+
+if TYPE_CHECKING:
+    from ear3d.ml.model import CPCModel, Ear
 
 _ELEMENTWISE = (
     nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Identity,
@@ -60,10 +65,8 @@ def conv_from(module: nn.Conv1d | nn.Conv2d) -> PitchOp:
         return conv_op(w.sum(axis=2), groups=module.groups)
     k, dil = w.shape[2], _first(module.dilation)
     pad = module.padding
-    if pad == "same":
-        pad_h = dil * (k - 1) // 2
-    elif pad == "valid":
-        pad_h = 0
+    if isinstance(pad, str):  # "same" or "valid", the two torch accepts
+        pad_h = dil * (k - 1) // 2 if pad == "same" else 0
     else:
         pad_h = _first(pad)
     return conv_op(w, stride=_first(module.stride), padding=pad_h, dilation=dil, groups=module.groups)
@@ -94,7 +97,7 @@ def _cft(shape: torch.Size) -> tuple[int, int, int]:
     """A tensor's shape without batch as (channels, pitches, time)."""
     dims = tuple(int(d) for d in shape[1:])
     if len(dims) == 3:
-        return dims  # type: ignore[return-value]
+        return dims
     if len(dims) == 2:
         return dims[0], 1, dims[1]
     if len(dims) == 1:
@@ -149,9 +152,10 @@ def sequential_graph(model: nn.Sequential, input_shape: tuple[int, ...]) -> Netw
 
     def finish(grid_cft: tuple[int, int, int]) -> None:
         nonlocal pending, pending_name, current
-        layers.append((pending_name, grid_cft[0], grid_cft[1]))  # type: ignore[arg-type]
-        conns.append(Connection(current, pending_name, pending))  # type: ignore[arg-type]
-        current, pending, pending_name = pending_name, None, None  # type: ignore[assignment]
+        assert pending is not None and pending_name is not None  # called only with a layer pending
+        layers.append((pending_name, grid_cft[0], grid_cft[1]))
+        conns.append(Connection(current, pending_name, pending))
+        current, pending, pending_name = pending_name, None, None
 
     for i, (name, m) in enumerate(leaves):
         _, out_shape = shapes[i]
@@ -167,9 +171,9 @@ def sequential_graph(model: nn.Sequential, input_shape: tuple[int, ...]) -> Netw
                 op = conv_from(m)
             pending, pending_name = (op if pending is None else compose(pending, op)), name
         elif isinstance(m, (*_POOLS_1D, *_POOLS_2D)):
-            op = pool_from(m, grid[0])
-            if op is not None:
-                pending = op if pending is None else compose(pending, op)
+            pool = pool_from(m, grid[0])
+            if pool is not None:
+                pending = pool if pending is None else compose(pending, pool)
         elif isinstance(m, nn.Flatten):
             continue  # keep the grid of the tensor before flattening: a Linear reads it whole
         elif not isinstance(m, _ELEMENTWISE):
@@ -181,14 +185,15 @@ def sequential_graph(model: nn.Sequential, input_shape: tuple[int, ...]) -> Netw
     return network_graph(neuron_table(layers), conns)
 
 
-def cpc_connections(model: nn.Module) -> list[Connection]:
+def cpc_connections(model: CPCModel) -> list[Connection]:
     """The CPC model's connections: three per encoder block (conv1 + pool into its hidden
     layer, conv2 out of it, the shortcut around it), one per AR block, the heads."""
-    from ear3d.ml.model import encoder_hidden_name
+    from ear3d.ml.model import ARBlock, EncoderBlock, encoder_hidden_name
 
     names = model.layer_names()
     conns, prev = [], names[0]
     for i, block in enumerate(model.encoder):
+        assert isinstance(block, EncoderBlock)  # CPCModel's encoder holds nothing else
         c_in, c_out = block.conv1.in_channels, block.conv1.out_channels
         hidden, out = encoder_hidden_name(i), f"enc{i}"
         # main: conv1 (3 × kt) → [pool] → hidden → conv2 (kp × 1)
@@ -198,12 +203,14 @@ def cpc_connections(model: nn.Module) -> list[Connection]:
         conns.append(Connection(hidden, out, conv_from(block.conv2)))
         # shortcut: [pool] → the centre rows from skip_offset → 1 × 1 conv or identity
         skip = identity_op(c_in, block.skip_offset)
-        if pool is not None:
-            skip = compose(pool_from(block.pool, c_in), skip)  # type: ignore[arg-type]
+        pool_in = pool_from(block.pool, c_in)  # the same pool, over the block's input channels
+        if pool_in is not None:
+            skip = compose(pool_in, skip)
         conns.append(Connection(prev, out, compose(skip, shortcut_from(block.shortcut, c_in))))
         prev = out
     z = prev
     for i, block in enumerate(model.autoregressive):
+        assert isinstance(block, ARBlock)  # CPCModel's autoregressive part holds nothing else
         op = add(conv_from(block.conv), shortcut_from(block.shortcut, block.conv.in_channels))
         conns.append(Connection(prev, f"ar{i}", op))  # its time pool joins nothing along pitch
         prev = f"ar{i}"
@@ -215,10 +222,10 @@ def cpc_connections(model: nn.Module) -> list[Connection]:
     return conns
 
 
-def cpc_shapes(model: nn.Module, n_bins: int) -> list[tuple[str, int, int]]:
+def cpc_shapes(model: CPCModel, n_bins: int) -> list[tuple[str, int, int]]:
     """(name, channels, pitches) of every named layer, from one forward pass on zeros."""
     p = next(model.parameters())
-    c_in = model.encoder[0].conv1.in_channels  # 1, or 2 with the phase channel
+    c_in = model.in_channels  # 1, or 2 with the phase channel
     was_training = model.training
     try:
         with torch.no_grad():
@@ -228,11 +235,11 @@ def cpc_shapes(model: nn.Module, n_bins: int) -> list[tuple[str, int, int]]:
     return [(name, int(a.shape[1]), int(a.shape[2])) for name, a in acts.items()]
 
 
-def cpc_graph(model: nn.Module, n_bins: int) -> NetworkGraph:
+def cpc_graph(model: CPCModel, n_bins: int) -> NetworkGraph:
     """The CPC model's neuron graph (``model``: an ``ear3d.ml.model.CPCModel``)."""
     return network_graph(neuron_table(cpc_shapes(model, n_bins)), cpc_connections(model))
 
 
-def ear_graph(ear: nn.Module, n_bins: int) -> NetworkGraph:
+def ear_graph(ear: Ear, n_bins: int) -> NetworkGraph:
     """The graph of an ``ear3d.ml.model.Ear`` (its CQT front end has no learned neurons)."""
     return cpc_graph(ear.model, n_bins)

@@ -25,9 +25,10 @@ import torch
 @dataclass(frozen=True)
 class Tree:
     """A built tree. ``order``: (N,) vertex indices in Morton order; per level l (0 = the root's
-    children … L−1 = leaves): ``com[l]`` (M_l, D) centres of charge, ``charge[l]`` (M_l,), ``count[l]`` (M_l,) vertices per cell,
-    ``cell_of[l]`` (N,) cell of each sorted vertex, ``first_child[l]``/``child_count[l]``
-    (M_l,) children in level l+1 (for leaves: first sorted vertex and vertex count);
+    children … L−1 = leaves): ``com[l]`` (M_l, D) centres of charge, ``charge[l]`` (M_l,),
+    ``count[l]`` (M_l,) vertices per cell, ``cell_of[l]`` (N,) cell of each sorted vertex,
+    ``first_child[l]``/``child_count[l]`` (M_l,) children in level l+1 (for leaves: first sorted
+    vertex and vertex count);
     ``side[l]`` cell side length in position units."""
 
     order: torch.Tensor

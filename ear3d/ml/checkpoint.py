@@ -10,14 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ear3d.atomic import atomic_write
 from ear3d.config import Config
 from ear3d.model_folder import CONFIG_FILE, MODEL_FILE, model_file
+
+if TYPE_CHECKING:  # ear3d.ml.model imports this module when it builds an ear
+    from ear3d.ml.model import CPCModel, Ear
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +83,14 @@ def describe_config(config: Config) -> dict[str, Any]:
     }
 
 
-def architecture_json(model: torch.nn.Module) -> dict[str, Any]:
+def architecture_json(model: CPCModel) -> dict[str, Any]:
     """The architecture of a CPCModel as plain data."""
     return {**dataclasses.asdict(model.arch), "n_bins": model.n_bins, "in_channels": model.in_channels,
             "z_dim": model.z_dim, "c_dim": model.c_dim,
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
-def save_model(directory: Path, model: torch.nn.Module, config: Config, extra: Mapping[str, Any]) -> None:
+def save_model(directory: Path, model: CPCModel, config: Config, extra: Mapping[str, Any]) -> None:
     """Write ``model.safetensors`` and ``config.json`` (with ``extra``: training, data, metrics)."""
     directory = Path(directory)
     state = model.state_dict()
@@ -128,7 +132,7 @@ def _trained_models_hint(directory: Path) -> str:
     return f"trained models in {parent}: {', '.join(names)}" if names else f"no trained model in {parent}"
 
 
-def load_into_ear(ear: torch.nn.Module, config: Config) -> bool:
+def load_into_ear(ear: Ear, config: Config) -> bool:
     """Load ``models/<name>/model.safetensors`` into ``ear.model`` as ``model.weights`` says.
 
     The user's copy wins over the shipped one (:func:`ear3d.model_folder.model_file`); ``config.json``

@@ -26,13 +26,13 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
 
     fig = new_figure(SIZE)
     axes = fig.subplots(1, 2)
-    for ax, (metric, label) in zip(axes, PANELS):
+    for ax, (metric, label) in zip(axes, PANELS, strict=True):
         for kind, name, colour, width in (("train", "training", TRAIN_COLOUR, 1.0),
                                           ("val", "validation", VAL_COLOUR, 2.5)):
             points = [(float(h["step"]), float(h[f"{kind}_{metric}"])) for h in history
                       if h.get(f"{kind}_{metric}") is not None]
             if points:
-                steps, values = zip(*points)
+                steps, values = zip(*points, strict=True)
                 ax.plot(steps, values, color=rgb(colour), linewidth=width, label=name,
                         marker="o" if kind == "val" else None, markersize=3.5)
         ax.set_xlabel("optimizer step")

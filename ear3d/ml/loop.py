@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -39,6 +40,9 @@ from torch.overrides import TorchFunctionMode
 from ear3d.ml.cqt import LOG_RANGE, POWER_EPS
 from ear3d.ml.model import Ear, encoder_hidden_name
 
+if TYPE_CHECKING:
+    from nnAudio.features import CQT1992v2
+
 log = logging.getLogger(__name__)
 
 
@@ -47,12 +51,12 @@ class RedirectedReLU(torch.autograd.Function):
     everywhere, the gradient where it would raise x (descent moves x by −grad, so grad < 0)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return x.clamp_min(0)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         relu_grad = torch.where(x > 0, grad, torch.zeros_like(grad))
         redirected = torch.where((x <= 0) & (grad > 0), torch.zeros_like(grad), grad)
@@ -72,14 +76,14 @@ class RedirectReLUs(TorchFunctionMode):
     without this module knowing.
     """
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in (F.relu, torch.relu, torch.Tensor.relu):
             return redirected_relu(args[0])
         return func(*args, **kwargs)
 
 
-def layer_strides(ear: Ear) -> "OrderedDict[str, int]":
+def layer_strides(ear: Ear) -> OrderedDict[str, int]:
     """name → scalogram frames per time step of that layer (1, 2, 4, …), read off the pools."""
     out: OrderedDict[str, int] = OrderedDict(scalogram=1)
     stride = 1
@@ -138,7 +142,7 @@ class LoopedEar(nn.Module):
 
     # -- constant-Q transform -----------------------------------------------------------
 
-    def _build_kernels(self, transform: nn.Module) -> None:
+    def _build_kernels(self, transform: CQT1992v2) -> None:
         real = transform.cqt_kernels_real[:, 0].detach().float()
         imag = -transform.cqt_kernels_imag[:, 0].detach().float()  # nnAudio negates the imaginary part
         scale = torch.sqrt(transform.lenghts.float()).view(-1, 1)  # nnAudio's "librosa" scaling
@@ -199,8 +203,8 @@ class LoopedEar(nn.Module):
             seg = played[:, start : start + (n_frames - 1) * hop + taps]
             frames = seg.unfold(-1, taps, hop)  # (B, frames, taps), a strided view
             parts.append(frames @ kernel.to(frames.dtype))  # (B, frames, 2·bins)
-        re = torch.cat([p[..., :n] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
-        im = torch.cat([p[..., n:] for p, n in zip(parts, self.group_bins)], -1).float().transpose(1, 2)
+        re = torch.cat([p[..., :n] for p, n in zip(parts, self.group_bins, strict=True)], -1).float().transpose(1, 2)
+        im = torch.cat([p[..., n:] for p, n in zip(parts, self.group_bins, strict=True)], -1).float().transpose(1, 2)
         power = re * re + im * im  # (B, F, frames)
         logp = (torch.log(power + POWER_EPS) - math.log(POWER_EPS)) / LOG_RANGE
         channels = [logp]
@@ -213,7 +217,7 @@ class LoopedEar(nn.Module):
 
     # -- the network, cropped and aligned ----------------------------------------------------
 
-    def activations(self, scalogram: torch.Tensor, redirect: bool = False) -> "OrderedDict[str, torch.Tensor]":
+    def activations(self, scalogram: torch.Tensor, redirect: bool = False) -> OrderedDict[str, torch.Tensor]:
         """(B, 1, F, Tc + T) → name → (B, C, F, (Tc + T) // stride) over context + window.
 
         redirect: ReLUs pass the gradient that would wake dead units (see the module doc);
@@ -243,8 +247,8 @@ class LoopedEar(nn.Module):
         return u + self.context_frames // stride
 
     def crop(
-        self, acts: "OrderedDict[str, torch.Tensor]", shifts: torch.Tensor | None = None
-    ) -> "OrderedDict[str, torch.Tensor]":
+        self, acts: OrderedDict[str, torch.Tensor], shifts: torch.Tensor | None = None
+    ) -> OrderedDict[str, torch.Tensor]:
         """Context + window activations → window activations (B, C, F, T_l), aligned by ``shifts``."""
         out: OrderedDict[str, torch.Tensor] = OrderedDict()
         for name, a in acts.items():
@@ -255,7 +259,7 @@ class LoopedEar(nn.Module):
                 out[name] = torch.take_along_dim(a, self.align_index(name, shifts)[:, None, None, :], dim=3)
         return out
 
-    def forward(self, loops: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, loops: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         """Unshifted loops (B, S) → window activations name → (B, C, F, T_l)."""
         shifts = torch.zeros(loops.shape[0], dtype=torch.long, device=loops.device)
         acts = self.activations(self.scalogram(self.play(loops, shifts)))

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ear3d.ml.model import CPCModel
+
 
 @dataclass
 class LossResult:
@@ -30,7 +32,7 @@ class LossResult:
     negatives: int
 
 
-def valid_steps(model: nn.Module, k: int, z_steps: int, c_steps: int) -> int:
+def valid_steps(model: CPCModel, k: int, z_steps: int, c_steps: int) -> int:
     """How many c steps j (0 … J−1) have their prediction k inside the z sequence."""
     j = 0
     while j < c_steps and model.target_step(j, k) < z_steps:
@@ -38,7 +40,7 @@ def valid_steps(model: nn.Module, k: int, z_steps: int, c_steps: int) -> int:
     return j
 
 
-def cpc_loss(model: nn.Module, z: torch.Tensor, c: torch.Tensor, over_time: bool = False) -> LossResult:
+def cpc_loss(model: CPCModel, z: torch.Tensor, c: torch.Tensor, over_time: bool = False) -> LossResult:
     """z (B, z_dim, Tz), c (B, c_dim, Tc) of a CPCModel ``model`` → :class:`LossResult`.
 
     Scores are computed in float32 whatever the activations' dtype (autocast-safe).
@@ -83,7 +85,7 @@ class ContrastiveObjective(nn.Module):
     prediction heads inside the synchronised forward.
     """
 
-    def __init__(self, model: nn.Module, over_time: bool = False):
+    def __init__(self, model: CPCModel, over_time: bool = False):
         super().__init__()
         self.model = model
         self.over_time = over_time

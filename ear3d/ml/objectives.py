@@ -16,8 +16,9 @@ of feature-visualisation libraries (Lucid, torch-lucent)::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -51,7 +52,7 @@ class Region:
         return start, start + count
 
     @classmethod
-    def parse(cls, value: Any, axis: str) -> "Region":
+    def parse(cls, value: Any, axis: str) -> Region:
         """A Region, a (position, width) pair or {"position", "width"} → Region."""
         if isinstance(value, Region):
             return value
@@ -93,7 +94,7 @@ class Selection:
                 raise SelectionError(f"{axis} must be a Region (use Selection.parse for pairs)")
 
     @classmethod
-    def parse(cls, value: Any) -> "Selection":
+    def parse(cls, value: Any) -> Selection:
         """A Selection, or a mapping {"layer", "channel", "pitch", "time", "mode", "weight"}
         whose regions are Regions, (position, width) pairs or mappings."""
         if isinstance(value, Selection):
@@ -112,7 +113,7 @@ class Selection:
 
     def slices(self, shape: tuple[int, int, int]) -> tuple[slice, slice, slice]:
         """(channel, pitch, time) slices of a layer whose activations are (C, F, T)."""
-        return tuple(slice(*getattr(self, a).bounds(n)) for a, n in zip(AXES, shape))  # type: ignore[return-value]
+        return tuple(slice(*getattr(self, a).bounds(n)) for a, n in zip(AXES, shape, strict=True))  # type: ignore[return-value]
 
     def check(self, shapes: Mapping[str, tuple[int, int, int]]) -> None:
         """Raise SelectionError when the layer is unknown (``shapes``: name → (C, F, T))."""
@@ -163,46 +164,46 @@ class Objective:
             if name not in shapes:
                 raise SelectionError(f"unknown layer {name!r}; layers: {', '.join(shapes)}")
 
-    def _join(self, other: "Objective") -> dict:
+    def _join(self, other: Objective) -> dict:
         return {"selections": self.selections + other.selections, "uses": tuple(dict.fromkeys(self.uses + other.uses))}
 
     def _same(self) -> dict:
         return {"selections": self.selections, "uses": self.uses}
 
-    def __add__(self, other: "Objective | float") -> "Objective":
+    def __add__(self, other: Objective | float) -> Objective:
         if isinstance(other, Objective):
             return Objective(lambda a: self(a) + other(a), f"{self.name} + {other.name}", **self._join(other))
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             return Objective(lambda a: self(a) + other, f"{self.name} + {other:g}", **self._same())
         return NotImplemented
 
-    def __radd__(self, other: "Objective | float") -> "Objective":
+    def __radd__(self, other: Objective | float) -> Objective:
         if isinstance(other, (int, float)) and other == 0:  # sum([...]) starts at 0
             return self
         return self.__add__(other)
 
-    def __neg__(self) -> "Objective":
+    def __neg__(self) -> Objective:
         return Objective(lambda a: -self(a), f"-({self.name})", **self._same())
 
-    def __sub__(self, other: "Objective | float") -> "Objective":
+    def __sub__(self, other: Objective | float) -> Objective:
         return self + (-other)
 
-    def __rsub__(self, other: float) -> "Objective":
+    def __rsub__(self, other: float) -> Objective:
         return (-self) + other
 
-    def __mul__(self, k: float) -> "Objective":
+    def __mul__(self, k: float) -> Objective:
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
         return Objective(lambda a: k * self(a), f"{k:g}·({self.name})", **self._same())
 
     __rmul__ = __mul__
 
-    def __truediv__(self, k: float) -> "Objective":
+    def __truediv__(self, k: float) -> Objective:
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
         return self * (1.0 / k)
 
-    def recorded(self, into: dict[str, torch.Tensor], key: str) -> "Objective":
+    def recorded(self, into: dict[str, torch.Tensor], key: str) -> Objective:
         """This objective, also keeping each value it computes as ``into[key]``: the parts of a
         composed objective can be reported without evaluating them twice."""
 

@@ -33,9 +33,10 @@ import collections
 import contextlib
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -163,7 +164,7 @@ class StepResult:
     """
 
     waveform: torch.Tensor
-    acts: "OrderedDict[str, torch.Tensor]"
+    acts: OrderedDict[str, torch.Tensor]
     scalogram: torch.Tensor
     scalogram_grad: torch.Tensor
     loss: float = math.nan
@@ -182,7 +183,7 @@ class Heard:
 
     shifts: torch.Tensor
     scalogram: torch.Tensor
-    acts: "OrderedDict[str, torch.Tensor]"
+    acts: OrderedDict[str, torch.Tensor]
     evaluated: dict[str, torch.Tensor]
 
 
@@ -253,7 +254,7 @@ class Sonifier:
         # which compiled graphs are not guaranteed to honour.
         looped, redirect = self.looped, s.relu_redirect == "on" and s.compile != "on"
 
-        def fn(scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        def fn(scalogram: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
             return looped.activations(scalogram, redirect=redirect)
 
         if s.compile == "on":
@@ -261,7 +262,7 @@ class Sonifier:
             mode = "reduce-overhead" if self.device.type == "cuda" else "default"
             compiled = torch.compile(fn, mode=mode, dynamic=False)
 
-            def fn_compiled(scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+            def fn_compiled(scalogram: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
                 if self.device.type == "cuda":
                     torch.compiler.cudagraph_mark_step_begin()  # outputs of the last replay are done with
                 return compiled(scalogram)
@@ -313,7 +314,7 @@ class Sonifier:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _normalized(self, acts: "OrderedDict[str, torch.Tensor]") -> dict[str, torch.Tensor]:
+    def _normalized(self, acts: OrderedDict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return normalize(acts, self._stat_tensors)
 
     def hear(self, loop: torch.Tensor, batch: int = 1, augment: bool = False) -> Heard:
@@ -402,7 +403,7 @@ class Sonifier:
             scalogram_grad=self._window(scal_grad)[0, 0] if scal_grad is not None else torch.zeros_like(window),
             loss=loss_value,
             target=target_value,
-            terms=dict(zip(parts, numbers[3:])),
+            terms=dict(zip(parts, numbers[3:], strict=True)),
         )
 
     def run(self, steps: int, progress: bool = False, on_step: Callable[[StepResult], None] | None = None

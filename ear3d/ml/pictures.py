@@ -64,7 +64,7 @@ def scalograms_png(path: str | Path, panels: Mapping[str, np.ndarray], scale: in
     height = max(bins * scale + 110, 260)
     fig = new_figure((width, height))
     axes = np.atleast_1d(fig.subplots(1, len(arrays), sharey=True, squeeze=False)[0])
-    for ax, name, a in zip(axes, panels, arrays):
+    for ax, name, a in zip(axes, panels, arrays, strict=True):
         image = ax.imshow(a, origin="lower", aspect="auto", interpolation="nearest",
                           cmap=SIGNED_CMAP if symmetric else SCALOGRAM_CMAP, vmin=lo, vmax=hi)
         ax.set_title(name)

@@ -24,7 +24,7 @@ normalisation, mixing back to the origin, the amplitude bound) in :mod:`ear3d.ml
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 

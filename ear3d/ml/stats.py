@@ -160,7 +160,7 @@ def save_stats(path: str | Path, stats: Stats) -> Path:
         arrays[f"{name}/mean"] = s.mean
         arrays[f"{name}/std"] = s.std
         arrays[f"{name}/scale"] = np.array(s.scale, dtype=np.float64)
-    return atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+    return atomic_write(path, lambda tmp: np.savez(tmp, allow_pickle=False, **arrays), suffix=".npz")
 
 
 def load_stats(path: str | Path) -> Stats:

@@ -18,8 +18,8 @@ the step's generator happen in this order too, so a seed replays a run):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 

@@ -53,7 +53,8 @@ class ImageCache:
         self._register, self._unregister = register, unregister
         self._textures: dict[Hashable, tuple[Any, moderngl.Texture]] = {}
 
-    def texture(self, key: Hashable, version: Any, make: Callable[[], np.ndarray], smooth: bool = True) -> moderngl.Texture:
+    def texture(self, key: Hashable, version: Any, make: Callable[[], np.ndarray],
+                smooth: bool = True) -> moderngl.Texture:
         """The texture of ``key``, rebuilt from ``make()`` ((H, W, 4) uint8, row 0 at the top)
         when ``version`` differs from the uploaded one; ``smooth`` = linear filtering, else
         nearest (one sharp cell per entry)."""

@@ -113,7 +113,7 @@ def _menu(spec: Any, value: float, out: list[Command], midi: Any, rects: Rects |
         imgui.end_popup()
 
 
-def layer_combo(spec: Any, value: int, layer_names: Sequence[str], out: list[Command], label: str | None = None,
+def layer_combo(spec: Any, value: float, layer_names: Sequence[str], out: list[Command], label: str | None = None,
                 rects: Rects | None = None, midi: Any = None) -> None:
     """A combo of layer names for an integer layer-index parameter (−1 = none when allowed)."""
     allow_none = spec.lo < 0

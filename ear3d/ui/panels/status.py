@@ -15,7 +15,8 @@ def rows(ui: PanelInput) -> list[tuple[str, str]]:
     s = ui.state
     frame = s.frame
     audio = s.audio
-    sound = f"{audio.device}, {audio.underruns} underruns" if audio.device else f"none ({(audio.problem or 'off').split(' (')[0]})"
+    sound = (f"{audio.device}, {audio.underruns} underruns" if audio.device
+             else f"none ({(audio.problem or 'off').split(' (')[0]})")
     out = [
         ("frames", f"{s.fps:.1f} /s, {s.frame_ms:.1f} ms"),
         ("steps", f"{s.steps_per_s:.1f} /s" + (f", {frame.step} so far" if frame is not None else "")),

@@ -84,7 +84,8 @@ def _time_strip(ui: PanelInput) -> None:
     t0, t1 = Region(float(v["time_pos"]), float(v["time_width"])).bounds(steps)
     col = imgui.get_color_u32
     draw.add_rect_filled(p, imgui.ImVec2(p.x + width, p.y + height), col(imgui.ImVec4(0.12, 0.15, 0.2, 0.9)), 3.0)
-    draw.add_rect_filled(imgui.ImVec2(p.x + width * t0 / steps, p.y), imgui.ImVec2(p.x + width * t1 / steps, p.y + height),
+    draw.add_rect_filled(imgui.ImVec2(p.x + width * t0 / steps, p.y),
+                         imgui.ImVec2(p.x + width * t1 / steps, p.y + height),
                          col(imgui.ImVec4(theme.ACCENT[0], theme.ACCENT[1], theme.ACCENT[2], 0.55)), 3.0)
     x = p.x + width * ui.state.phase
     draw.add_line(imgui.ImVec2(x, p.y - 2), imgui.ImVec2(x, p.y + height + 2), col(imgui.ImVec4(1, 1, 1, 0.9)), 2.0)
