@@ -191,7 +191,8 @@ class _Driver:
 
 def _steps(app: Any) -> int:
     """Optimization steps the worker has taken."""
-    return int(getattr(app.session.worker.sonifier, "steps", 0))
+    _, frame = app.session.worker.frames.peek()
+    return frame.step if frame is not None else 0
 
 
 def _launch(app: Any, driver: _Driver, started: float, timeout: float) -> list[Row]:
