@@ -23,7 +23,15 @@ Rows:
   on`` but waiting for the drawing with the GIL released (as a window's swap alone would)
   instead of inside moderngl (``LiveApp.wait_for_gl`` on a software renderer);
 - ratios: running vs idle frame time, adaptive on vs off frames/s, steps/s with rendering vs
-  without, and with the GIL released vs held while GL draws.
+  without, and with the GIL released vs held while GL draws;
+- ``thread worker|process worker, drawing|no rendering`` (``--workers both``, the default):
+  optimization steps/s with the worker in the app's process (``optimize.worker = "thread"``)
+  and in a process of its own (``"process"``), drawing at full quality (adaptive off) and with
+  the frame loop asleep, frame time while drawing, the load average; a second LiveApp runs the
+  other kind, the two alternated round by round (the idle one paused); ratio rows process vs
+  thread.
+
+The cases above run with the configured ``optimize.worker`` (auto: process on the CPU).
 
 The machine is shared: read the ratios and the load average beside the absolute figures. On
 a software renderer (llvmpipe) the renderer and the worker compete for the same cores.
@@ -77,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="draw into a real window (moderngl-window backend, default pyglet; needs a display)")
     parser.add_argument("--screenshot", type=Path, default=None,
                         help="save PNGs of the last frame of each 'worker running' case (name-<case>.png)")
+    parser.add_argument("--workers", choices=("both", "config"), default="both",
+                        help="both: also compare the thread and the process worker side by side (default); "
+                             "config: only the configured optimize.worker")
     parser.add_argument("--launch-timeout", type=positive_seconds, default=300.0,
                         help="most seconds to wait for the model and the first sonified clip (default 300)")
 
@@ -281,6 +292,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         app.params.set("sonify", 0)
         rows += _case_rows(measured)
         rows += _ratio_rows(measured)
+        if args.workers == "both":
+            rows += _compare_workers(args, config, surface, app, driver, fixed)
         return rows
     finally:
         if app is not None:
@@ -336,4 +349,72 @@ def _ratio_rows(measured: dict[str, _Measured]) -> list[Row]:
     if no_render > 0:
         for name in ("worker running, adaptive off", "worker running, adaptive on"):
             rows.append(Row(f"{name} vs no rendering", "optimization steps/s", rate(name) / no_render, "ratio"))
+    return rows
+
+
+def _compare_workers(args: argparse.Namespace, config: Config, surface: Any, app: Any, driver: _Driver,
+                     fixed: Any) -> list[Row]:
+    """Steps/s of the thread and the process worker, drawing and not: ``app`` runs the configured
+    kind, a second LiveApp the other one; rounds alternate between them."""
+    from ear3d.app import LiveApp
+    from ear3d.worker_client import worker_kind
+
+    mine = worker_kind(config)
+    other_kind = "thread" if mine == "process" else "process"
+    other = LiveApp(config.replace({"optimize": {"worker": other_kind}}), surface.ctx, out_dir=Path("out"))
+    try:
+        other.quality = fixed
+        other_driver = _Driver(other, surface)
+        deadline = time.perf_counter() + args.launch_timeout
+        while other.loading:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the {other_kind} worker's model was not ready after {args.launch_timeout:g} s")
+            other_driver.frame()
+        apps = {mine: (app, driver), other_kind: (other, other_driver)}
+        measured = {(kind, drawing): _Measured() for kind in ("thread", "process") for drawing in (True, False)}
+        for _ in range(args.rounds):
+            for kind in ("thread", "process"):
+                for k, (a, d) in apps.items():  # only the measured one steps
+                    a.quality = fixed
+                    a.params.set("sonify", int(k == kind))
+                    d.frame()  # applies the controls
+                a, d = apps[kind]
+                for drawing in (True, False):
+                    m = measured[(kind, drawing)]
+                    if drawing:
+                        d.draw_for(args.warmup)
+                    else:
+                        time.sleep(args.warmup)
+                    steps0, t0 = _steps(a), time.perf_counter()
+                    if drawing:
+                        m.times += d.draw_for(args.seconds)
+                    else:
+                        time.sleep(args.seconds)
+                    m.steps += _steps(a) - steps0
+                    m.seconds += time.perf_counter() - t0
+                    m.loads.append(os.getloadavg()[0])
+        for a, d in apps.values():
+            a.params.set("sonify", 0)
+            d.frame()
+    finally:
+        other.close()
+    rows: list[Row] = []
+    for (kind, drawing), m in measured.items():
+        name = f"{kind} worker, {'drawing (adaptive off)' if drawing else 'no rendering'}"
+        rows.append(Row(name, "optimization steps/s", m.steps / m.seconds, "steps/s"))
+        if drawing:
+            rows.append(Row(name, "frame time median", float(np.median(m.times)) * 1e3, "ms"))
+        rows.append(Row(name, "load average (1 min)", statistics.mean(m.loads), "load"))
+
+    def rate(kind: str, drawing: bool) -> float:
+        m = measured[(kind, drawing)]
+        return m.steps / m.seconds
+
+    for drawing, what in ((True, "optimization steps/s while drawing"), (False, "optimization steps/s, no rendering")):
+        thread = rate("thread", drawing)
+        rows.append(Row("process vs thread worker", what,
+                        rate("process", drawing) / thread if thread > 0 else float("nan"), "ratio"))
+    rows.append(Row("process vs thread worker", "frame time median while drawing",
+                    float(np.median(measured[("process", True)].times))
+                    / float(np.median(measured[("thread", True)].times)), "ratio"))
     return rows
