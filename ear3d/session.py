@@ -66,19 +66,20 @@ def placement(
 def check_interop(config: Config, ctx: moderngl.Context) -> None:
     """``render.interop = "cuda"`` where the worker's activations (on the device
     ``optimize.device`` chooses) cannot reach ``ctx`` through CUDA–GL interop: a ConfigError
-    naming the reason, in one line. Call on the GL thread before the model is built, so that a
-    wrong setting fails fast."""
+    naming the reason, in one line (also when the worker runs in a process of its own: its
+    activations reach this process on the host). Call on the GL thread before the model is
+    built, so that a wrong setting fails fast."""
     if config.render.interop != "cuda":
         return
-    if worker_kind(config) == "process":
-        raise ConfigError("render.interop = 'cuda' needs the activations in this process: set optimize.worker = "
-                          "'thread' (or 'auto' on CUDA), or render.interop to 'auto' or 'host'")
     from ear3d.ml.device import choose_device
 
     problem = cuda_interop_problem(ctx, str(choose_device(config.optimize.device)))
     if problem:
         reason = " ".join(problem.split())
         raise ConfigError(f"render.interop = 'cuda' cannot work here: {reason}; use 'auto' or 'host'")
+    if worker_kind(config) == "process":
+        raise ConfigError("render.interop = 'cuda' needs the activations in this process: set optimize.worker = "
+                          "'thread' (or 'auto' on CUDA), or render.interop to 'auto' or 'host'")
 
 
 def running_edge_weights(worker: Worker | ProcessWorker, config: Config) -> np.ndarray:

@@ -24,12 +24,13 @@ Rows:
   instead of inside moderngl (``LiveApp.wait_for_gl`` on a software renderer);
 - ratios: running vs idle frame time, adaptive on vs off frames/s, steps/s with rendering vs
   without, and with the GIL released vs held while GL draws;
-- ``thread worker|process worker, drawing|no rendering`` (``--workers both``, the default):
-  optimization steps/s with the worker in the app's process (``optimize.worker = "thread"``)
-  and in a process of its own (``"process"``), drawing at full quality (adaptive off) and with
-  the frame loop asleep, frame time while drawing, the load average; a second LiveApp runs the
-  other kind, the two alternated round by round (the idle one paused); ratio rows process vs
-  thread.
+- ``thread|process worker, drawing (adaptive off)|lock held in 0.2 s C calls|no rendering``
+  (``--workers both``, the default): optimization steps/s with the worker in the app's process
+  (``optimize.worker = "thread"``) and in a process of its own (``"process"``) while the frame
+  loop draws at full quality, while it holds the interpreter lock in long C calls without
+  using a core (a stand-in for a GL driver), and while it sleeps; frame time while drawing; the
+  load average. A second LiveApp runs the other kind, the two alternated round by round (the
+  idle one paused); ratio rows process vs thread.
 
 The cases above run with the configured ``optimize.worker`` (auto: process on the CPU).
 
@@ -68,6 +69,11 @@ NO_RENDERING = "worker running, no rendering"
 #: The running case with adaptive quality on, waiting for GL with the GIL released (glFinish
 #: through ctypes, as a window's swap does) instead of inside moderngl (LiveApp.wait_for_gl).
 GIL_RELEASED = "worker running, adaptive on, GIL released while GL draws"
+#: What the frame loop's thread does while the thread and the process worker are compared: draw
+#: at full quality, hold the interpreter lock in long C calls as a GL driver does (a stand-in
+#: without the drawing's CPU load), or sleep.
+WORKER_LOADS = ("drawing (adaptive off)", "lock held in 0.2 s C calls", "no rendering")
+LOCK_HELD_S = 0.2
 #: Seconds without a change of level after which adaptive quality counts as settled.
 SETTLED_S = 2.0
 
@@ -371,7 +377,7 @@ def _compare_workers(args: argparse.Namespace, config: Config, surface: Any, app
                 raise TimeoutError(f"the {other_kind} worker's model was not ready after {args.launch_timeout:g} s")
             other_driver.frame()
         apps = {mine: (app, driver), other_kind: (other, other_driver)}
-        measured = {(kind, drawing): _Measured() for kind in ("thread", "process") for drawing in (True, False)}
+        measured = {(kind, load): _Measured() for kind in ("thread", "process") for load in WORKER_LOADS}
         for _ in range(args.rounds):
             for kind in ("thread", "process"):
                 for k, (a, d) in apps.items():  # only the measured one steps
@@ -379,17 +385,11 @@ def _compare_workers(args: argparse.Namespace, config: Config, surface: Any, app
                     a.params.set("sonify", int(k == kind))
                     d.frame()  # applies the controls
                 a, d = apps[kind]
-                for drawing in (True, False):
-                    m = measured[(kind, drawing)]
-                    if drawing:
-                        d.draw_for(args.warmup)
-                    else:
-                        time.sleep(args.warmup)
+                for load in WORKER_LOADS:
+                    m = measured[(kind, load)]
+                    _load_for(load, d, args.warmup)
                     steps0, t0 = _steps(a), time.perf_counter()
-                    if drawing:
-                        m.times += d.draw_for(args.seconds)
-                    else:
-                        time.sleep(args.seconds)
+                    m.times += _load_for(load, d, args.seconds)
                     m.steps += _steps(a) - steps0
                     m.seconds += time.perf_counter() - t0
                     m.loads.append(os.getloadavg()[0])
@@ -399,22 +399,39 @@ def _compare_workers(args: argparse.Namespace, config: Config, surface: Any, app
     finally:
         other.close()
     rows: list[Row] = []
-    for (kind, drawing), m in measured.items():
-        name = f"{kind} worker, {'drawing (adaptive off)' if drawing else 'no rendering'}"
+    for (kind, load), m in measured.items():
+        name = f"{kind} worker, {load}"
         rows.append(Row(name, "optimization steps/s", m.steps / m.seconds, "steps/s"))
-        if drawing:
+        if m.times:
             rows.append(Row(name, "frame time median", float(np.median(m.times)) * 1e3, "ms"))
         rows.append(Row(name, "load average (1 min)", statistics.mean(m.loads), "load"))
 
-    def rate(kind: str, drawing: bool) -> float:
-        m = measured[(kind, drawing)]
+    def rate(kind: str, load: str) -> float:
+        m = measured[(kind, load)]
         return m.steps / m.seconds
 
-    for drawing, what in ((True, "optimization steps/s while drawing"), (False, "optimization steps/s, no rendering")):
-        thread = rate("thread", drawing)
-        rows.append(Row("process vs thread worker", what,
-                        rate("process", drawing) / thread if thread > 0 else float("nan"), "ratio"))
-    rows.append(Row("process vs thread worker", "frame time median while drawing",
-                    float(np.median(measured[("process", True)].times))
-                    / float(np.median(measured[("thread", True)].times)), "ratio"))
+    for load in WORKER_LOADS:
+        thread = rate("thread", load)
+        rows.append(Row("process vs thread worker", f"optimization steps/s, {load}",
+                        rate("process", load) / thread if thread > 0 else float("nan"), "ratio"))
+    drawing = WORKER_LOADS[0]
+    rows.append(Row("process vs thread worker", f"frame time median, {drawing}",
+                    float(np.median(measured[("process", drawing)].times))
+                    / float(np.median(measured[("thread", drawing)].times)), "ratio"))
     return rows
+
+
+def _load_for(load: str, driver: _Driver, seconds: float) -> list[float]:
+    """Run one of WORKER_LOADS for ``seconds``; the frame times when drawing."""
+    end = time.perf_counter() + seconds
+    if load == WORKER_LOADS[0]:
+        return driver.draw_for(seconds)
+    if load == WORKER_LOADS[1]:
+        import ctypes
+
+        hold = ctypes.PyDLL(None).usleep  # through PyDLL: the lock stays held, no core is used
+        while time.perf_counter() < end:
+            hold(int(LOCK_HELD_S * 1e6))
+        return []
+    time.sleep(seconds)
+    return []

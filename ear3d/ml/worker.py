@@ -2,6 +2,10 @@
 continuously while a target is selected, answers commands from a queue, publishes the newest
 clip and activations through a latest-value mailbox. The caller never waits on it.
 
+This is the thread worker; :class:`ear3d.worker_client.ProcessWorker` runs this same loop in a
+process of its own (``optimize.worker``; :func:`ear3d.worker_client.new_worker` picks one), where
+a renderer holding the interpreter lock through its GL calls cannot starve the steps.
+
 Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the loop goes on):
 
 ===================  =====================================================================
