@@ -34,8 +34,9 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import fields, replace
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import cloudpickle
 import numpy as np

@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         kind, config = wire.receive(sock)
     except (EOFError, OSError):
         return 1
+    if kind != "start":
+        return 1
     from ear3d.ml.worker import Worker
 
     outbox = Outbox()

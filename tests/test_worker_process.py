@@ -14,7 +14,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 import torch
 
 from ear3d import worker_client
@@ -163,7 +162,7 @@ def test_a_crash_is_reported_once_the_worker_comes_back_with_the_last_good_clip_
         assert np.array_equal(back.clip.samples, good.clip.samples) and back.clip.serial != good.clip.serial
         assert list(back.selected) == ["enc4"] and not back.optimizing  # target and pause came back
         worker.send(Command("step", 1))  # and it steps again
-        version, frame = next_frame(worker, version, lambda f: f.step == 1)
+        version, _ = next_frame(worker, version, lambda f: f.step == 1)
         os.kill(worker.pid, signal.SIGKILL)  # the second crash within the window: no more restarts
         assert wait_for(lambda: not worker.alive)
         assert "without optimization steps" in worker.errors.peek()[1]
