@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-#: Buffers start at multiples of this many bytes (arrays rebuilt over them are aligned).
+#: Buffers start at multiples of this many bytes from the message's start (arrays rebuilt over
+#: them are aligned for their dtype).
 ALIGN = 64
 _HEAD = struct.Struct("<QI")
 _LENGTH = struct.Struct("<Q")
@@ -89,7 +90,7 @@ def receive(sock: socket.socket) -> Any:
         offset = _padded(offset)
         offsets.append(offset)
         offset += n
-    payload = np.empty(offset, np.uint8)  # no zero-fill; numpy's allocations are aligned
+    payload = np.empty(offset, np.uint8)  # no zero-fill; malloc's alignment (16 bytes) + ALIGN offsets
     view = memoryview(payload)
     _recv_exactly_into(sock, view)
     buffers = [view[o:o + n] for o, n in zip(offsets, lengths)]

@@ -84,8 +84,13 @@ class _Replay:
     def __init__(self) -> None:
         self.target: list[Command] = []
         self.paused = False
+        self._lock = threading.Lock()  # noted by the caller's thread, read by the owner thread
 
     def note(self, command: Command) -> None:
+        with self._lock:
+            self._note(command)
+
+    def _note(self, command: Command) -> None:
         name, value = command.name, command.value
         if name == "select":
             keep = isinstance(value, dict) and value.get("keep") is True
@@ -99,8 +104,10 @@ class _Replay:
             self.paused = name == "pause"
 
     def commands(self, clip: Clip | None) -> list[Command]:
-        out = [Command("clip", clip)] if clip is not None else []
-        return out + self.target + ([Command("pause")] if self.paused else [])
+        """``clip`` (the last good one), then the target and the pause state."""
+        with self._lock:
+            out = [Command("clip", clip)] if clip is not None else []
+            return out + self.target + ([Command("pause")] if self.paused else [])
 
 
 class ProcessWorker:
