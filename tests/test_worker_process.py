@@ -14,6 +14,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from ear3d import worker_client
@@ -168,3 +169,27 @@ def test_a_crash_is_reported_once_the_worker_comes_back_with_the_last_good_clip_
         assert "without optimization steps" in worker.errors.peek()[1]
         worker.send(Command("step", 1))  # commands are still taken, without effect
         assert worker.frames.wait_newer(version, 1.0)[0] == version
+
+
+def test_wire_carries_objects_and_arrays_whole_and_aligned():
+    import socket
+
+    from ear3d import wire
+
+    a, b = socket.socketpair()
+    arrays = {"f32": np.arange(7 * 11 * 4001, dtype=np.float32).reshape(7, 11, 4001), "bool": np.eye(5, dtype=bool),
+              "strided": np.arange(40.0)[::3], "empty": np.zeros((0, 4), np.float32)}
+    sent = ("frame", arrays, {"nested": [1, "two", 3.0]})
+    writer = threading.Thread(target=lambda: [wire.send(a, sent) for _ in range(3)])
+    writer.start()  # 1.2 MB a message: more than a socket buffer holds
+    for _ in range(3):
+        kind, got, extra = wire.receive(b)
+        assert kind == "frame" and extra == {"nested": [1, "two", 3.0]}
+        for name, array in arrays.items():
+            assert got[name].dtype == array.dtype and np.array_equal(got[name], array)
+            assert got[name].flags.aligned
+    writer.join()
+    a.close()
+    with pytest.raises(EOFError):
+        wire.receive(b)
+    b.close()
