@@ -559,7 +559,7 @@ class LiveApp:
 
     def status(self) -> dict[str, Any]:
         """Figures for the status panel: frame rate and time, adaptive quality (its state, and
-        ``quality_text``: one line saying what it does now), loading."""
+        ``quality_text``: one line saying what it does now), loading, the worker's kind and life."""
         times = np.asarray(self.frame_times, np.float64)
         median = float(np.median(times)) if times.size else float("nan")
         quality = self.quality.state
@@ -574,6 +574,10 @@ class LiveApp:
             "recording": self.recording is not None,
             "errors": self.errors,
             "last_error": self.last_error,
+            # where the steps run ("process" | "thread") and whether they can (False: the worker
+            # process died too often; last_error says why)
+            "worker": self.session.worker.kind if self.session is not None else None,
+            "worker_alive": self.session.worker.alive if self.session is not None else None,
         }
 
     def close(self) -> None:

@@ -12,10 +12,8 @@ abandon, close), plus a non-blocking start (:meth:`ProcessOutput.begin` /
 from __future__ import annotations
 
 import math
-import os
 import socket
 import subprocess
-import sys
 import time
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
@@ -24,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-import ear3d
 from ear3d.audio import AudioClock, AudioUnavailable, _Snapshot
 from ear3d.audio_shm import PLAYING, SharedAudioState, segment_bytes
+from ear3d.child_process import spawn
 from ear3d.clips import resample
 
 #: Seconds the audio process may take to start and open the device.
@@ -117,13 +115,8 @@ class ProcessOutput:
         if self._state != "new":
             return
         ours, theirs = socket.socketpair()
-        env = dict(os.environ)
-        root = str(Path(ear3d.__file__).resolve().parent.parent)  # this ear3d, not another one
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "ear3d.audio_process", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+            self._proc = spawn("ear3d.audio_process", theirs)
         except OSError as e:
             ours.close()
             raise AudioUnavailable(f"cannot start the audio process: {e}") from e

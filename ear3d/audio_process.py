@@ -21,7 +21,6 @@ changed parent pid; then it unlinks the segment itself, as nobody else will.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -33,13 +32,13 @@ import numpy as np
 from ear3d import audio_shm
 from ear3d.audio import AudioOutput, AudioUnavailable, LoopBuffer
 from ear3d.audio_shm import SharedAudioState
+from ear3d.child_process import die_with_parent
 
 #: Seconds between the main thread's looks at the mailbox and the parent (it is idle otherwise).
 POLL_SECONDS = 0.02
 #: Nice value the audio process asks for (PortAudio's callback thread inherits it): ahead of the
 #: app's threads for the CPU, as audio servers run. Kept when not permitted (needs CAP_SYS_NICE).
 AUDIO_NICE = -10
-_PR_SET_PDEATHSIG = 1
 
 
 class SharedStateOutput(AudioOutput):
@@ -56,15 +55,6 @@ class SharedStateOutput(AudioOutput):
         if shared is not None:
             shared.publish(self.loop.snapshot(), self.callbacks, self.underruns)
         return result
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel for SIGTERM when the thread that started us ends (Linux only)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the socket's end of file and the parent-pid check remain
 
 
 def _raise_priority() -> None:
@@ -167,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: ``FD PARENT_PID``."""
     fd_text, pid_text = (argv if argv is not None else sys.argv[1:])[:2]
     parent_pid = int(pid_text)
-    _die_with_parent()
+    die_with_parent()
     _raise_priority()
     signal.signal(signal.SIGTERM, _terminate)
     if os.getppid() != parent_pid:  # the app died before prctl took effect

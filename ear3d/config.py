@@ -112,6 +112,10 @@ class OptimizeConfig:
 
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the worker")
     threads: int = _num(0, 0, 256, "torch intra-op threads for the worker (0 = torch's default)")
+    worker: str = _choice("auto", ("auto", "process", "thread"),
+                          "process: the steps run in a worker process of its own (never starved by the drawing "
+                          "holding the interpreter lock); thread: in the app's process (needed for CUDA-GL interop); "
+                          "auto: thread on CUDA, process otherwise")
     # Sonification (ear3d.ml.optimize); every key below except compile can change while the worker runs.
     batch: int = _num(2, 1, 64, "loop copies per step: item 0 is the clean loop, the others are shifted and masked")
     learning_rate: float = _num(0.01, 1e-6, 100.0, "RMS change of the waveform per step (with grad_norm = 'std')",

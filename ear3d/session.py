@@ -29,6 +29,7 @@ from ear3d.messages import ActivationFrame, Clip, Command
 from ear3d.ml.worker import Worker
 from ear3d.model_folder import layout_file
 from ear3d.palette import load_palette
+from ear3d.worker_client import ProcessWorker, new_worker, worker_kind
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ def placement(
 def check_interop(config: Config, ctx: moderngl.Context) -> None:
     """``render.interop = "cuda"`` where the worker's activations (on the device
     ``optimize.device`` chooses) cannot reach ``ctx`` through CUDA–GL interop: a ConfigError
-    naming the reason, in one line. Call on the GL thread before the model is built, so that a
-    wrong setting fails fast."""
+    naming the reason, in one line (also when the worker runs in a process of its own: its
+    activations reach this process on the host). Call on the GL thread before the model is
+    built, so that a wrong setting fails fast."""
     if config.render.interop != "cuda":
         return
     from ear3d.ml.device import choose_device
@@ -75,12 +77,18 @@ def check_interop(config: Config, ctx: moderngl.Context) -> None:
     if problem:
         reason = " ".join(problem.split())
         raise ConfigError(f"render.interop = 'cuda' cannot work here: {reason}; use 'auto' or 'host'")
+    if worker_kind(config) == "process":
+        raise ConfigError("render.interop = 'cuda' needs the activations in this process: set optimize.worker = "
+                          "'thread' (or 'auto' on CUDA), or render.interop to 'auto' or 'host'")
 
 
-def running_edge_weights(worker: Worker, config: Config) -> np.ndarray:
+def running_edge_weights(worker: Worker | ProcessWorker, config: Config) -> np.ndarray:
     """(E,) float32 edge weights of the network the worker runs (its weights are fixed:
     sonification changes the clip, never the ear, so reading them from here is safe)."""
     from ear3d.layout.network import ear_graph
+
+    if isinstance(worker, ProcessWorker):
+        return worker.edge_weights()  # computed where the ear is
 
     return ear_graph(worker.sonifier.ear, config.cqt.n_bins).weight
 
@@ -90,7 +98,7 @@ class Prepared:
     """What a session needs before any GL: the running worker with its first activations, the
     neuron table and the placement (see :func:`prepare`)."""
 
-    worker: Worker
+    worker: Worker | ProcessWorker
     clip: Clip
     frame: ActivationFrame
     frame_version: int
@@ -109,7 +117,7 @@ def prepare(config: Config, clip: Clip | None = None) -> Prepared:
     """Build the model, start the worker on ``clip`` (the origin clip when None), wait for its
     first activations and place the neurons. No GL: safe on a background thread."""
     clip = clip if clip is not None else origin_clip(config)
-    worker = Worker(config).start()
+    worker = new_worker(config).start()
     try:
         worker.send(Command("clip", clip))
         version, frame = worker.frames.wait_newer(0, FIRST_FRAME_TIMEOUT_S)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ear3d.bench.live import CASES, GIL_RELEASED, NO_RENDERING
+from ear3d.bench.live import CASES, GIL_RELEASED, NO_RENDERING, WORKER_LOADS
 from ear3d.cli import main
 
 
@@ -37,6 +37,11 @@ def test_bench_live_produces_every_row(tmp_path, monkeypatch):
     for case, metric in (("worker running vs idle", "frame time median, adaptive off"),
                          ("adaptive on vs off", "frames/s, worker running")):
         assert rows[(case, metric)] > 0
+    for kind in ("thread", "process"):  # the two workers side by side, each under every load
+        for load in WORKER_LOADS:
+            assert rows[(f"{kind} worker, {load}", "optimization steps/s")] >= 0
+            assert (f"{kind} worker, {load}", "load average (1 min)") in rows
+    assert rows[("process vs thread worker", f"frame time median, {WORKER_LOADS[0]}")] > 0
     for kind in ("full", "adaptive"):  # the pictures of the running cases, at the window's size
         from PIL import Image
 

@@ -1,5 +1,6 @@
-"""The sonification worker: continuous steps, commands from another thread, bad commands
-answered without stopping, NaN recovery, origins from files (tiny preset, 1.5 s clips)."""
+"""The sonification worker, in a thread and in a process of its own: continuous steps, commands
+from another thread, bad commands answered without stopping, NaN recovery, origins from files
+(tiny preset, 1.5 s clips)."""
 
 import math
 
@@ -11,7 +12,7 @@ from ear3d.clips import make_origin_clip, write_wav
 from ear3d.config import load
 from ear3d.messages import Clip, Command
 from ear3d.ml.objectives import Objective, region
-from ear3d.ml.worker import Worker
+from ear3d.worker_client import new_worker
 
 SR = 44100
 SECONDS = 1.5
@@ -19,12 +20,15 @@ S = round(SR * SECONDS)
 WAIT = 60.0
 
 
-@pytest.fixture(scope="module")
-def worker():
+@pytest.fixture(scope="module", params=["thread", "process"])
+def worker(request):
+    """The same behaviour from the thread worker and the worker process."""
     cfg = load(None, ["model.preset=tiny", "model.weights=random", f"audio.clip_seconds={SECONDS}",
-                      "optimize.context_seconds=0.75", "optimize.threads=1", "optimize.batch=2"])
+                      "optimize.context_seconds=0.75", "optimize.threads=1", "optimize.batch=2",
+                      f"optimize.worker={request.param}"])
     before = torch.get_num_threads()
-    with Worker(cfg) as w:
+    with new_worker(cfg) as w:
+        assert w.kind == request.param
         yield w
     torch.set_num_threads(before)
 

@@ -23,7 +23,16 @@ Rows:
   on`` but waiting for the drawing with the GIL released (as a window's swap alone would)
   instead of inside moderngl (``LiveApp.wait_for_gl`` on a software renderer);
 - ratios: running vs idle frame time, adaptive on vs off frames/s, steps/s with rendering vs
-  without, and with the GIL released vs held while GL draws.
+  without, and with the GIL released vs held while GL draws;
+- ``thread|process worker, drawing (adaptive off)|lock held in 0.2 s C calls|no rendering``
+  (``--workers both``, the default): optimization steps/s with the worker in the app's process
+  (``optimize.worker = "thread"``) and in a process of its own (``"process"``) while the frame
+  loop draws at full quality, while it holds the interpreter lock in long C calls without
+  using a core (a stand-in for a GL driver), and while it sleeps; frame time while drawing; the
+  load average. A second LiveApp runs the other kind, the two alternated round by round (the
+  idle one paused); ratio rows process vs thread.
+
+The cases above run with the configured ``optimize.worker`` (auto: process on the CPU).
 
 The machine is shared: read the ratios and the load average beside the absolute figures. On
 a software renderer (llvmpipe) the renderer and the worker compete for the same cores.
@@ -60,6 +69,11 @@ NO_RENDERING = "worker running, no rendering"
 #: The running case with adaptive quality on, waiting for GL with the GIL released (glFinish
 #: through ctypes, as a window's swap does) instead of inside moderngl (LiveApp.wait_for_gl).
 GIL_RELEASED = "worker running, adaptive on, GIL released while GL draws"
+#: What the frame loop's thread does while the thread and the process worker are compared: draw
+#: at full quality, hold the interpreter lock in long C calls as a GL driver does (a stand-in
+#: without the drawing's CPU load), or sleep.
+WORKER_LOADS = ("drawing (adaptive off)", "lock held in 0.2 s C calls", "no rendering")
+LOCK_HELD_S = 0.2
 #: Seconds without a change of level after which adaptive quality counts as settled.
 SETTLED_S = 2.0
 
@@ -78,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="draw into a real window (moderngl-window backend, default pyglet; needs a display)")
     parser.add_argument("--screenshot", type=Path, default=None,
                         help="save PNGs of the last frame of each 'worker running' case (name-<case>.png)")
+    parser.add_argument("--workers", choices=("both", "config"), default="both",
+                        help="both: also compare the thread and the process worker side by side (default); "
+                             "config: only the configured optimize.worker")
     parser.add_argument("--launch-timeout", type=positive_seconds, default=300.0,
                         help="most seconds to wait for the model and the first sonified clip (default 300)")
 
@@ -192,7 +209,8 @@ class _Driver:
 
 def _steps(app: Any) -> int:
     """Optimization steps the worker has taken."""
-    return int(getattr(app.session.worker.sonifier, "steps", 0))
+    _, frame = app.session.worker.frames.peek()
+    return frame.step if frame is not None else 0
 
 
 def _launch(app: Any, driver: _Driver, started: float, timeout: float) -> list[Row]:
@@ -281,6 +299,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         app.params.set("sonify", 0)
         rows += _case_rows(measured)
         rows += _ratio_rows(measured)
+        if args.workers == "both":
+            rows += _compare_workers(args, config, surface, app, driver, fixed)
         return rows
     finally:
         if app is not None:
@@ -337,3 +357,82 @@ def _ratio_rows(measured: dict[str, _Measured]) -> list[Row]:
         for name in ("worker running, adaptive off", "worker running, adaptive on"):
             rows.append(Row(f"{name} vs no rendering", "optimization steps/s", rate(name) / no_render, "ratio"))
     return rows
+
+
+def _compare_workers(args: argparse.Namespace, config: Config, surface: Any, app: Any, driver: _Driver,
+                     fixed: Any) -> list[Row]:
+    """Steps/s of the thread and the process worker, drawing and not: ``app`` runs the configured
+    kind, a second LiveApp the other one; rounds alternate between them."""
+    from ear3d.app import LiveApp
+    from ear3d.worker_client import worker_kind
+
+    mine = worker_kind(config)
+    other_kind = "thread" if mine == "process" else "process"
+    other = LiveApp(config.replace({"optimize": {"worker": other_kind}}), surface.ctx, out_dir=Path("out"))
+    try:
+        other.quality = fixed
+        other_driver = _Driver(other, surface)
+        deadline = time.perf_counter() + args.launch_timeout
+        while other.loading:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the {other_kind} worker's model was not ready after {args.launch_timeout:g} s")
+            other_driver.frame()
+        apps = {mine: (app, driver), other_kind: (other, other_driver)}
+        measured = {(kind, load): _Measured() for kind in ("thread", "process") for load in WORKER_LOADS}
+        for _ in range(args.rounds):
+            for kind in ("thread", "process"):
+                for k, (a, d) in apps.items():  # only the measured one steps
+                    a.quality = fixed
+                    a.params.set("sonify", int(k == kind))
+                    d.frame()  # applies the controls
+                a, d = apps[kind]
+                for load in WORKER_LOADS:
+                    m = measured[(kind, load)]
+                    _load_for(load, d, args.warmup)
+                    steps0, t0 = _steps(a), time.perf_counter()
+                    m.times += _load_for(load, d, args.seconds)
+                    m.steps += _steps(a) - steps0
+                    m.seconds += time.perf_counter() - t0
+                    m.loads.append(os.getloadavg()[0])
+        for a, d in apps.values():
+            a.params.set("sonify", 0)
+            d.frame()
+    finally:
+        other.close()
+    rows: list[Row] = []
+    for (kind, load), m in measured.items():
+        name = f"{kind} worker, {load}"
+        rows.append(Row(name, "optimization steps/s", m.steps / m.seconds, "steps/s"))
+        if m.times:
+            rows.append(Row(name, "frame time median", float(np.median(m.times)) * 1e3, "ms"))
+        rows.append(Row(name, "load average (1 min)", statistics.mean(m.loads), "load"))
+
+    def rate(kind: str, load: str) -> float:
+        m = measured[(kind, load)]
+        return m.steps / m.seconds
+
+    for load in WORKER_LOADS:
+        thread = rate("thread", load)
+        rows.append(Row("process vs thread worker", f"optimization steps/s, {load}",
+                        rate("process", load) / thread if thread > 0 else float("nan"), "ratio"))
+    drawing = WORKER_LOADS[0]
+    rows.append(Row("process vs thread worker", f"frame time median, {drawing}",
+                    float(np.median(measured[("process", drawing)].times))
+                    / float(np.median(measured[("thread", drawing)].times)), "ratio"))
+    return rows
+
+
+def _load_for(load: str, driver: _Driver, seconds: float) -> list[float]:
+    """Run one of WORKER_LOADS for ``seconds``; the frame times when drawing."""
+    end = time.perf_counter() + seconds
+    if load == WORKER_LOADS[0]:
+        return driver.draw_for(seconds)
+    if load == WORKER_LOADS[1]:
+        import ctypes
+
+        hold = ctypes.PyDLL(None).usleep  # through PyDLL: the lock stays held, no core is used
+        while time.perf_counter() < end:
+            hold(int(LOCK_HELD_S * 1e6))
+        return []
+    time.sleep(seconds)
+    return []

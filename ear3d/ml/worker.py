@@ -2,6 +2,10 @@
 continuously while a target is selected, answers commands from a queue, publishes the newest
 clip and activations through a latest-value mailbox. The caller never waits on it.
 
+This is the thread worker; :class:`ear3d.worker_client.ProcessWorker` runs this same loop in a
+process of its own (``optimize.worker``; :func:`ear3d.worker_client.new_worker` picks one), where
+a renderer holding the interpreter lock through its GL calls cannot starve the steps.
+
 Commands (``Command(name, value)``; a bad one is answered in ``errors`` and the loop goes on):
 
 ===================  =====================================================================
@@ -54,7 +58,7 @@ from ear3d.model_folder import stats_folder
 log = logging.getLogger(__name__)
 
 #: [optimize] keys that cannot change while the worker runs.
-FIXED_KEYS = ("device", "threads", "compile")
+FIXED_KEYS = ("device", "threads", "worker", "compile")
 
 
 def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
@@ -70,12 +74,19 @@ class Worker:
     in ``frames`` (newest only), problems in ``errors`` (newest message). See the module doc
     for the commands."""
 
-    def __init__(self, config: Config, on_frame: Callable[[ActivationFrame], None] | None = None):
+    #: where the steps run (see ear3d.worker_client for "process")
+    kind = "thread"
+
+    def __init__(self, config: Config, on_frame: Callable[[ActivationFrame], None] | None = None,
+                 on_error: Callable[[str], None] | None = None):
+        """``on_frame`` / ``on_error`` are called on the worker's thread with each published
+        frame / error message, after it was put in ``frames`` / ``errors``."""
         self.config = config
         self.frames: Mailbox[ActivationFrame] = Mailbox()
         self.errors: Mailbox[str] = Mailbox()
         self._commands: queue.Queue[Command | None] = queue.Queue()
         self._on_frame = on_frame
+        self._on_error = on_error
         self._thread: threading.Thread | None = None
         self.device = choose_device(config.optimize.device)
         self.layer_names: list[str] = []
@@ -116,6 +127,11 @@ class Worker:
             self._commands.put(None)
             self._thread.join(timeout)
             self._thread = None
+
+    @property
+    def alive(self) -> bool:
+        """True while steps can run (the thread lives)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def __enter__(self) -> "Worker":
         return self.start()
@@ -191,6 +207,8 @@ class Worker:
     def _report(self, message: str) -> None:
         log.warning("worker: %s", message)
         self.errors.put(message)
+        if self._on_error is not None:
+            self._on_error(message)
 
     def _step_and_publish(self) -> None:
         son = self.sonifier
