@@ -11,8 +11,12 @@ Cases, each ``--seconds`` long:
   sonification worker steps flat out; ``audio.engine = "thread"`` (the callback in this
   process) next to ``"process"`` (the audio process): underflows, frames played per second
   against the nominal rate, callback lateness (gap between callback starts − one buffer).
-  With ``--window`` the load is the real thing instead: a ``LiveApp`` (session, worker,
-  playback, scene) drawing into an EGL framebuffer at render.width × render.height.
+  With ``--window`` the load is the real thing instead (cases ``window_{engine}_{frames}``):
+  a ``LiveApp`` (session, worker sonifying toward ``optimize.start_target``, playback, scene)
+  drawing frames back to back at render.width × render.height into an EGL framebuffer, or
+  into the real window (moderngl-window, pyglet) when ``$DISPLAY`` is set (Xvfb). Measured
+  once the model is loaded; each case also reports frames drawn and worker steps per second
+  and the load average (other programs sharing the cores show there).
 - ``loop_buffer`` / ``naive``: time inside the callback, our preallocated loop buffer against a
   straightforward callback that indexes and allocates per buffer (thread engine, worker running).
 """
@@ -22,8 +26,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -67,6 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="load = a real LiveApp drawing on an EGL context (instead of the draw stand-in)")
     parser.add_argument("--cases", default="all",
                         help="comma-separated subset of: cause, engines, callback (default all)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"engines of the engines cases (default {','.join(ENGINES)})")
+    parser.add_argument("--buffers", default=",".join(map(str, BUFFERS)),
+                        help=f"buffer sizes in frames of the engines cases (default {','.join(map(str, BUFFERS))})")
 
 
 class GilHog:
@@ -173,20 +183,20 @@ def _output(engine: str, clip: np.ndarray, config: Config, frames: int) -> Audio
 
 
 def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None], pause: float,
-                    load: OptimizerLoad | None) -> list[Row]:
+                    steps: Callable[[], int] | None) -> list[Row]:
     """Run ``draw`` on this thread (then sleep ``pause``) for ``seconds`` while ``out`` plays;
-    rows of what was played."""
+    rows of what was played. ``steps``: the worker's step count so far (None: no worker)."""
     timeline = Timeline()
     time.sleep(0.5)  # let the stream settle
     c0, u0, f0 = out.callbacks, out.underruns, out.loop.frames_written
-    s0, t0 = load.step_count() if load else 0, time.perf_counter()
+    s0, t0 = steps() if steps else 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         timeline.run(draw)
         if pause:
             time.sleep(pause)
     t1 = time.perf_counter()
     c1, u1, f1 = out.callbacks, out.underruns, out.loop.frames_written
-    steps = (load.step_count() - s0) if load else 0
+    stepped = (steps() - s0) if steps else 0
     starts = out.callback_starts()
     starts = starts[(starts >= t0) & (starts <= t1)]
     rate = (f1 - f0) / (t1 - t0)
@@ -195,41 +205,90 @@ def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None
             Row(case, "played_rate", rate, "frames/s"),
             Row(case, "played_of_nominal", 100 * rate / out.stream_rate, "%"),
             Row(case, "draws_per_s", len(timeline.spans) / (t1 - t0), "1/s"),
-            Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%")]
-    if load is not None:
-        rows.append(Row(case, "worker_steps_per_s", steps / (t1 - t0), "steps/s"))
+            Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%"),
+            Row(case, "load_average_1min", os.getloadavg()[0], "runnable")]
+    if steps is not None:
+        rows.append(Row(case, "worker_steps_per_s", stepped / (t1 - t0), "steps/s"))
     return rows + gap_rows(case, starts, buffer_s, timeline)
 
 
-def run_window_case(case: str, config: Config, seconds: float) -> list[Row]:
-    """A real LiveApp (session, worker sonifying, playback, scene) drawing on EGL."""
+@contextmanager
+def live_app_drawing(config: Config) -> Iterator[tuple[Any, Callable[[], None]]]:
+    """A LiveApp and a function that draws one frame of it: into the real window when
+    ``$DISPLAY`` is set, else into an EGL framebuffer (render.width × render.height)."""
+    if os.environ.get("DISPLAY"):
+        from ear3d.live_window import LiveWindow
+
+        live = LiveWindow(config, "pyglet")
+        wnd, app = live.wnd, live.app
+        last = [time.perf_counter()]
+
+        def window_frame() -> None:
+            now = time.perf_counter()
+            wnd.use()
+            app.frame(wnd.fbo, now - last[0])
+            app.after_frame(wnd.fbo)
+            wnd.swap_buffers()  # also handles the window's events
+            last[0] = now
+
+        try:
+            yield app, window_frame
+        finally:
+            app.close()
+            wnd.destroy()
+        return
+
     from ear3d.app import LiveApp
     from ear3d.gfx.context import headless_context
 
     ctx = headless_context()
+    fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
+    app = LiveApp(config, ctx)
+    last = [time.perf_counter()]
+
+    def egl_frame() -> None:
+        now = time.perf_counter()
+        app.frame(fbo, now - last[0])
+        ctx.finish()  # the frame's GL work is done here, as a swap would wait for it
+        last[0] = now
+
     try:
-        fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
-        app = LiveApp(config, ctx)
-        try:
-            out = app.playback.output
-            if out is None:
-                raise RuntimeError(f"no sound in the window case: {app.playback.problem}")
-            last = [time.perf_counter()]
-
-            def frame() -> None:
-                now = time.perf_counter()
-                app.frame(fbo, now - last[0])
-                ctx.finish()
-                last[0] = now
-
-            for _ in range(3):  # first frames compile shaders
-                frame()
-            return play_under_load(case, out, seconds, frame, 0.0, None)
-        finally:
-            app.close()
-            fbo.release()
+        yield app, egl_frame
     finally:
+        app.close()
+        fbo.release()
         ctx.release()
+
+
+#: Seconds the window case waits for the model (built on a background thread) to be ready.
+LOAD_TIMEOUT = 600.0
+#: Frames drawn after loading before measuring (the first ones compile shaders).
+WARMUP_FRAMES = 3
+
+
+def run_window_case(case: str, config: Config, seconds: float) -> list[Row]:
+    """A real LiveApp (session, worker sonifying, playback, scene) drawing back to back."""
+    with live_app_drawing(config) as (app, frame):
+        deadline = time.perf_counter() + LOAD_TIMEOUT
+        while app.loading:  # the loading screen, drawn as the window does while the model builds
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{case}: the model was not ready after {LOAD_TIMEOUT:g} s")
+            frame()
+            time.sleep(0.01)
+        out = app.playback.output
+        if out is None:
+            raise RuntimeError(f"{case}: no sound: {app.playback.problem}")
+        if out.buffer_frames != config.audio.buffer_frames:
+            raise RuntimeError(f"{case}: the stream plays {out.buffer_frames}-frame buffers, not the configured ones")
+        for _ in range(WARMUP_FRAMES):
+            frame()
+        worker = app.session.worker
+
+        def steps() -> int:
+            _, latest = worker.frames.peek()
+            return latest.step if latest is not None else 0
+
+        return play_under_load(case, out, seconds, frame, 0.0, steps)
 
 
 def callback_rows(clip: np.ndarray, config: Config, seconds: float, load: OptimizerLoad) -> list[Row]:
@@ -275,17 +334,24 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         for engine in ENGINES:
             with _output(engine, clip, config, config.audio.buffer_frames) as out:
                 rows += play_under_load(f"cause_{engine}", out, args.seconds, stand_in_draw, DRAW_SECONDS, None)
+    try:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        buffers = [int(b) for b in args.buffers.split(",") if b.strip()]
+    except ValueError:
+        raise SystemExit(f"bench audio: --buffers takes frame counts, e.g. 1024,256 (got {args.buffers!r})") from None
+    if set(engines) - set(ENGINES) or not engines or not buffers:
+        raise SystemExit(f"bench audio: --engines takes some of {', '.join(ENGINES)} (got {args.engines!r})")
     if "engines" in wanted and args.window:
-        for engine, frames in itertools.product(ENGINES, BUFFERS):
+        for engine, frames in itertools.product(engines, buffers):
             audio = dataclasses.replace(config.audio, engine=engine, buffer_frames=frames)
             rows += run_window_case(f"window_{engine}_{frames}", dataclasses.replace(config, audio=audio), args.seconds)
     if ("engines" in wanted and not args.window) or "callback" in wanted:
         with OptimizerLoad(config) as load:
             if "engines" in wanted and not args.window:
-                for engine, frames in itertools.product(ENGINES, BUFFERS):
+                for engine, frames in itertools.product(engines, buffers):
                     with _output(engine, clip, config, frames) as out:
                         rows += play_under_load(f"{engine}_{frames}", out, args.seconds, stand_in_draw,
-                                                FRAME_GAP_SECONDS, load)
+                                                FRAME_GAP_SECONDS, load.step_count)
             if "callback" in wanted:
                 rows += callback_rows(clip, config, args.seconds, load)
     return rows
