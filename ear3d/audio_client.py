@@ -93,6 +93,8 @@ class ProcessOutput:
         self.stream_rate = int(stream_rate or sample_rate)
         self.device_name = ""
         self.device_index: int | None = None
+        #: how the audio process is scheduled: "fifo N" (real time), "nice N" or "normal"
+        self.scheduling = ""
         self.error: AudioUnavailable | None = None
         self.pid: int | None = None
         self.segment: str | None = None
@@ -168,6 +170,7 @@ class ProcessOutput:
         """The device is open: size the segment for its rate, post the first clip, start playing."""
         self.stream_rate, self.device_name = int(info["stream_rate"]), str(info["device_name"])
         self.device_index = info["device_index"]
+        self.scheduling = str(info.get("scheduling", ""))
         clip = self._to_stream_rate(self._first[0])
         capacity = max(clip.shape[0], math.ceil(SLOT_HEADROOM * self._clip_seconds * self.stream_rate))
         self._shm = shared_memory.SharedMemory(create=True, size=segment_bytes(capacity))

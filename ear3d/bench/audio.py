@@ -182,6 +182,12 @@ def _output(engine: str, clip: np.ndarray, config: Config, frames: int) -> Audio
     return AudioOutput(LoopBuffer(clip, ac.crossfade_samples), ac.sample_rate, frames, ac.device, ac.volume)
 
 
+def _fifo_priority(out: Any) -> int:
+    """The audio process's SCHED_FIFO priority; 0 when it is not real time (or the thread engine)."""
+    kind, _, priority = getattr(out, "scheduling", "").partition(" ")
+    return int(priority) if kind == "fifo" else 0
+
+
 def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None], pause: float,
                     steps: Callable[[], int] | None) -> list[Row]:
     """Run ``draw`` on this thread (then sleep ``pause``) for ``seconds`` while ``out`` plays;
@@ -206,7 +212,8 @@ def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None
             Row(case, "played_of_nominal", 100 * rate / out.stream_rate, "%"),
             Row(case, "draws_per_s", len(timeline.spans) / (t1 - t0), "1/s"),
             Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%"),
-            Row(case, "load_average_1min", os.getloadavg()[0], "runnable")]
+            Row(case, "load_average_1min", os.getloadavg()[0], "runnable"),
+            Row(case, "audio_fifo_priority", _fifo_priority(out), "SCHED_FIFO (0: not real time)")]
     if steps is not None:
         rows.append(Row(case, "worker_steps_per_s", stepped / (t1 - t0), "steps/s"))
     return rows + gap_rows(case, starts, buffer_s, timeline)
