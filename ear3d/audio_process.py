@@ -6,7 +6,8 @@ audio callback needs. Started by :class:`ear3d.audio_client.ProcessOutput` as
 
 Protocol over the socket ``FD`` (pickled tuples, see multiprocessing.connection):
 
-1. app → ``("open", params)``: the process opens the device (:meth:`AudioOutput.open`) and
+1. app → ``("open", params)``: params name the segment the app will create (so that this
+   process can remove it should the app die at any point); the process opens the device (:meth:`AudioOutput.open`) and
    answers ``("opened", info)`` or ``("error", one-line message)`` and exits;
 2. app → ``("play", segment name)``: the segment (:mod:`ear3d.audio_shm`) holds the first clip,
    already at the stream rate; the stream starts; answer ``("playing",)``;
@@ -134,6 +135,7 @@ class AudioProcess:
         out = SharedStateOutput(loop, params["sample_rate"], params["buffer_frames"], params["device"],
                                 params["volume"], stream_rate=params["stream_rate"], record=params["record"])
         self.output = out
+        self.segment = params["segment"]  # removed by us if the app dies, created by it or not yet
         self._library_threads = _threads()  # threads present before PortAudio opened the device
         out.open()
         return {"stream_rate": out.stream_rate, "latency_samples": out.clock.latency_samples,
@@ -144,7 +146,8 @@ class AudioProcess:
         """Attach the segment, load its first clip and start the stream."""
         out = self.output
         assert out is not None
-        self.segment = segment
+        if segment != self.segment:
+            raise AudioUnavailable(f"the app named segment {segment!r} after {self.segment!r}")
         self._mmap, self.shared = audio_shm.attach(segment)
         first = self.shared.take_clip(0)
         if first is None:

@@ -70,7 +70,8 @@ class NaiveLoop(LoopBuffer):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds per case (default 30)")
     parser.add_argument("--window", action="store_true",
-                        help="load = a real LiveApp drawing on an EGL context (instead of the draw stand-in)")
+                        help="load = a real LiveApp drawing (the real window when $DISPLAY is set, else EGL) "
+                             "while its worker sonifies, instead of the draw stand-in")
     parser.add_argument("--cases", default="all",
                         help="comma-separated subset of: cause, engines, callback (default all)")
     parser.add_argument("--engines", default=",".join(ENGINES),
@@ -249,21 +250,25 @@ def live_app_drawing(config: Config) -> Iterator[tuple[Any, Callable[[], None]]]
     from ear3d.gfx.context import headless_context
 
     ctx = headless_context()
-    fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
-    app = LiveApp(config, ctx)
-    last = [time.perf_counter()]
-
-    def egl_frame() -> None:
-        now = time.perf_counter()
-        app.frame(fbo, now - last[0])
-        ctx.finish()  # the frame's GL work is done here, as a swap would wait for it
-        last[0] = now
-
     try:
-        yield app, egl_frame
+        fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
+        try:
+            app = LiveApp(config, ctx)
+            last = [time.perf_counter()]
+
+            def egl_frame() -> None:
+                now = time.perf_counter()
+                app.frame(fbo, now - last[0])
+                ctx.finish()  # the frame's GL work is done here, as a swap would wait for it
+                last[0] = now
+
+            try:
+                yield app, egl_frame
+            finally:
+                app.close()
+        finally:
+            fbo.release()
     finally:
-        app.close()
-        fbo.release()
         ctx.release()
 
 
