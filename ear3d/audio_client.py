@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 import ear3d
-from ear3d.audio import AudioClock, AudioUnavailable, _Snapshot
 from ear3d import audio_shm
+from ear3d.audio import AudioClock, AudioUnavailable, _Snapshot
 from ear3d.audio_shm import PLAYING, SharedAudioState
 from ear3d.clips import resample
 

@@ -150,9 +150,9 @@ class OptimizerLoad:
         self.worker = Worker(config)
         self.steps = 0
 
-    def __enter__(self) -> "OptimizerLoad":
-        from ear3d.control.params import live_specs
+    def __enter__(self) -> OptimizerLoad:
         from ear3d.clips import origin_clip
+        from ear3d.control.params import live_specs
         from ear3d.control.sonify import start_commands
         from ear3d.messages import Command
 
