@@ -8,7 +8,7 @@ from ear3d.bench.audio import run
 
 def test_window_cases_play_while_the_live_app_draws(jack_server, tiny_config, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)  # the EGL variant, whatever the shell has
-    args = argparse.Namespace(cases="engines", window=True, engines="thread,process", buffers="1024", seconds=4.0)
+    args = argparse.Namespace(cases="engines", window=True, engines="thread,process", buffers="1024", seconds=3.0)
     rows = {(r.case, r.metric): r.value for r in run(args, tiny_config)}
 
     for engine in ("thread", "process"):

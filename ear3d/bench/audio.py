@@ -189,6 +189,15 @@ def _fifo_priority(out: Any) -> int:
     return int(priority) if kind == "fifo" else 0
 
 
+def _callback_timing(out: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, durations) in seconds of the latest callbacks, oldest first (one request to
+    the audio process, so that both cover the same callbacks)."""
+    if isinstance(out, ProcessOutput):
+        stats = out.stats()
+        return stats.get("starts", np.zeros(0)), stats.get("durations", np.zeros(0))
+    return out.callback_starts(), out.callback_durations()
+
+
 def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None], pause: float,
                     steps: Callable[[], int] | None) -> list[Row]:
     """Run ``draw`` on this thread (then sleep ``pause``) for ``seconds`` while ``out`` plays;
@@ -204,8 +213,10 @@ def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None
     t1 = time.perf_counter()
     c1, u1, f1 = out.callbacks, out.underruns, out.loop.frames_written
     stepped = (steps() - s0) if steps else 0
-    starts = out.callback_starts()
-    starts = starts[(starts >= t0) & (starts <= t1)]
+    starts, durations = _callback_timing(out)
+    n = min(starts.size, durations.size)  # the same callbacks, oldest first
+    inside = (starts[-n:] >= t0) & (starts[-n:] <= t1)
+    starts, durations = starts[-n:][inside], durations[-n:][inside]
     rate = (f1 - f0) / (t1 - t0)
     buffer_s = out.buffer_frames / out.stream_rate
     rows = [Row(case, "underruns", u1 - u0, "count"), Row(case, "callbacks", c1 - c0, "count"),
@@ -217,6 +228,9 @@ def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None
             Row(case, "audio_fifo_priority", _fifo_priority(out), "SCHED_FIFO (0: not real time)")]
     if steps is not None:
         rows.append(Row(case, "worker_steps_per_s", stepped / (t1 - t0), "steps/s"))
+    if durations.size:  # time inside the callback (its shared-memory reads and writes included)
+        rows += [Row(case, "callback_p99", 1e3 * float(np.percentile(durations, 99)), "ms"),
+                 Row(case, "callback_max", 1e3 * float(durations.max()), "ms")]
     return rows + gap_rows(case, starts, buffer_s, timeline)
 
 
