@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from jack_server import prioritize
 
 from ear3d.audio_client import ProcessOutput
 from ear3d.audio_shm import SharedAudioState, segment_bytes
@@ -38,23 +39,6 @@ def gone(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-def prioritize(pid: int) -> None:
-    """Run every thread of the (--no-realtime) JACK server real-time, above the audio process,
-    as a real sound server runs: measured is our stream, not the server losing the CPU to
-    other sessions' busy threads on a small machine (nice alone ranks threads only within a
-    session where the kernel autogroups, so it does not help there)."""
-    from ear3d.audio_process import AUDIO_NICE, AUDIO_RT_PRIORITY
-
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(AUDIO_RT_PRIORITY + 1))
-        except PermissionError:
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(tid), AUDIO_NICE)
-            except PermissionError:
-                pytest.skip("raising the JACK server's priority needs CAP_SYS_NICE")
 
 
 def wait_for(condition, timeout=5.0):
