@@ -28,8 +28,8 @@ import numpy as np
 from ear3d.clips import resample
 from ear3d.recorder import WavRecorder
 
-#: Callbacks whose durations and start times AudioOutput keeps (about 12 minutes at 1024 frames, 44.1 kHz).
-TIMED_CALLBACKS = 32768
+#: Callbacks whose durations and start times AudioOutput keeps (about 12 minutes at 256 frames, 44.1 kHz).
+TIMED_CALLBACKS = 131072
 
 __all__ = [
     "AudioClock",

@@ -12,18 +12,19 @@ abandon, close), plus a non-blocking start (:meth:`ProcessOutput.begin` /
 from __future__ import annotations
 
 import math
+import mmap
 import socket
 import subprocess
 import time
-from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ear3d import audio_shm
 from ear3d.audio import AudioClock, AudioUnavailable, _Snapshot
-from ear3d.audio_shm import PLAYING, SharedAudioState, segment_bytes
+from ear3d.audio_shm import PLAYING, SharedAudioState
 from ear3d.child_process import spawn
 from ear3d.clips import resample
 
@@ -91,6 +92,8 @@ class ProcessOutput:
         self.stream_rate = int(stream_rate or sample_rate)
         self.device_name = ""
         self.device_index: int | None = None
+        #: how the audio process is scheduled: "fifo N" (real time), "nice N" or "normal"
+        self.scheduling = ""
         self.error: AudioUnavailable | None = None
         self.pid: int | None = None
         self.segment: str | None = None
@@ -103,7 +106,7 @@ class ProcessOutput:
         self._volume, self._muted = float(volume), False
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
-        self._shm: shared_memory.SharedMemory | None = None
+        self._mmap: mmap.mmap | None = None
         self._shared: SharedAudioState | None = None
         self._clock: AudioClock | None = None
         self._state = "new"  # new → opening → starting → playing; closed
@@ -124,7 +127,8 @@ class ProcessOutput:
             theirs.close()
         self.pid = self._proc.pid
         self._conn = Connection(ours.detach())
-        self._conn.send(("open", self._params))
+        self.segment = audio_shm.new_name()  # told now: the audio process removes it if we die
+        self._conn.send(("open", {**self._params, "segment": self.segment}))
         self._state = "opening"
 
     def poll_started(self) -> bool:
@@ -161,11 +165,10 @@ class ProcessOutput:
         """The device is open: size the segment for its rate, post the first clip, start playing."""
         self.stream_rate, self.device_name = int(info["stream_rate"]), str(info["device_name"])
         self.device_index = info["device_index"]
+        self.scheduling = str(info.get("scheduling", ""))
         clip = self._to_stream_rate(self._first[0])
         capacity = max(clip.shape[0], math.ceil(SLOT_HEADROOM * self._clip_seconds * self.stream_rate))
-        self._shm = shared_memory.SharedMemory(create=True, size=segment_bytes(capacity))
-        self.segment = self._shm.name
-        self._shared = SharedAudioState(self._shm.buf, capacity)
+        self._mmap, self._shared = audio_shm.create(self.segment, capacity)
         self._shared.volume, self._shared.muted = self._volume, self._muted
         self._shared.post_clip(clip, self._first[1])
         n = clip.shape[0]  # the state before the first callback: the first clip, at its start
@@ -303,13 +306,11 @@ class ProcessOutput:
             conn.close()
         if self._shared is not None:
             self._shared.release()  # views gone: the segment may close; the clock keeps the last state
-        if self._shm is not None:
-            self._shm.close()
-            try:
-                self._shm.unlink()
-            except FileNotFoundError:
-                pass  # the audio process unlinked it (it thought we were gone)
-        self._shm = None
+        if self._mmap is not None:
+            self._mmap.close()
+            self._mmap = None
+        if self.segment is not None:
+            audio_shm.unlink(self.segment)  # no error when the audio process unlinked it (it thought us gone)
 
     def __enter__(self) -> ProcessOutput:
         self.start()

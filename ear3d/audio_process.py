@@ -6,7 +6,8 @@ audio callback needs. Started by :class:`ear3d.audio_client.ProcessOutput` as
 
 Protocol over the socket ``FD`` (pickled tuples, see multiprocessing.connection):
 
-1. app → ``("open", params)``: the process opens the device (:meth:`AudioOutput.open`) and
+1. app → ``("open", params)``: params name the segment the app will create (so that this
+   process can remove it should the app die at any point); the process opens the device (:meth:`AudioOutput.open`) and
    answers ``("opened", info)`` or ``("error", one-line message)`` and exits;
 2. app → ``("play", segment name)``: the segment (:mod:`ear3d.audio_shm`) holds the first clip,
    already at the stream rate; the stream starts; answer ``("playing",)``;
@@ -14,8 +15,10 @@ Protocol over the socket ``FD`` (pickled tuples, see multiprocessing.connection)
    ``("stats",)`` → ``("stats", dict)``; ``("close",)`` stops the stream, finishes a
    recording and exits. When the stream stops on its own, status STOPPED and ``("lost", message)``.
 
-It asks for a higher CPU priority (AUDIO_NICE) where permitted. The process dies with the app: the kernel sends it SIGTERM when the app's thread that
-started it ends (prctl PR_SET_PDEATHSIG), and it also exits on the socket's end of file or a
+It asks for real-time scheduling (SCHED_FIFO at AUDIO_RT_PRIORITY, as sound servers run)
+before PortAudio makes its threads, which inherit it; where that is not permitted, a higher
+nice priority (AUDIO_NICE). The process dies with the app: the kernel sends it SIGTERM when
+the app's thread that started it ends (prctl PR_SET_PDEATHSIG), and it also exits on the socket's end of file or a
 changed parent pid; then it unlinks the segment itself, as nobody else will.
 """
 
@@ -36,8 +39,14 @@ from ear3d.child_process import die_with_parent
 
 #: Seconds between the main thread's looks at the mailbox and the parent (it is idle otherwise).
 POLL_SECONDS = 0.02
-#: Nice value the audio process asks for (PortAudio's callback thread inherits it): ahead of the
-#: app's threads for the CPU, as audio servers run. Kept when not permitted (needs CAP_SYS_NICE).
+#: SCHED_FIFO priority the audio process asks for (PortAudio's callback thread and the JACK/ALSA
+#: client threads inherit it). Why not just nice: with autogrouping (Linux's default on desktops)
+#: nice ranks threads only within their session, so under load from other sessions a niced
+#: callback still waits its turn — measured in `ear3d bench audio --window`. Below JACK's own
+#: default (10) so that a real-time sound server's cycle comes first. Needs CAP_SYS_NICE or an
+#: RLIMIT_RTPRIO (the `audio` group's limits on most distributions).
+AUDIO_RT_PRIORITY = 9
+#: Nice value asked for when real-time scheduling is not permitted (ahead of the app's threads).
 AUDIO_NICE = -10
 
 
@@ -57,11 +66,38 @@ class SharedStateOutput(AudioOutput):
         return result
 
 
-def _raise_priority() -> None:
+def _raise_priority() -> str:
+    """Real-time scheduling if permitted, else a better nice value; says which ("fifo N",
+    "nice N" or "normal")."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(AUDIO_RT_PRIORITY))
+        return f"fifo {AUDIO_RT_PRIORITY}"
+    except (OSError, AttributeError):
+        pass  # not permitted (or not Linux)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, AUDIO_NICE)
+        return f"nice {AUDIO_NICE}"
     except (OSError, AttributeError):
-        pass  # not permitted (or not POSIX): normal priority
+        return "normal"
+
+
+def _threads() -> set[int]:
+    """Ids of this process's threads."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
+
+
+def _raise_threads(tids: set[int]) -> None:
+    """Real-time scheduling for threads the audio libraries made: libjack creates its client
+    thread with an explicit policy (SCHED_OTHER when the server is not real-time) instead of
+    inheriting ours, and that thread moves our samples into the server each cycle."""
+    for tid in tids:
+        try:
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(AUDIO_RT_PRIORITY))
+        except (OSError, AttributeError):
+            pass  # not permitted, or the thread is gone
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -71,14 +107,16 @@ def _terminate(signum: int, frame: Any) -> None:
 class AudioProcess:
     """The process's state: the stream, its loop and the segment."""
 
-    def __init__(self, conn: Connection, parent_pid: int) -> None:
+    def __init__(self, conn: Connection, parent_pid: int, scheduling: str = "normal") -> None:
         self.conn = conn
         self.parent_pid = parent_pid
+        self.scheduling = scheduling
         self.output: SharedStateOutput | None = None
         self.segment: str | None = None
         self._mmap: Any = None
         self.shared: SharedAudioState | None = None
         self._taken = 0  # generation of the latest clip handed to the loop
+        self._library_threads: set[int] = set()
         self._lost_said = False
 
     def open(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -87,15 +125,19 @@ class AudioProcess:
         out = SharedStateOutput(loop, params["sample_rate"], params["buffer_frames"], params["device"],
                                 params["volume"], stream_rate=params["stream_rate"], record=params["record"])
         self.output = out
+        self.segment = params["segment"]  # removed by us if the app dies, created by it or not yet
+        self._library_threads = _threads()  # threads present before PortAudio opened the device
         out.open()
         return {"stream_rate": out.stream_rate, "latency_samples": out.clock.latency_samples,
-                "device_name": out.device_name, "device_index": out.device_index, "pid": os.getpid()}
+                "device_name": out.device_name, "device_index": out.device_index, "pid": os.getpid(),
+                "scheduling": self.scheduling}
 
     def play(self, segment: str) -> None:
         """Attach the segment, load its first clip and start the stream."""
         out = self.output
         assert out is not None
-        self.segment = segment
+        if segment != self.segment:
+            raise AudioUnavailable(f"the app named segment {segment!r} after {self.segment!r}")
         self._mmap, self.shared = audio_shm.attach(segment)
         first = self.shared.take_clip(0)
         if first is None:
@@ -105,6 +147,8 @@ class AudioProcess:
         out.loop_rate = out.sample_rate = out.stream_rate  # the app sends clips at the stream rate
         out.shared = self.shared
         out.start()
+        if self.scheduling.startswith("fifo"):
+            _raise_threads(_threads() - self._library_threads)
         self.shared.status = audio_shm.PLAYING
 
     def step(self) -> None:
@@ -158,12 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     fd_text, pid_text = (argv if argv is not None else sys.argv[1:])[:2]
     parent_pid = int(pid_text)
     die_with_parent()
-    _raise_priority()
+    scheduling = _raise_priority()
     signal.signal(signal.SIGTERM, _terminate)
     if os.getppid() != parent_pid:  # the app died before prctl took effect
         return 1
     conn = Connection(int(fd_text))
-    proc = AudioProcess(conn, parent_pid)
+    proc = AudioProcess(conn, parent_pid, scheduling)
     orphaned = True
     try:
         msg = conn.recv()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import secrets
 from typing import Any
 
 import numpy as np
@@ -175,9 +176,30 @@ class SharedAudioState:
         return None  # the app stopped inside a post (it died): nothing to take
 
 
+def new_name() -> str:
+    """A fresh segment name that says whose it is: ``ear3d_audio_<app pid>_<random>``."""
+    return f"ear3d_audio_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def create(name: str, capacity: int) -> tuple[mmap.mmap, SharedAudioState]:
+    """The app: create segment ``name`` (POSIX shared memory under /dev/shm) with clip slots of
+    ``capacity`` samples. Mapped directly, not through multiprocessing.shared_memory, whose
+    resource tracker would be one more process left to clean up after a killed app; the
+    audio process unlinks the segment when the app dies (it knows the name from the start)."""
+    fd = os.open(f"/dev/shm/{name}", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.ftruncate(fd, segment_bytes(capacity))
+        buf = mmap.mmap(fd, segment_bytes(capacity))
+    except BaseException:
+        os.close(fd)
+        unlink(name)
+        raise
+    os.close(fd)
+    return buf, SharedAudioState(buf, capacity)
+
+
 def attach(name: str) -> tuple[mmap.mmap, SharedAudioState]:
-    """The audio process: map the segment the app created (POSIX shared memory under
-    /dev/shm; mapped directly so that Python's resource tracker does not adopt it)."""
+    """The audio process: map the segment the app created."""
     fd = os.open(f"/dev/shm/{name.lstrip('/')}", os.O_RDWR)
     try:
         buf = mmap.mmap(fd, os.fstat(fd).st_size)

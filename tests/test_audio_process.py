@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from jack_server import prioritize
 
 from ear3d.audio_client import ProcessOutput
 from ear3d.audio_shm import SharedAudioState, segment_bytes
@@ -38,19 +39,6 @@ def gone(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-def prioritize(pid: int) -> None:
-    """Give every thread of the (--no-realtime) JACK server the audio process's priority, as a
-    real sound server runs real-time: measured is our stream, not the server losing the CPU to
-    this test's own busy threads on a small machine."""
-    from ear3d.audio_process import AUDIO_NICE
-
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            os.setpriority(os.PRIO_PROCESS, int(tid), AUDIO_NICE)
-    except PermissionError:
-        pytest.skip("raising the JACK server's priority needs CAP_SYS_NICE")
 
 
 def wait_for(condition, timeout=5.0):
@@ -170,6 +158,29 @@ def test_no_device_comes_back_as_one_line(jack_server):
         out.start()
     assert "\n" not in str(e.value)
     assert gone(out.pid)
+
+
+def real_time_permitted() -> bool:
+    """Whether a process of ours may take SCHED_FIFO (asked of a throwaway one)."""
+    probe = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
+    return subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True).returncode == 0
+
+
+def test_audio_threads_run_real_time_where_permitted(jack_server):
+    from ear3d.audio_process import AUDIO_RT_PRIORITY
+
+    if not real_time_permitted():
+        pytest.skip("real-time scheduling needs CAP_SYS_NICE or an RLIMIT_RTPRIO")
+    with ProcessOutput(ramp(SR), 1, 0, SR, 512) as out:
+        assert out.scheduling == f"fifo {AUDIO_RT_PRIORITY}"
+        policies = []
+        for tid in os.listdir(f"/proc/{out.pid}/task"):
+            try:
+                policies.append(os.sched_getscheduler(int(tid)))
+            except OSError:
+                pass
+        # the callback's thread and the JACK client thread that carries its samples, at least
+        assert policies.count(os.SCHED_FIFO) >= 2
 
 
 def test_close_leaves_nothing(jack_server):

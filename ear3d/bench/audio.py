@@ -11,8 +11,12 @@ Cases, each ``--seconds`` long:
   sonification worker steps flat out; ``audio.engine = "thread"`` (the callback in this
   process) next to ``"process"`` (the audio process): underflows, frames played per second
   against the nominal rate, callback lateness (gap between callback starts − one buffer).
-  With ``--window`` the load is the real thing instead: a ``LiveApp`` (session, worker,
-  playback, scene) drawing into an EGL framebuffer at render.width × render.height.
+  With ``--window`` the load is the real thing instead (cases ``window_{engine}_{frames}``):
+  a ``LiveApp`` (session, worker sonifying toward ``optimize.start_target``, playback, scene)
+  drawing frames back to back at render.width × render.height into an EGL framebuffer, or
+  into the real window (moderngl-window, pyglet) when ``$DISPLAY`` is set (Xvfb). Measured
+  once the model is loaded; each case also reports frames drawn and worker steps per second
+  and the load average (other programs sharing the cores show there).
 - ``loop_buffer`` / ``naive``: time inside the callback, our preallocated loop buffer against a
   straightforward callback that indexes and allocates per buffer (thread engine, worker running).
 """
@@ -22,8 +26,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -64,9 +70,14 @@ class NaiveLoop(LoopBuffer):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds per case (default 30)")
     parser.add_argument("--window", action="store_true",
-                        help="load = a real LiveApp drawing on an EGL context (instead of the draw stand-in)")
+                        help="load = a real LiveApp drawing (the real window when $DISPLAY is set, else EGL) "
+                             "while its worker sonifies, instead of the draw stand-in")
     parser.add_argument("--cases", default="all",
                         help="comma-separated subset of: cause, engines, callback (default all)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"engines of the engines cases (default {','.join(ENGINES)})")
+    parser.add_argument("--buffers", default=",".join(map(str, BUFFERS)),
+                        help=f"buffer sizes in frames of the engines cases (default {','.join(map(str, BUFFERS))})")
 
 
 class GilHog:
@@ -139,9 +150,9 @@ class OptimizerLoad:
         self.worker = Worker(config)
         self.steps = 0
 
-    def __enter__(self) -> "OptimizerLoad":
-        from ear3d.control.params import live_specs
+    def __enter__(self) -> OptimizerLoad:
         from ear3d.clips import origin_clip
+        from ear3d.control.params import live_specs
         from ear3d.control.sonify import start_commands
         from ear3d.messages import Command
 
@@ -172,64 +183,138 @@ def _output(engine: str, clip: np.ndarray, config: Config, frames: int) -> Audio
     return AudioOutput(LoopBuffer(clip, ac.crossfade_samples), ac.sample_rate, frames, ac.device, ac.volume)
 
 
+def _fifo_priority(out: Any) -> int:
+    """The audio process's SCHED_FIFO priority; 0 when it is not real time (or the thread engine)."""
+    kind, _, priority = getattr(out, "scheduling", "").partition(" ")
+    return int(priority) if kind == "fifo" else 0
+
+
+def _callback_timing(out: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, durations) in seconds of the latest callbacks, oldest first (one request to
+    the audio process, so that both cover the same callbacks)."""
+    if isinstance(out, ProcessOutput):
+        stats = out.stats()
+        return stats.get("starts", np.zeros(0)), stats.get("durations", np.zeros(0))
+    return out.callback_starts(), out.callback_durations()
+
+
 def play_under_load(case: str, out: Any, seconds: float, draw: Callable[[], None], pause: float,
-                    load: OptimizerLoad | None) -> list[Row]:
+                    steps: Callable[[], int] | None) -> list[Row]:
     """Run ``draw`` on this thread (then sleep ``pause``) for ``seconds`` while ``out`` plays;
-    rows of what was played."""
+    rows of what was played. ``steps``: the worker's step count so far (None: no worker)."""
     timeline = Timeline()
     time.sleep(0.5)  # let the stream settle
     c0, u0, f0 = out.callbacks, out.underruns, out.loop.frames_written
-    s0, t0 = load.step_count() if load else 0, time.perf_counter()
+    s0, t0 = steps() if steps else 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         timeline.run(draw)
         if pause:
             time.sleep(pause)
     t1 = time.perf_counter()
     c1, u1, f1 = out.callbacks, out.underruns, out.loop.frames_written
-    steps = (load.step_count() - s0) if load else 0
-    starts = out.callback_starts()
-    starts = starts[(starts >= t0) & (starts <= t1)]
+    stepped = (steps() - s0) if steps else 0
+    starts, durations = _callback_timing(out)
+    n = min(starts.size, durations.size)  # the same callbacks, oldest first
+    inside = (starts[-n:] >= t0) & (starts[-n:] <= t1)
+    starts, durations = starts[-n:][inside], durations[-n:][inside]
     rate = (f1 - f0) / (t1 - t0)
     buffer_s = out.buffer_frames / out.stream_rate
     rows = [Row(case, "underruns", u1 - u0, "count"), Row(case, "callbacks", c1 - c0, "count"),
             Row(case, "played_rate", rate, "frames/s"),
             Row(case, "played_of_nominal", 100 * rate / out.stream_rate, "%"),
             Row(case, "draws_per_s", len(timeline.spans) / (t1 - t0), "1/s"),
-            Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%")]
-    if load is not None:
-        rows.append(Row(case, "worker_steps_per_s", steps / (t1 - t0), "steps/s"))
+            Row(case, "draw_share", 100 * timeline.busy_seconds(t0, t1) / (t1 - t0), "%"),
+            Row(case, "load_average_1min", os.getloadavg()[0], "runnable"),
+            Row(case, "audio_fifo_priority", _fifo_priority(out), "SCHED_FIFO (0: not real time)")]
+    if steps is not None:
+        rows.append(Row(case, "worker_steps_per_s", stepped / (t1 - t0), "steps/s"))
+    if durations.size:  # time inside the callback (its shared-memory reads and writes included)
+        rows += [Row(case, "callback_p99", 1e3 * float(np.percentile(durations, 99)), "ms"),
+                 Row(case, "callback_max", 1e3 * float(durations.max()), "ms")]
     return rows + gap_rows(case, starts, buffer_s, timeline)
 
 
-def run_window_case(case: str, config: Config, seconds: float) -> list[Row]:
-    """A real LiveApp (session, worker sonifying, playback, scene) drawing on EGL."""
+@contextmanager
+def live_app_drawing(config: Config) -> Iterator[tuple[Any, Callable[[], None]]]:
+    """A LiveApp and a function that draws one frame of it: into the real window when
+    ``$DISPLAY`` is set, else into an EGL framebuffer (render.width × render.height)."""
+    if os.environ.get("DISPLAY"):
+        from ear3d.live_window import LiveWindow
+
+        live = LiveWindow(config, "pyglet")
+        wnd, app = live.wnd, live.app
+        last = [time.perf_counter()]
+
+        def window_frame() -> None:
+            now = time.perf_counter()
+            wnd.use()
+            app.frame(wnd.fbo, now - last[0])
+            app.after_frame(wnd.fbo)
+            wnd.swap_buffers()  # also handles the window's events
+            last[0] = now
+
+        try:
+            yield app, window_frame
+        finally:
+            app.close()
+            wnd.destroy()
+        return
+
     from ear3d.app import LiveApp
     from ear3d.gfx.context import headless_context
 
     ctx = headless_context()
     try:
         fbo = ctx.simple_framebuffer((config.render.width, config.render.height))
-        app = LiveApp(config, ctx)
         try:
-            out = app.playback.output
-            if out is None:
-                raise RuntimeError(f"no sound in the window case: {app.playback.problem}")
+            app = LiveApp(config, ctx)
             last = [time.perf_counter()]
 
-            def frame() -> None:
+            def egl_frame() -> None:
                 now = time.perf_counter()
                 app.frame(fbo, now - last[0])
-                ctx.finish()
+                ctx.finish()  # the frame's GL work is done here, as a swap would wait for it
                 last[0] = now
 
-            for _ in range(3):  # first frames compile shaders
-                frame()
-            return play_under_load(case, out, seconds, frame, 0.0, None)
+            try:
+                yield app, egl_frame
+            finally:
+                app.close()
         finally:
-            app.close()
             fbo.release()
     finally:
         ctx.release()
+
+
+#: Seconds the window case waits for the model (built on a background thread) to be ready.
+LOAD_TIMEOUT = 600.0
+#: Frames drawn after loading before measuring (the first ones compile shaders).
+WARMUP_FRAMES = 3
+
+
+def run_window_case(case: str, config: Config, seconds: float) -> list[Row]:
+    """A real LiveApp (session, worker sonifying, playback, scene) drawing back to back."""
+    with live_app_drawing(config) as (app, frame):
+        deadline = time.perf_counter() + LOAD_TIMEOUT
+        while app.loading:  # the loading screen, drawn as the window does while the model builds
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{case}: the model was not ready after {LOAD_TIMEOUT:g} s")
+            frame()
+            time.sleep(0.01)
+        out = app.playback.output
+        if out is None:
+            raise RuntimeError(f"{case}: no sound: {app.playback.problem}")
+        if out.buffer_frames != config.audio.buffer_frames:
+            raise RuntimeError(f"{case}: the stream plays {out.buffer_frames}-frame buffers, not the configured ones")
+        for _ in range(WARMUP_FRAMES):
+            frame()
+        worker = app.session.worker
+
+        def steps() -> int:
+            _, latest = worker.frames.peek()
+            return latest.step if latest is not None else 0
+
+        return play_under_load(case, out, seconds, frame, 0.0, steps)
 
 
 def callback_rows(clip: np.ndarray, config: Config, seconds: float, load: OptimizerLoad) -> list[Row]:
@@ -275,17 +360,24 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         for engine in ENGINES:
             with _output(engine, clip, config, config.audio.buffer_frames) as out:
                 rows += play_under_load(f"cause_{engine}", out, args.seconds, stand_in_draw, DRAW_SECONDS, None)
+    try:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        buffers = [int(b) for b in args.buffers.split(",") if b.strip()]
+    except ValueError:
+        raise SystemExit(f"bench audio: --buffers takes frame counts, e.g. 1024,256 (got {args.buffers!r})") from None
+    if set(engines) - set(ENGINES) or not engines or not buffers:
+        raise SystemExit(f"bench audio: --engines takes some of {', '.join(ENGINES)} (got {args.engines!r})")
     if "engines" in wanted and args.window:
-        for engine, frames in itertools.product(ENGINES, BUFFERS):
+        for engine, frames in itertools.product(engines, buffers):
             audio = dataclasses.replace(config.audio, engine=engine, buffer_frames=frames)
             rows += run_window_case(f"window_{engine}_{frames}", dataclasses.replace(config, audio=audio), args.seconds)
     if ("engines" in wanted and not args.window) or "callback" in wanted:
         with OptimizerLoad(config) as load:
             if "engines" in wanted and not args.window:
-                for engine, frames in itertools.product(ENGINES, BUFFERS):
+                for engine, frames in itertools.product(engines, buffers):
                     with _output(engine, clip, config, frames) as out:
                         rows += play_under_load(f"{engine}_{frames}", out, args.seconds, stand_in_draw,
-                                                FRAME_GAP_SECONDS, load)
+                                                FRAME_GAP_SECONDS, load.step_count)
             if "callback" in wanted:
                 rows += callback_rows(clip, config, args.seconds, load)
     return rows
