@@ -202,9 +202,8 @@ class LoopBuffer:
         while done < n:
             k = min(n - done, length - p)
             seg = out[done:done + k]
-            old = self._fade_old
-            if old is not None:
-                ramp = self._fade_ramp
+            old, ramp = self._fade_old, self._fade_ramp
+            if old is not None and ramp is not None:  # set and cleared together
                 m = min(k, ramp.shape[0] - p)
                 if m > 0:
                     self._mix(seg[:m], clip, old, ramp, p)
@@ -394,7 +393,7 @@ def find_output_device(pa: Any, spec: str) -> int | None:
     if not spec:
         try:
             return int(pa.get_default_output_device_info()["index"])
-        except (OSError, IOError, KeyError):  # PortAudio raises IOError: no default
+        except (OSError, KeyError):  # PortAudio raises IOError: no default
             return None
     devs = _output_devices(pa)
     names = ", ".join(f"{i}:{name!r}" for i, name, _ in devs) or "none"

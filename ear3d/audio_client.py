@@ -139,16 +139,30 @@ class ProcessOutput:
         if self._state not in ("opening", "starting"):
             raise AudioUnavailable("the audio output was closed")
         try:
-            while self._conn.poll(0):
-                self._handle(self._conn.recv())
+            while self._live_conn.poll(0):
+                self._handle(self._live_conn.recv())
         except (EOFError, OSError):
-            code = self._proc.wait(timeout=CLOSE_TIMEOUT)
+            code = self._live_proc.wait(timeout=CLOSE_TIMEOUT)
             self.close()
             raise AudioUnavailable(f"the audio process exited (code {code}) while starting") from None
         except AudioUnavailable:
             self.close()
             raise
         return self._state == "playing"
+
+    @property
+    def _live_conn(self) -> Connection:
+        """The connection to the audio process (between begin() and close())."""
+        if self._conn is None:
+            raise AudioUnavailable("the audio output is not started")
+        return self._conn
+
+    @property
+    def _live_proc(self) -> subprocess.Popen:
+        """The audio process (between begin() and close())."""
+        if self._proc is None:
+            raise AudioUnavailable("the audio output is not started")
+        return self._proc
 
     def _handle(self, msg: tuple) -> None:
         kind = msg[0]
@@ -168,6 +182,7 @@ class ProcessOutput:
         self.scheduling = str(info.get("scheduling", ""))
         clip = self._to_stream_rate(self._first[0])
         capacity = max(clip.shape[0], math.ceil(SLOT_HEADROOM * self._clip_seconds * self.stream_rate))
+        assert self.segment is not None  # named in begin(), before the audio process opened
         self._mmap, self._shared = audio_shm.create(self.segment, capacity)
         self._shared.volume, self._shared.muted = self._volume, self._muted
         self._shared.post_clip(clip, self._first[1])
@@ -175,7 +190,7 @@ class ProcessOutput:
         self._shared.publish(_Snapshot(0, n, n, 0, 0, self._first[1], 0, time.perf_counter()), 0, 0)
         self.loop = SharedLoopView(self._shared)
         self._clock = AudioClock(self.loop, int(info["latency_samples"]), self.stream_rate)  # type: ignore[arg-type]
-        self._conn.send(("play", self.segment))
+        self._live_conn.send(("play", self.segment))
         self._state = "starting"
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
@@ -186,7 +201,7 @@ class ProcessOutput:
             if time.monotonic() > deadline:
                 self.close()
                 raise AudioUnavailable(f"the audio process did not start within {timeout:g} s")
-            self._conn.poll(0.01)
+            self._live_conn.poll(0.01)
 
     # ------------------------------------------------------------ while playing
 
@@ -242,26 +257,26 @@ class ProcessOutput:
     @property
     def active(self) -> bool:
         """True while the audio process lives and its stream plays; picks up its messages."""
-        if self._state != "playing" or self._proc.poll() is not None:
+        if self._state != "playing" or self._live_proc.poll() is not None:
             if self._state == "playing" and self.error is None:
-                self.error = AudioUnavailable(f"the audio process exited (code {self._proc.returncode})")
+                self.error = AudioUnavailable(f"the audio process exited (code {self._live_proc.returncode})")
             return False
         try:
-            while self._conn.poll(0):
-                self._handle(self._conn.recv())
+            while self._live_conn.poll(0):
+                self._handle(self._live_conn.recv())
         except (EOFError, OSError):
             return False
-        return self._shared.status == PLAYING
+        return self._shared is not None and self._shared.status == PLAYING
 
     def stats(self, timeout: float = 5.0) -> dict[str, Any]:
         """The audio process's callback timing: ``durations`` and ``starts`` (seconds,
         float64 arrays, oldest first, as AudioOutput's), ``callbacks``, ``underruns``."""
         if self._state != "playing":
             return {}
-        self._conn.send(("stats",))
+        self._live_conn.send(("stats",))
         deadline = time.monotonic() + timeout
-        while self._conn.poll(max(0.0, deadline - time.monotonic())):
-            msg = self._conn.recv()
+        while self._live_conn.poll(max(0.0, deadline - time.monotonic())):
+            msg = self._live_conn.recv()
             if msg[0] == "stats":
                 return msg[1]
             self._handle(msg)

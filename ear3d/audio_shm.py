@@ -104,7 +104,7 @@ class SharedAudioState:
             values = ints[_POSITION:_LAST_FRAMES + 1].tolist()
             fill_time = float(floats[_FILL_TIME])
             if int(ints[_SEQ]) == seq:
-                self._last = _Snapshot(*values, fill_time)
+                self._last = _Snapshot._make([*values, fill_time])
                 break
         return self._last
 

@@ -14,9 +14,10 @@ import dataclasses
 import math
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -51,7 +52,8 @@ class AudioConfig:
     crossfade_samples: int = _num(2000, 0, 44100, "linear crossfade at a clip hand-over, in samples")
     volume: float = _num(0.8, 0.0, 1.0, "output gain, linear")
     device: str = _free("", "output device: a name substring, an index, or '' for the default")
-    stream_rate: int = _num(0, 0, 192000, "device rate if it differs from sample_rate (0 = same, or the device's default)")
+    stream_rate: int = _num(0, 0, 192000, "device rate if it differs from sample_rate (0 = same, or the device's "
+        "default)")
     record: str = _free("", "WAV file that records everything played ('' = off)")
     save_clips: str = _free("", "folder: without a sound device, each new clip is written there as WAV ('' = off)")
     engine: str = _choice("process", ("process", "thread"),
@@ -94,7 +96,8 @@ class TrainConfig:
     warmup_steps: int = _num(100, 0, 1_000_000, "linear warm-up steps")
     crop_seconds: float = _num(6.0, 1.0, 60.0, "length of one training crop in seconds")
     noise: float = _num(3e-3, 0.0, 0.1, "augmentation: low-passed white noise of this RMS (0 = off)")
-    pool_clips: int = _num(400, 0, 1_000_000, "cache scalograms of this many crops and sample from them (0 = CQT every step)")
+    pool_clips: int = _num(400, 0, 1_000_000, "cache scalograms of this many crops and sample from them (0 = CQT every "
+        "step)")
     pool_refresh: float = _num(0.5, 0.0, 1024.0, "pooled crops replaced by fresh ones per step, on average")
     score_over_time: bool = _free(False, "negatives from other time steps of the minibatch too")
     validate_every: int = _num(100, 1, 1_000_000, "steps between validations")
@@ -157,7 +160,8 @@ class LayoutConfig:
     """Placement of neurons in space."""
 
     kind: str = _choice("force", ("force", "grid"),
-                        "placement: 'force' = models/<name>/layout.npz with its edges (the grid when the model has none), 'grid' = layers side by side, no edges")
+                        "placement: 'force' = models/<name>/layout.npz with its edges (the grid when the model has "
+                            "none), 'grid' = layers side by side, no edges")
     layer_gap: float = _num(0.5, 0.1, 100.0, "distance between consecutive layers")
     layer_height: float = _num(2.0, 0.1, 100.0, "extent of a layer along the pitch axis")
     channel_spacing: float = _num(0.03, 0.001, 10.0, "distance between neighbouring channels")
@@ -165,7 +169,8 @@ class LayoutConfig:
     dim: int = _num(3, 2, 3, "dimensions of the force layout")
     theta: float = _num(0.8, 0.05, 2.0, "Barnes-Hut opening angle (smaller = more exact, slower)")
     repulsion_exponent: float = _num(4.0, 2.0, 8.0, "α: repulsion q_i q_j d/|d|^α")
-    spring_exponent: float = _num(2.0, 1.0, 8.0, "β: an edge pulls with s·|d|^β (1 = linear, 2 = Fruchterman–Reingold's)")
+    spring_exponent: float = _num(2.0, 1.0, 8.0, "β: an edge pulls with s·|d|^β (1 = linear, 2 = "
+        "Fruchterman–Reingold's)")
     gravity: float = _num(0.02, 0.0, 10.0, "pull of every vertex towards the centre")
     charge_floor: float = _num(0.5, 0.01, 1.0, "smallest charge, relative to a layer's mean activation")
     coarsest: int = _num(40, 2, 100000, "the multi-level scheme coarsens down to this many vertices")
@@ -175,7 +180,8 @@ class LayoutConfig:
     key_frames: int = _num(8, 1, 64, "layouts over the loop, each from its time window's activations")
     key_frame_steps: int = _num(40, 0, 100000, "steps relaxing each key frame from the base layout")
     radius: float = _num(2.0, 0.01, 1000.0, "RMS radius of the written layout in world units")
-    min_separation: float = _num(0.012, 0.0, 0.5, "no two neurons closer than this × the layout's RMS radius (0.012 = two idle spheres at the default sizes; 0 = as relaxed)")
+    min_separation: float = _num(0.012, 0.0, 0.5, "no two neurons closer than this × the layout's RMS radius (0.012 = "
+        "two idle spheres at the default sizes; 0 = as relaxed)")
     seed: int = _num(0, 0, 2**31 - 1, "seed of the initial positions")
     device: str = _choice("auto", ("auto", "cpu", "cuda"), "torch device of the layout engine")
 
@@ -198,20 +204,27 @@ class RenderConfig:
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
     edge_mode: str = _choice("auto", ("auto", "lines", "compute"),
-                             "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL lines, or a compute shader")
-    edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all, or software_edge_budget)")
-    software_edge_budget: int = _num(200_000, 0, 2**31 - 1, "edge budget when edge_budget is 0 and OpenGL runs in software (llvmpipe, softpipe); 0 = all")
-    edge_gain: float = _num(1.0, 0.0, 1000.0, live=(0.0, 8.0), doc="brightness of the edges (light of a typical strong edge from a fully active neuron, dimmed above 50k edges)")
-    edge_cull: float = _num(0.01, 0.0, 1.0, "edges carrying less than this |weight × activity| (typical strong edge = 1) are skipped")
+                             "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL "
+                                 "lines, or a compute shader")
+    edge_budget: int = _num(0, 0, 2**31 - 1, "draw at most this many edges, strongest |weight| first (0 = all, or "
+        "software_edge_budget)")
+    software_edge_budget: int = _num(200_000, 0, 2**31 - 1, "edge budget when edge_budget is 0 and OpenGL runs in "
+        "software (llvmpipe, softpipe); 0 = all")
+    edge_gain: float = _num(1.0, 0.0, 1000.0, live=(0.0, 8.0), doc="brightness of the edges (light of a typical strong "
+        "edge from a fully active neuron, dimmed above 50k edges)")
+    edge_cull: float = _num(0.01, 0.0, 1.0, "edges carrying less than this |weight × activity| (typical strong edge = "
+        "1) are skipped")
     edge_chunk: int = _num(0, 0, 2**31 - 1, "edges per GPU buffer (0 = the driver's storage-block limit)")
-    edge_resolution: int = _num(1, 1, 4, "compute edge rasterizer: draw edges at 1/N of the frame's resolution (faster, softer)")
+    edge_resolution: int = _num(1, 1, 4, "compute edge rasterizer: draw edges at 1/N of the frame's resolution "
+        "(faster, softer)")
     bloom: float = _num(0.8, 0.0, 10.0, "glow strength (0 = off)")
     bloom_threshold: float = _num(0.6, 0.0, 100.0, "light above which pixels glow")
     fog: float = _num(0.7, 0.0, 1.0, "depth fade: how much of its light the far side of the network loses")
     vignette: float = _num(0.6, 0.0, 1.0, "darkening of the background towards the corners")
     fov: float = _num(45.0, 10.0, 120.0, "vertical field of view in degrees")
     camera_smoothing: float = _num(0.12, 0.0, 5.0, "camera smoothing time constant in seconds (0 = none)")
-    exposure: float = _num(1.0, 0.05, 20.0, "brightness multiplier of the rendered image", scale="log", live=(0.25, 4.0))
+    exposure: float = _num(1.0, 0.05, 20.0, "brightness multiplier of the rendered image"
+        , scale="log", live=(0.25, 4.0))
     sphere_scale: float = _num(1.0, 0.05, 20.0, "multiplier of the neuron sphere radius", scale="log", live=(0.25, 4.0))
     # Immersive outputs (ear3d.gfx.display): stereo pairs, fulldome and 360° video.
     display: str = _choice("flat", DISPLAY_MODES,
@@ -231,12 +244,15 @@ class RenderConfig:
     # The live window (ear3d live).
     vsync: bool = _free(True, "live window: wait for the display's refresh (off = as many frames as the machine draws)")
     monitor: int = _num(-1, -1, 64, "live window: open fullscreen on this monitor (0 = first; -1 = windowed)")
-    scale: float = _num(1.0, 0.1, 2.0, "live window: draw the scene at this fraction of the window's resolution, then scale it up")
-    adaptive: bool = _free(True, "live window: hold render.target_fps by lowering MSAA, the resolution scale, the edge budget and bloom (off = always full quality)")
+    scale: float = _num(1.0, 0.1, 2.0, "live window: draw the scene at this fraction of the window's resolution, then "
+        "scale it up")
+    adaptive: bool = _free(True, "live window: hold render.target_fps by lowering MSAA, the resolution scale, the edge "
+        "budget and bloom (off = always full quality)")
     target_fps: float = _num(30.0, 5.0, 240.0, "live window: frame rate that adaptive quality holds")
     min_scale: float = _num(0.35, 0.1, 1.0, "adaptive quality: lowest resolution scale")
     interop: str = _choice("auto", ("auto", "host", "cuda"),
-                           "how activations reach the GPU: auto (CUDA-GL interop when possible), host copy, or cuda (required)")
+                           "how activations reach the GPU: auto (CUDA-GL interop when possible), host copy, or cuda "
+                               "(required)")
 
 
 @dataclass(frozen=True)
@@ -268,7 +284,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
 
-    def replace(self, overrides: Mapping[str, Mapping[str, Any]]) -> "Config":
+    def replace(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with ``{section: {key: value}}`` applied and validated."""
         sections = {}
         for f in dataclasses.fields(self):
@@ -424,7 +440,9 @@ def describe() -> str:
     lines = []
     for f in dataclasses.fields(Config):
         lines.append(f"[{f.name}]")
-        for sf in dataclasses.fields(f.default_factory()):  # type: ignore[misc]
+        factory = f.default_factory
+        assert callable(factory)  # every section is a field(default_factory=...)
+        for sf in dataclasses.fields(factory()):
             meta = sf.metadata
             allowed = ""
             if "range" in meta:

@@ -41,7 +41,7 @@ class WallClock(OfflineClock):
         super().__init__(clip_seconds, sample_rate)
         self._t0 = time.perf_counter() - phase * clip_seconds
 
-    def now(self) -> "WallClock":
+    def now(self) -> WallClock:
         self.set_time(time.perf_counter() - self._t0)
         return self
 
@@ -182,9 +182,12 @@ class Playback:
         if self._retry is None:
             if now < self._next_retry:
                 return
-            self._retry = self._new_output()
+            output = self._new_output()
+            if not isinstance(output, ProcessOutput):  # only the process engine retries in the background
+                return
+            self._retry = output
             try:
-                self._retry.begin()
+                output.begin()
             except AudioUnavailable:
                 self._retry = None
             self._next_retry = now + self._retry_wait

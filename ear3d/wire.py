@@ -91,7 +91,7 @@ def receive(sock: socket.socket) -> Any:
         offsets.append(offset)
         offset += n
     payload = np.empty(offset, np.uint8)  # no zero-fill; malloc's alignment (16 bytes) + ALIGN offsets
-    view = memoryview(payload)
+    view = memoryview(payload.data)
     _recv_exactly_into(sock, view)
-    buffers = [view[o:o + n] for o, n in zip(offsets, lengths)]
+    buffers = [view[o:o + n] for o, n in zip(offsets, lengths, strict=True)]
     return pickle.loads(view[:n_data], buffers=buffers)

@@ -216,7 +216,7 @@ class ProcessWorker:
 
     def _request(self, name: str, timeout: float) -> Any:
         request_id = next(self._request_ids)
-        done, result = threading.Event(), []
+        done, result = threading.Event(), list[Any]()
         self._requests[request_id] = (done, result)
         self._outgoing.put(wire.encode(("request", request_id, name)))
         try:
@@ -319,8 +319,10 @@ class ProcessWorker:
         with self._send_lock:  # queued commands wait: they follow the replayed state
             try:
                 self._launch(self.config)
+                sock = self._sock
+                assert sock is not None  # _launch connected it
                 for command in self._replay.commands(self._last_clip):
-                    wire.send(self._sock, ("command", command), cloudpickle.dumps)
+                    wire.send(sock, ("command", command), cloudpickle.dumps)
             except Exception as e:  # noqa: BLE001  (told once; the session carries on without steps)
                 self._close_process()
                 self._alive = False
@@ -333,6 +335,8 @@ class ProcessWorker:
 
     def _receive_until_closed(self) -> None:
         sock = self._sock
+        if sock is None:
+            return
         while True:
             try:
                 message = wire.receive(sock)

@@ -184,7 +184,7 @@ def test_concurrent_submits_switch_only_at_boundaries():
     serials = out[starts].astype(int)
     assert len(serials) > 10  # the submitter did get in
     assert np.all(np.diff(serials) > 0)  # never an older clip after a newer one
-    for s, run in zip(serials[:-1], lengths[:-1]):
+    for s, run in zip(serials[:-1], lengths[:-1], strict=True):
         assert run % len(clip(s)) == 0, (s, run)
 
 

@@ -14,10 +14,11 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from jack_server import prioritize
 
 from ear3d.audio_client import ProcessOutput
 from ear3d.audio_shm import SharedAudioState, segment_bytes
+
+from jack_server import prioritize
 
 SR = 44100
 

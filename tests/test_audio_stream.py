@@ -7,10 +7,11 @@ import time
 import numpy as np
 import soundfile as sf
 import torch
-from jack_server import prioritize
 
 from ear3d.audio import AudioOutput, LoopBuffer
 from ear3d.recorder import WavRecorder
+
+from jack_server import prioritize
 
 SR = 44100
 

@@ -106,7 +106,7 @@ def test_without_device_each_new_clip_is_saved(tmp_path, caplog, engine):
     time.sleep(0.5)
     pb.check()
     assert len(pb.saved) == 3  # nothing new: nothing saved
-    for path, clip in zip(pb.saved, (first, second, third)):
+    for path, clip in zip(pb.saved, (first, second, third), strict=True):
         data, rate = sf.read(path, dtype="float32")
         assert rate == SR and np.abs(data - clip.samples).max() < 1e-4
     pb.close()

@@ -159,6 +159,8 @@ class OptimizerLoad:
         self.worker.start()
         self.worker.send(Command("clip", origin_clip(self.config)))
         _, frame = self.worker.frames.wait_newer(0, timeout=300)
+        if frame is None:
+            raise RuntimeError("the worker produced no activations within 300 s")
         config = self.config if self.config.optimize.start_target else self.config.replace(
             {"optimize": {"start_target": "ar6"}})
         values = {spec.name: spec.default for spec in live_specs(config, list(frame.layers))}
@@ -336,7 +338,8 @@ def callback_rows(clip: np.ndarray, config: Config, seconds: float, load: Optimi
                  Row(case, "callback_p99_of_buffer", 100 * float(np.percentile(d, 99)) / buffer_s, "%"),
                  Row(case, "underruns", underruns, "count"), Row(case, "callbacks", n, "count"),
                  Row(case, "optimizer_load", steps_per_s, "steps/s")]
-    rows.append(Row("naive/loop_buffer", "callback_median_ratio", medians["naive"] / max(medians["loop_buffer"], 1e-12), "x"))
+    ratio = medians["naive"] / max(medians["loop_buffer"], 1e-12)
+    rows.append(Row("naive/loop_buffer", "callback_median_ratio", ratio, "x"))
     return rows
 
 
