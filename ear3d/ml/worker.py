@@ -43,7 +43,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ class Worker:
 
     # -- the caller's side ------------------------------------------------------------------
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         """Start the thread; returns once the model and its statistics are ready (re-raises
         what went wrong there)."""
         ready = threading.Event()
@@ -133,7 +134,7 @@ class Worker:
         """True while steps can run (the thread lives)."""
         return self._thread is not None and self._thread.is_alive()
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
