@@ -2,17 +2,18 @@
 them, both rasterizers agree, the budget keeps the strongest, buffers split, bad input is
 refused or drawn safely."""
 
-from pyglm import glm
 import numpy as np
 import pytest
+from pyglm import glm
 
 from ear3d.config import RenderConfig
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.edges import EdgeSet, check_edges, weight_scale
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.gfx.scene import Scene
-from scene_image import scene_image
 from ear3d.palette import Palette
+
+from scene_image import scene_image
 
 WHITE = Palette("white", np.array([[1, 1, 1]], np.float32), np.array([0, 1, 1], np.float32))
 SIZE = 64
