@@ -25,8 +25,8 @@ def draw(ctx, positions, activity, edges, weights, mode="lines", budget=0, chunk
     """Render a tiny scene (camera at distance 2 on +z looking at the origin, 60° view)."""
     positions = np.asarray(positions, np.float32)
     cfg = RenderConfig(width=size, height=size, background="#000000", sphere_radius=radius,
-                       samples=config.pop("samples", 0), edge_mode=mode, edge_budget=budget, edge_chunk=chunk, bloom=config.pop("bloom", 0.0),
-                       fog=config.pop("fog", 0.0), **config)
+                       samples=config.pop("samples", 0), edge_mode=mode, edge_budget=budget, edge_chunk=chunk,
+                       bloom=config.pop("bloom", 0.0), fog=config.pop("fog", 0.0), **config)
     layer = np.zeros(positions.shape[-2], int)
     scene = Scene(ctx, positions, layer, WHITE, cfg, edges, weights)
     return scene_image(ctx, scene, activity, size, phase)
