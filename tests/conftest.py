@@ -29,4 +29,5 @@ def tiny_config():
     """The tiny preset at a small frame size: fast on a 2-core CPU and llvmpipe."""
     from ear3d.config import load
 
-    return load(None, ["model.preset=tiny", "render.adaptive=false", "render.width=320", "render.height=180", "render.fps=12"])
+    return load(None, ["model.preset=tiny", "render.adaptive=false", "render.width=320", "render.height=180",
+                       "render.fps=12"])

@@ -21,7 +21,8 @@ USER_OPTIMIZE = {"learning_rate": 0.003, "time_jitter": 7.0, "hf_penalty": 2.5, 
 
 @pytest.fixture(scope="module")
 def window():
-    cfg = load(None, ["model.preset=tiny", "render.adaptive=false", "render.width=320", "render.height=192", "audio.device=no-such-device",
+    cfg = load(None, ["model.preset=tiny", "render.adaptive=false", "render.width=320", "render.height=192",
+                      "audio.device=no-such-device",
                       *(f"optimize.{k}={v!r}" if isinstance(v, str) else f"optimize.{k}={v}"
                         for k, v in USER_OPTIMIZE.items())])
     ctx = headless_context()

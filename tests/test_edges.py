@@ -2,17 +2,18 @@
 them, both rasterizers agree, the budget keeps the strongest, buffers split, bad input is
 refused or drawn safely."""
 
-from pyglm import glm
 import numpy as np
 import pytest
+from pyglm import glm
 
 from ear3d.config import RenderConfig
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.edges import EdgeSet, check_edges, weight_scale
 from ear3d.gfx.offscreen import OffscreenTarget
 from ear3d.gfx.scene import Scene
-from scene_image import scene_image
 from ear3d.palette import Palette
+
+from scene_image import scene_image
 
 WHITE = Palette("white", np.array([[1, 1, 1]], np.float32), np.array([0, 1, 1], np.float32))
 SIZE = 64
@@ -24,8 +25,8 @@ def draw(ctx, positions, activity, edges, weights, mode="lines", budget=0, chunk
     """Render a tiny scene (camera at distance 2 on +z looking at the origin, 60° view)."""
     positions = np.asarray(positions, np.float32)
     cfg = RenderConfig(width=size, height=size, background="#000000", sphere_radius=radius,
-                       samples=config.pop("samples", 0), edge_mode=mode, edge_budget=budget, edge_chunk=chunk, bloom=config.pop("bloom", 0.0),
-                       fog=config.pop("fog", 0.0), **config)
+                       samples=config.pop("samples", 0), edge_mode=mode, edge_budget=budget, edge_chunk=chunk,
+                       bloom=config.pop("bloom", 0.0), fog=config.pop("fog", 0.0), **config)
     layer = np.zeros(positions.shape[-2], int)
     scene = Scene(ctx, positions, layer, WHITE, cfg, edges, weights)
     return scene_image(ctx, scene, activity, size, phase)

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 W, H = 960, 540  # the panels take the sides; the middle shows the network
 BASE_ARGS = ["--set", "model.preset=tiny", "--set", f"render.width={W}", "--set", f"render.height={H}",
              "--set", "audio.device=no-such-device", "--set", "render.orbit_speed=0",
-             "--set", "optimize.time_jitter=7", "--set", "render.camera_smoothing=0", "--set", "render.adaptive=false", "-v"]
+             "--set", "optimize.time_jitter=7", "--set", "render.camera_smoothing=0", "--set", "render.adaptive=false",
+             "-v"]
 READY_TIMEOUT_S = 240.0
 HOME_YAW = 0.45  # OrbitCamera.framing's viewpoint
 

@@ -181,7 +181,7 @@ def test_weights_are_saved_and_loaded_without_pickle(tmp_path):
     save_model(tmp_path / "m", trained.model, cfg, {"metrics": {}})
     assert (tmp_path / "m" / "model.safetensors").read_bytes()[:8] != b"\x80\x02\x8a\n"  # not a pickle
     loaded = build_ear(cfg)
-    pairs = zip(loaded.model.state_dict().values(), trained.model.state_dict().values())
+    pairs = zip(loaded.model.state_dict().values(), trained.model.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
     assert not loaded.training
     fresh = build_ear(cfg.replace({"model": {"weights": "random"}}))

@@ -11,8 +11,15 @@ import torch
 
 from ear3d.config import load
 from ear3d.ml.cqt import Scalogram, bin_frequencies
-from ear3d.ml.music_corpus import (BuildSettings, build_corpus, corpus_files, find_soundfonts, is_eval_piece,
-                                   plan_order, split_fonts)
+from ear3d.ml.music_corpus import (
+    BuildSettings,
+    build_corpus,
+    corpus_files,
+    find_soundfonts,
+    is_eval_piece,
+    plan_order,
+    split_fonts,
+)
 from ear3d.ml.perform import Performance, perform
 from ear3d.ml.scores import Note, Score
 

@@ -24,7 +24,8 @@ W, H = 960, 540
 
 @pytest.fixture(scope="module")
 def window():
-    cfg = load(None, ["model.preset=tiny", "render.adaptive=false", f"render.width={W}", f"render.height={H}", "audio.device=no-such-device",
+    cfg = load(None, ["model.preset=tiny", "render.adaptive=false", f"render.width={W}", f"render.height={H}",
+                      "audio.device=no-such-device",
                       "control.midi_input=", "control.osc=false"])
     w = LiveWindow(cfg, backend="headless")
     w.loading_picture = draw(w, 2)  # the loading card, before the model is ready (ImGui sizes it in frame 1)

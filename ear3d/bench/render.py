@@ -141,6 +141,17 @@ def _time_frames(ctx, draw, target, frames: int) -> float:
     return statistics.median(times)
 
 
+def _torch_cuda_status() -> tuple[bool, str]:
+    """(True, "") when torch imports and sees a CUDA device, else (False, why not)."""
+    try:
+        import torch
+    except ImportError:
+        return False, "torch is not installed"
+    if not torch.cuda.is_available():
+        return False, "torch has no CUDA"
+    return True, ""
+
+
 def _upload_rows(ctx, scene, label: str, activity: np.ndarray) -> list[Row]:
     from ear3d.gfx.interop import cuda_gl_status
 
@@ -156,17 +167,13 @@ def _upload_rows(ctx, scene, label: str, activity: np.ndarray) -> list[Row]:
     rows.append(Row(f"{label} activity upload host copy", "bandwidth", activity.nbytes / dt / 1e6, "MB/s"))
     rows.append(Row(f"{label} activity upload host copy", "time", dt * 1e3, "ms"))
     ok, reason = cuda_gl_status(ctx)
-    torch = None
     if ok:
-        try:
-            import torch  # noqa: F401  (benchmarks may use torch; the renderer does not)
-        except ImportError:
-            ok, reason = False, "torch is not installed"
-    if ok and not torch.cuda.is_available():
-        ok, reason = False, "torch has no CUDA"
+        ok, reason = _torch_cuda_status()
     if not ok:
         print(f"(no interop row: {reason})")
         return rows
+    import torch  # importable, checked above (benchmarks may use torch; the renderer does not)
+
     table = torch.from_numpy(activity).cuda()
     scene.set_activity(table)
     torch.cuda.synchronize()
@@ -274,9 +281,12 @@ def _peer_rows(ctx, scene, peer, draw, target, size: tuple[int, int], label: str
         draw(target.fbo, phase)
         ctx.finish()
         ours.append((time.perf_counter() - t0, time.process_time() - c0))
-    (vispy_s, vispy_cpu), (ear3d_s, ear3d_cpu) = (tuple(statistics.median(x) for x in zip(*t)) for t in (theirs, ours))
+    # each frame is a (wall, CPU) pair: the medians of both columns
+    (vispy_s, vispy_cpu), (ear3d_s, ear3d_cpu) = (
+        tuple(statistics.median(x) for x in zip(*t, strict=True)) for t in (theirs, ours))
     print(f"  {name} vispy: {vispy_s * 1e3:.1f} ms (CPU {vispy_cpu * 1e3:.1f} ms); ear3d full quality: "
-          f"{ear3d_s * 1e3:.1f} ms (CPU {ear3d_cpu * 1e3:.1f} ms): {vispy_s / ear3d_s:.2f}x (CPU {vispy_cpu / ear3d_cpu:.2f}x)")
+          f"{ear3d_s * 1e3:.1f} ms (CPU {ear3d_cpu * 1e3:.1f} ms): {vispy_s / ear3d_s:.2f}x "
+          f"(CPU {vispy_cpu / ear3d_cpu:.2f}x)")
     return [
         Row(f"{name} vispy all edges", "frame_time", vispy_s * 1e3, "ms"),
         Row(f"{name} vispy all edges", "cpu_time", vispy_cpu * 1e3, "ms"),

@@ -123,7 +123,7 @@ class _VispyFrame:
     """The child's scene at one size: canvas, markers, lines and an offscreen target."""
 
     def __init__(self, d: Any, size: tuple[int, int]):
-        from vispy import gloo, scene  # type: ignore[import-untyped]
+        from vispy import gloo, scene
         from vispy.visuals.transforms import MatrixTransform  # type: ignore[import-untyped]
 
         w, h = size
@@ -174,7 +174,7 @@ class _VispyFrame:
 
 def _child(data_path: str) -> None:
     """Serve frames: read "WxH PHASE" lines from stdin, answer "ok SECONDS" on stdout."""
-    import vispy  # type: ignore[import-untyped]
+    import vispy
 
     vispy.use(app="egl")
     raw = np.load(data_path)

@@ -28,7 +28,7 @@ import numpy as np
 from pyglm import glm
 
 from ear3d.gfx.network import BIND_ACCUM, BIND_EDGES, NetworkBuffers
-from ear3d.gfx.shaders import load_program, set_uniforms
+from ear3d.gfx.shaders import load_compute_shader, load_draw_program, set_uniforms
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,8 @@ class EdgePass:
         self.ctx = ctx
         self.network = network
         self.edges = edges
-        self._programs: dict[str, moderngl.Program | moderngl.ComputeShader] = {}
+        self._draw_programs: dict[str, moderngl.Program] = {}
+        self._compute_shaders: dict[str, moderngl.ComputeShader] = {}
         self._vaos: dict[str, moderngl.VertexArray] = {}
         self._accum: moderngl.Buffer | None = None
         self._accum_size = (0, 0)
@@ -220,12 +221,12 @@ class EdgePass:
         if mode not in EDGE_MODES:
             raise ValueError(f"edge mode {mode!r} is not one of {', '.join(EDGE_MODES)}")
         if mode == "lines":
-            self._program("edge_ends")
-            self._program("edges")
+            self._compute_shader("edge_ends")
+            self._draw_program("edges")
             self._empty_vao("edges")
         else:
-            self._program("edges_raster")
-            self._program("edges_resolve")
+            self._compute_shader("edges_raster")
+            self._draw_program("edges_resolve")
             self._empty_vao("edges_resolve")
         self.mode = mode
 
@@ -234,14 +235,20 @@ class EdgePass:
         """True when the edges are drawn after the scene is resolved (compute mode)."""
         return self.mode == "compute"
 
-    def _program(self, name: str) -> moderngl.Program | moderngl.ComputeShader:
-        if name not in self._programs:
-            self._programs[name] = load_program(self.ctx, name)
-        return self._programs[name]
+    def _draw_program(self, name: str) -> moderngl.Program:
+        if name not in self._draw_programs:
+            self._draw_programs[name] = load_draw_program(self.ctx, name)
+        return self._draw_programs[name]
+
+    def _compute_shader(self, name: str) -> moderngl.ComputeShader:
+        if name not in self._compute_shaders:
+            self._compute_shaders[name] = load_compute_shader(self.ctx, name)
+        return self._compute_shaders[name]
 
     def _empty_vao(self, name: str) -> moderngl.VertexArray:
+        """A vertex array without buffers for the drawing program ``name`` (its vertices come from SSBOs)."""
         if name not in self._vaos:
-            self._vaos[name] = self.ctx.vertex_array(self._programs[name], [])
+            self._vaos[name] = self.ctx.vertex_array(self._draw_programs[name], [])
         return self._vaos[name]
 
     # -- drawing ---------------------------------------------------------------------------
@@ -259,10 +266,11 @@ class EdgePass:
         self.network.bind()
         self._compute_ends(style)
         ctx.enable(moderngl.DEPTH_TEST | moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
+        # moderngl annotates blend_func as a pair; four values (a separate alpha function) are accepted too
+        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE  # type: ignore[assignment]
         fbo.depth_mask = False
         try:
-            program = self._programs["edges"]
+            program = self._draw_programs["edges"]
             w, h = fbo.size
             set_uniforms(program, u_cull=style.cull, u_viewport=(w / 2, h / 2))
             vao = self._vaos["edges"]
@@ -280,7 +288,7 @@ class EdgePass:
             if self._ends is not None:
                 self._ends.release()
             self._ends = self.ctx.buffer(reserve=count * _END_BYTES)
-        program = self._programs["edge_ends"]
+        program = self._compute_shaders["edge_ends"]
         set_uniforms(program, u_view=style.view, u_projection=style.projection, u_gain=style.gain,
                      u_exposure=style.exposure, u_fog=style.fog, u_count=count)
         self._ends.bind_to_storage_buffer(BIND_ENDS)
@@ -298,7 +306,7 @@ class EdgePass:
         aw, ah = max(1, w // d), max(1, h // d)
         accum = self._accumulator(aw, ah)
         accum.clear()
-        raster = self._programs["edges_raster"]
+        raster = self._compute_shaders["edges_raster"]
         self._set_common(raster, style)
         set_uniforms(raster, u_size=(aw, ah), u_divisor=d, u_scale=ACCUM_SCALE, u_max_steps=2 * (aw + ah), u_depth=0)
         depth.use(location=0)
@@ -306,18 +314,18 @@ class EdgePass:
         accum.bind_to_storage_buffer(BIND_ACCUM)
         for chunk, n in self.edges.ranges(style.budget):
             chunk.buffer.bind_to_storage_buffer(BIND_EDGES)
-            raster["u_count"].value = n
+            set_uniforms(raster, u_count=n)
             groups = math.ceil(n / _RASTER_GROUP)
             gx = min(groups, 65535)
             raster.run(group_x=gx, group_y=math.ceil(groups / gx))
         ctx.memory_barrier()
-        resolve = self._programs["edges_resolve"]
+        resolve = self._draw_programs["edges_resolve"]
         set_uniforms(resolve, u_size=(aw, ah), u_divisor=d, u_scale=ACCUM_SCALE, u_exposure=style.exposure)
         fbo.use()
         ctx.viewport = (0, 0, w, h)
         ctx.disable(moderngl.DEPTH_TEST)
         ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE
+        ctx.blend_func = moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE  # type: ignore[assignment]  # as above
         try:
             self._vaos["edges_resolve"].render(moderngl.TRIANGLES, vertices=3)
         finally:
@@ -334,9 +342,11 @@ class EdgePass:
     def release(self) -> None:
         for vao in self._vaos.values():
             vao.release()
-        for program in self._programs.values():
+        for program in self._draw_programs.values():
             program.release()
-        self._vaos, self._programs = {}, {}
+        for shader in self._compute_shaders.values():
+            shader.release()
+        self._vaos, self._draw_programs, self._compute_shaders = {}, {}, {}
         for buffer in (self._accum, self._ends):
             if buffer is not None:
                 buffer.release()

@@ -21,7 +21,7 @@ import moderngl
 import numpy as np
 
 from ear3d.gfx.interop import ActivityUploader
-from ear3d.gfx.shaders import load_program, set_uniforms
+from ear3d.gfx.shaders import load_compute_shader, set_uniforms
 
 BIND_ACTIVITY, BIND_CURRENT, BIND_STYLE, BIND_KEYFRAMES, BIND_EDGES, BIND_ACCUM = range(6)
 _GROUP = 64  # local_size_x of shaders/frame.glsl
@@ -56,7 +56,7 @@ class NetworkBuffers:
         self.key_frames = key_frames  # host copy: camera framing and focus
         self._bounds: tuple[np.ndarray, float] | None = None
         self._style = np.zeros((self.count, 4), np.float32)
-        self.program = load_program(ctx, "frame")
+        self.program = load_compute_shader(ctx, "frame")
         self.keyframe_buffer = ctx.buffer(key_frames.tobytes())
         self.style_buffer = ctx.buffer(reserve=16 * self.count)
         self.current_buffer = ctx.buffer(reserve=16 * self.count)

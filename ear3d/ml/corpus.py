@@ -9,8 +9,8 @@ at 44.1 kHz takes a few tens of milliseconds. Splits are disjoint by constructio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def keys(f: float, dur: float, rng: np.random.Generator, sr: int) -> np.ndarray:
     decay = 2.0 + 0.6 * k
     parts = np.zeros_like(t)
     freqs = f * k * (1 + 4e-4 * k * k)
-    for a, d, fk in zip(amps, decay, freqs):
+    for a, d, fk in zip(amps, decay, freqs, strict=True):
         if fk < 0.45 * sr:
             parts = parts + a * np.exp(-d * t) * np.sin(2 * np.pi * fk * t)
     return parts * _adsr(len(t), sr, 0.003, 10.0, 1.0, 0.03)
@@ -129,7 +129,7 @@ def brass(f: float, dur: float, rng: np.random.Generator, sr: int) -> np.ndarray
     bright = np.clip(t / 0.08, 0, 1) * np.exp(-t / 1.2)  # (S,)
     freqs = f * k
     out = np.zeros_like(t)
-    for kk, fk in zip(k, freqs):
+    for kk, fk in zip(k, freqs, strict=True):
         if fk >= 0.45 * sr:
             break
         out += (1.0 / kk) * np.exp(-kk * (1.4 - bright)) * np.sin(2 * np.pi * fk * t)
@@ -269,7 +269,8 @@ def render_piece(seed: int | tuple[int, ...], sample_rate: int = 44100, seconds:
     # Bass line: chord roots on a rhythm.
     if rng.random() < 0.85:
         kind = int(rng.integers(3))
-        pattern = [[0], [0, 2], [0, 1.5, 2, 3.5], [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5]][int(rng.integers(4))]
+        rhythms: list[list[float]] = [[0], [0, 2], [0, 1.5, 2, 3.5], [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5]]
+        pattern = rhythms[int(rng.integers(4))]
         for bar in range(first_beat - first_beat % 4, first_beat + total_beats, 4):
             root = progression[(bar // beats_per_chord) % len(progression)]
             for p in pattern:
@@ -278,21 +279,23 @@ def render_piece(seed: int | tuple[int, ...], sample_rate: int = 44100, seconds:
     # Melody: a random walk on the scale, in the labelled instrument, always present.
     voice = VOICES[INSTRUMENTS[lab.instrument]]
     degree = int(rng.integers(0, 7))
-    b = float(first_beat)
+    at = float(first_beat)
     durations = np.array([0.25, 0.5, 0.5, 1.0, 1.0, 1.5, 2.0])
-    while b < first_beat + total_beats:
+    while at < first_beat + total_beats:
         dur = float(rng.choice(durations))
         if rng.random() < 0.85:
             degree = int(np.clip(degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]), -3, 10))
             m = degree_midi(degree, tonic_octave)
             held = dur * beat * float(rng.choice([0.7, 0.85, 1.0]))
-            place(b, note(voice, m, held), 0.3 * float(rng.uniform(0.7, 1.0)))
-        b += dur
+            place(at, note(voice, m, held), 0.3 * float(rng.uniform(0.7, 1.0)))
+        at += dur
     # Drums: kick / snare / hats, a pattern per piece, sometimes absent.
     if rng.random() < 0.75:
         hits = [(kick(sr, rng), 0.6), (snare(sr, rng), 0.35), (hat(sr, rng), 0.5), (hat(sr, rng, True), 0.3)]
-        kick_at = [[0, 2], [0, 2.5], [0, 1, 2, 3], [0, 0.75, 2]][int(rng.integers(4))]
-        snare_at = [[1, 3], [3], [1, 3, 3.75]][int(rng.integers(3))]
+        kick_patterns: list[list[float]] = [[0, 2], [0, 2.5], [0, 1, 2, 3], [0, 0.75, 2]]
+        snare_patterns: list[list[float]] = [[1, 3], [3], [1, 3, 3.75]]
+        kick_at = kick_patterns[int(rng.integers(4))]
+        snare_at = snare_patterns[int(rng.integers(3))]
         hat_step = float(rng.choice([0.5, 0.25, 1.0]))
         for bar in range(first_beat - first_beat % 4, first_beat + total_beats, 4):
             for p in kick_at:

@@ -41,6 +41,8 @@ class Scalogram(nn.Module):
     over time (≈ 43 frames/s with the defaults). Runs on whatever device the module is on.
     """
 
+    expected_advance: torch.Tensor  #: (F,) float32 radians per hop, a buffer (follows the module's device)
+
     def __init__(self, cqt: CQTConfig, sample_rate: int) -> None:
         super().__init__()
         from nnAudio.features import CQT1992v2

@@ -186,8 +186,9 @@ def make_sources(data: str, sample_rate: int, min_samples: int) -> tuple[Source,
     joined by '+' (e.g. 'procedural+~/music': each crop from one of them at random; validation
     on the first folder's held-out files, or procedural when there is no folder)."""
     if "+" in data and not Path(data).expanduser().exists():
-        pairs = [make_sources(part, sample_rate, min_samples) for part in data.split("+") if part]
-        folders = [v for part, (_, v) in zip(data.split("+"), pairs) if part != "procedural"]
+        parts = [part for part in data.split("+") if part]
+        pairs = [make_sources(part, sample_rate, min_samples) for part in parts]
+        folders = [v for part, (_, v) in zip(parts, pairs, strict=True) if part != "procedural"]
         return MixedSource([t for t, _ in pairs]), (folders[0] if folders else pairs[0][1])
     if data == "procedural":
         return (ProceduralSource(sample_rate, ProceduralCorpus.TRAIN),
@@ -265,4 +266,5 @@ class ScalogramPool:
         """(batch, C, F, crop_frames) float32 on the pool's device."""
         idx = rng.integers(len(self), size=batch)
         starts = rng.integers(0, self.items.shape[-1] - self.crop_frames + 1, size=batch)
-        return torch.stack([self.items[i, ..., s : s + self.crop_frames] for i, s in zip(idx, starts)]).float()
+        crops = [self.items[i, ..., s : s + self.crop_frames] for i, s in zip(idx, starts, strict=True)]
+        return torch.stack(crops).float()

@@ -150,7 +150,7 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
 
     manifest = read_manifest(folder)
     n = int(round(clip_seconds * sample_rate))
-    entries = {"train": [], "eval": []}
+    entries: dict[str, list[dict]] = {"train": [], "eval": []}
     for e in manifest["pieces"]:
         entries[e["split"]].append(e)
     if not entries["eval"]:
@@ -163,8 +163,11 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             audio[e["file"]] = a
     out = []
     for task in tasks:
+        classes: list[str]
         if task == "piece":
-            classes, train, test = [], [], []
+            classes = []
+            train: list[tuple[np.ndarray, int]] = []
+            test: list[tuple[np.ndarray, int]] = []
             for e in entries["eval"]:
                 if e["file"] not in audio:
                     continue
@@ -177,14 +180,13 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             continue
         if task == "collection":
             classes = sorted({e["collection"] for e in manifest["pieces"]})
-            label = {c: i for i, c in enumerate(classes)}
-            key_of = lambda e: label[e["collection"]]  # noqa: E731
+            labels = {e["file"]: classes.index(e["collection"]) for e in manifest["pieces"]}
         elif task == "key":
             classes = list(PITCH_CLASSES)
-            key_of = lambda e: int(e["tonic"])  # noqa: E731
+            labels = {e["file"]: int(e["tonic"]) for e in manifest["pieces"]}
         else:
             raise ValueError(f"unknown corpus probe task {task!r}; known: collection, key, piece")
-        parts = {split: [(cut_clips(audio[e["file"]], n, max_clips), key_of(e)) for e in entries[split]
+        parts = {split: [(cut_clips(audio[e["file"]], n, max_clips), labels[e["file"]]) for e in entries[split]
                          if e["file"] in audio] for split in ("train", "eval")}
         out.append(_task(task, classes, parts["train"], parts["eval"],
                          "training pieces and fonts → held-out pieces in the held-out font", n))

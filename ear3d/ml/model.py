@@ -219,14 +219,14 @@ class CPCModel(nn.Module):
                      arch.enc_pitch_kernels[-1], kernels[-1], n_bins)
         blocks = []
         f, c_in = n_bins, in_channels
-        for i, (c_out, kp) in enumerate(zip(arch.enc_channels, kernels)):
+        for i, (c_out, kp) in enumerate(zip(arch.enc_channels, kernels, strict=True)):
             block = EncoderBlock(c_in, c_out, 3 if i % 2 == 0 else 1, kp, i in arch.enc_pool_blocks, arch.dropout, f)
             blocks.append(block)
             f, c_in = block.f_out, c_out
         self.encoder = nn.ModuleList(blocks)
         self.z_dim = c_in
         ar = []
-        for i, (c_out, k) in enumerate(zip(arch.ar_channels, arch.ar_kernels)):
+        for i, (c_out, k) in enumerate(zip(arch.ar_channels, arch.ar_kernels, strict=True)):
             ar.append(ARBlock(c_in, c_out, k, i in arch.ar_pool_before, arch.dropout))
             c_in = c_out
         self.autoregressive = nn.ModuleList(ar)
@@ -254,7 +254,7 @@ class CPCModel(nn.Module):
             names += [encoder_hidden_name(i), f"enc{i}"]
         return names + [f"ar{i}" for i in range(len(self.autoregressive))]
 
-    def forward(self, scalogram: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, scalogram: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         out: OrderedDict[str, torch.Tensor] = OrderedDict(scalogram=scalogram)
         x = scalogram
         for i, block in enumerate(self.encoder):
@@ -300,7 +300,7 @@ class Ear(nn.Module):
     def layer_names(self) -> list[str]:
         return self.model.layer_names()
 
-    def forward(self, waveform: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, waveform: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         return self.model(self.scalogram(waveform))
 
 

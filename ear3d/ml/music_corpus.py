@@ -28,6 +28,7 @@ import logging
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,6 +125,13 @@ def write_manifest(folder: Path, manifest: dict) -> None:
                  suffix=".json")
 
 
+def write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write ``audio`` (S,) float32 to ``path`` as 16-bit FLAC, atomically."""
+    import soundfile as sf
+
+    atomic_write(path, lambda tmp: sf.write(tmp, audio, sample_rate, format="FLAC", subtype="PCM_16"), suffix=".flac")
+
+
 def render_entry(piece: str, split: str, fonts: list[Path], settings: BuildSettings) -> tuple[np.ndarray, dict]:
     """Render one piece: its audio (S,) float32 and its manifest entry (labels and how it was played)."""
     from ear3d.ml.perform import perform, plan_performance
@@ -153,14 +161,13 @@ def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSetti
     A piece that cannot be read or rendered is skipped with a warning and recorded under
     ``failed``; the build goes on to the next piece of the plan until ``pieces`` are rendered or
     the corpus runs out. Raises ValueError when ``folder`` holds a corpus built with other settings."""
-    import soundfile as sf
     from tqdm import tqdm
 
     from ear3d.ml.scores import COLLECTIONS, list_pieces
 
     folder = Path(folder)
     train_fonts, eval_fonts = split_fonts(find_soundfonts(), settings.eval_font)
-    manifest = {"format": FORMAT, "settings": settings.as_dict(),
+    manifest: dict[str, Any] = {"format": FORMAT, "settings": settings.as_dict(),
                 "soundfonts": {"train": [f.name for f in train_fonts], "eval": [f.name for f in eval_fonts]},
                 "pieces": [], "failed": []}
     if (folder / MANIFEST).is_file():
@@ -191,8 +198,7 @@ def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSetti
                 continue
             path = folder / entry["file"]
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda tmp: sf.write(tmp, audio, settings.sample_rate, format="FLAC",
-                                                    subtype="PCM_16"), suffix=".flac")
+            write_flac(path, audio, settings.sample_rate)
             manifest["pieces"].append(entry)
             write_manifest(folder, manifest)
             bar.update(1)

@@ -100,7 +100,7 @@ def performance_midi(score: Score, perf: Performance, rng: np.random.Generator, 
 
     ticks_per_second = TICKS_PER_QUARTER * 2  # at the file's 120 bpm
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order: offs before ons, message)
-    for i, (part, program) in enumerate(zip(score.parts, perf.programs)):
+    for i, (part, program) in enumerate(zip(score.parts, perf.programs, strict=True)):
         ch = CHANNELS[i % len(CHANNELS)]
         events.append((0, 0, mido.Message("program_change", channel=ch, program=program)))
         for note in part:
@@ -170,7 +170,7 @@ def add_room(x: np.ndarray, sr: int, rng: np.random.Generator, seconds: float, w
     ir = rng.standard_normal(n) * np.exp(-6.9 * t / seconds)
     onset = int(0.02 * sr)
     ir[:onset] = 0.0
-    for delay, gain in zip(rng.uniform(0.005, 0.04, 6), rng.uniform(0.2, 0.7, 6)):
+    for delay, gain in zip(rng.uniform(0.005, 0.04, 6), rng.uniform(0.2, 0.7, 6), strict=True):
         ir[int(delay * sr)] += gain * rng.choice((-1.0, 1.0)) * np.sqrt(sr / 1000)
     ir /= np.sqrt((ir ** 2).sum())
     tail = fftconvolve(x, ir)[: len(x)]

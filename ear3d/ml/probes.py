@@ -12,9 +12,9 @@ pitch profile is kept, only coarser). :func:`probe_rows` fits the probe of
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -116,7 +116,7 @@ def plot_layer_probes(rows: Sequence[Row], layers: Sequence[str], path: Path, ti
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     x = np.arange(len(layers))
     colours = {"cpc": "#1f77b4", "random_init": "#ff7f0e"}
-    for ax, task in zip(axes, tasks):
+    for ax, task in zip(axes, tasks, strict=True):
         for ear in ears:
             ys = [value.get((f"{ear}/{layer}", task), np.nan) for layer in layers]
             ax.plot(x, ys, marker="o", ms=3, label=ear, color=colours.get(ear))

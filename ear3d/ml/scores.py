@@ -147,8 +147,8 @@ def read_score(piece: str, max_quarters: float | None = None) -> Score:
         raise ValueError(f"{piece}: the score has no notes")
     key = score.analyze("key")
     signatures = list(score.recurse().getElementsByClass("TimeSignature"))
-    marks = [m for m in score.recurse().getElementsByClass(tempo.MetronomeMark) if m.number]
-    bpm = float(marks[0].getQuarterBPM()) if marks else None
+    metronome = [m for m in score.recurse().getElementsByClass(tempo.MetronomeMark) if m.number]
+    bpm = float(metronome[0].getQuarterBPM()) if metronome else None
     return Score(piece=piece, collection=piece.split("/", 1)[0], parts=tuple(parts),
                  tonic=int(key.tonic.pitchClass), mode=str(key.mode) if key.mode in ("major", "minor") else "major",
                  metre=signatures[0].ratioString if signatures else "", marked_bpm=bpm)

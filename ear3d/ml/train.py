@@ -33,7 +33,7 @@ from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
-from ear3d.ml.model import Ear
+from ear3d.ml.model import CPCModel, Ear
 from ear3d.model_folder import STATE_FILE, STATS_FILE, model_dir
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
 # -- validation ------------------------------------------------------------------------------------
 
 
-def validate(model: nn.Module, data: torch.Tensor, batch: int, over_time: bool,
+def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
              dtype: torch.dtype | None) -> dict[str, float]:
     """Mean contrastive loss and top-1 accuracy over ``data`` (N, C, F, T) in batches of
     ``batch`` (the negatives are the other items of each batch), in eval mode."""
@@ -312,7 +312,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                 entry = {"step": step, "train_loss": float(np.mean([w[0] for w in window])),
                          "train_accuracy": float(np.mean([w[1] for w in window])), "lr": lr}
                 window.clear()
-            if dist.main and (step % tc.validate_every == 0 or step == tc.steps):
+            # only the main rank holds validation data
+            if val_data is not None and (step % tc.validate_every == 0 or step == tc.steps):
                 metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype)
                 entry = {**(entry or {"step": step}), **metrics}
                 bar.set_postfix(loss=f"{loss_value:.3f}", val_loss=f"{entry['val_loss']:.3f}",
@@ -348,7 +349,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
     return TrainResult(directory, step, seconds, history, skipped, model.cpu())
 
 
-def cpc_probe_terms(model: nn.Module, z_steps: int, c_steps: int) -> int:
+def cpc_probe_terms(model: CPCModel, z_steps: int, c_steps: int) -> int:
     """How many (j, k) prediction terms a crop of ``z_steps`` / ``c_steps`` offers."""
     from ear3d.ml.loss import valid_steps
 
