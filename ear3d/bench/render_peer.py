@@ -33,7 +33,7 @@ PEER = "vispy"
 def peer_status() -> tuple[bool, str]:
     """(True, version) when vispy imports, else (False, why)."""
     try:
-        import vispy  # type: ignore[import-untyped]
+        import vispy
     except ImportError as e:
         return False, f"vispy is not installed ({e}); pip install 'ear3d[bench]'"
     return True, str(getattr(vispy, "__version__", "?"))
@@ -124,7 +124,7 @@ class _VispyFrame:
 
     def __init__(self, d: Any, size: tuple[int, int]):
         from vispy import gloo, scene
-        from vispy.visuals.transforms import MatrixTransform  # type: ignore[import-untyped]
+        from vispy.visuals.transforms import MatrixTransform
 
         w, h = size
         self.size = size
