@@ -21,4 +21,5 @@ BENCHES: dict[str, str] = {
     "layout": "ear3d.bench.layout",
     "render": "ear3d.bench.render",
     "control": "ear3d.bench.control",
+    "soak": "ear3d.bench.soak",
 }
