@@ -22,4 +22,5 @@ BENCHES: dict[str, str] = {
     "render": "ear3d.bench.render",
     "control": "ear3d.bench.control",
     "soak": "ear3d.bench.soak",
+    "leaks": "ear3d.bench.leaks",
 }

@@ -97,7 +97,7 @@ def portaudio_instances() -> int:
     if pyaudio is None:
         return 0
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if isinstance(obj, pyaudio.PyAudio))
+    return sum(1 for obj in gc.get_objects() if type(obj) is pyaudio.PyAudio)
 
 
 def take(gl: bool = True) -> Census:

@@ -29,8 +29,9 @@ from ear3d.bench import Row
 
 FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "session_corrupt", "origin_unreadable", "disk_full",
           "midi_unplug", "audio_server", "window")
-#: The size of the "full disk" (a tmpfs) a recording runs into.
-FULL_DISK = "256k"
+#: The "full disk" a recording runs into: a tmpfs of FULL_DISK (else a file size limit of FREE_BYTES).
+FULL_DISK = "1m"
+FREE_BYTES = 16 * 1024
 
 
 class FaultFailed(RuntimeError):
@@ -66,7 +67,7 @@ class FaultRecord:
         return rows
 
 
-def selected(spec: str, real_window: bool, jack: bool) -> list[str]:
+def selected(spec: str) -> list[str]:
     """The fault names ``--faults`` asks for ('all' or a comma list); ValueError for unknown ones."""
     if not spec:
         return []
@@ -331,8 +332,10 @@ def origin_unreadable(soak: Any, rec: FaultRecord) -> Iterator[float]:
 
 
 def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
-    """Record onto a full disk: a tmpfs of FULL_DISK (mount needs root), else RLIMIT_FSIZE on
-    the encoder. The recording stops with a message; drawing, sound and the session go on."""
+    """The disk fills while recording: a tmpfs of FULL_DISK (mount needs root) filled up a second
+    after the recording starts, else RLIMIT_FSIZE on the encoder. The encoder fails when it next
+    writes (the recording stops by itself) or, for a picture that compresses well, when the
+    recording is stopped (F9): either way one message, and drawing, sound and the session go on."""
     from ear3d.messages import Command
 
     app = soak.app
@@ -342,11 +345,11 @@ def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
                              capture_output=True).returncode == 0
     out_dir, temp = app.out_dir, tempfile.tempdir
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    how = f"a {FULL_DISK} tmpfs" if mounted else "RLIMIT_FSIZE 256 KiB on the encoder"
+    how = f"a {FULL_DISK} tmpfs filled up" if mounted else f"RLIMIT_FSIZE {FREE_BYTES // 1024} KiB on the encoder"
     try:
         app.out_dir, tempfile.tempdir = full, str(full)
         if not mounted:  # the encoder inherits the limit; this process gets its own back at once
-            resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, limit[1]))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (FREE_BYTES, limit[1]))
         try:
             app.command(Command("app:record"))
         finally:
@@ -354,8 +357,24 @@ def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
             tempfile.tempdir = temp
         if app.recording is None:
             raise FaultFailed(f"the recording did not start: {app.last_error}")
+        yield 1.0
+        if mounted:  # the disk is full from now on
+            stat = os.statvfs(full)
+            with open(full / "filler", "wb") as f:
+                try:
+                    f.write(b"\0" * (stat.f_bavail * stat.f_frsize))
+                except OSError:
+                    pass
         t0 = time.perf_counter()
-        yield from until(lambda: app.recording is None, 120, "the recording did not stop on the full disk")
+        errors = app.errors
+        deadline = t0 + 10.0
+        while app.recording is not None and time.perf_counter() < deadline:
+            yield 0.1
+        how += ", stopped by itself" if app.recording is None else ", stopped with F9"
+        if app.recording is not None:
+            app.command(Command("app:record"))
+        if app.recording is not None or app.errors != errors + 1:
+            raise FaultFailed(f"the recording on a full disk did not end with one message ({app.last_error!r})")
         rec.recovery_s = time.perf_counter() - t0
         yield 0.5
         rec.seen = f"({how}) {app.last_error}"
@@ -401,9 +420,6 @@ def audio_server(soak: Any, rec: FaultRecord) -> Iterator[float]:
     jack.launch()
     yield from until(jack.ready, 30, "jackd did not start again")
     t_back = time.perf_counter()
-    if soak.midi is not None and soak.midi.jack:  # the bench's own JACK MIDI port died with the server
-        soak.midi.unplug()
-        soak.midi.plug()
     yield from until(lambda: playback.output is not None, 120, "the sound did not come back by itself")
     rec.recovery_s = time.perf_counter() - t_back
     messages = [m for _, _, m in soak.warnings.records[warn0:]]
@@ -412,8 +428,6 @@ def audio_server(soak: Any, rec: FaultRecord) -> Iterator[float]:
         raise FaultFailed(f"{len(lost)} 'no sound' warnings, not one: {lost}")
     back = next((m for m in messages if "sound is back" in m), "")
     rec.seen = f"{lost[0]} (after {detect:.1f} s) … {back}"
-    if soak.midi is not None and soak.midi.jack:
-        yield from until(lambda: soak.midi.connected, 20, "MIDI did not come back after the JACK restart")
 
 
 def window(soak: Any, rec: FaultRecord) -> Iterator[float]:
