@@ -47,20 +47,21 @@ def check_the_show_went_on(rows: dict[tuple[str, str], float]) -> None:
 
 
 def test_short_soak_in_a_real_window_survives_the_faults(tmp_path, xvfb_display):
-    faults = ["osc_garbage", "session_corrupt", "origin_unreadable", "disk_full", "midi_unplug", "worker_raise",
-              "window"]
-    rows = soak(tmp_path, xvfb_display, 0.75, ",".join(faults))
+    faults = ["osc_garbage", "session_corrupt", "origin_unreadable", "midi_unplug", "window", "disk_full"]
+    rows = soak(tmp_path, xvfb_display, 0.7, ",".join(faults))
     assert rows[("window", "real window (Xvfb/X11)")] == 1
     check_the_show_went_on(rows)
     failed = [f for f in faults if not survived(rows, f)]
-    assert not failed, {k: v for k, v in rows.items() if k[0].startswith("fault")}
+    assert not failed, [k for k in rows if k[0].startswith("fault") and k[1].startswith(("lost", "skipped"))]
 
 
-def test_short_soak_headless_survives_the_audio_server_dying(tmp_path):
-    rows = soak(tmp_path, None, 0.6, "audio_server")
+def test_short_soak_headless_survives_the_audio_server_dying_and_a_failing_worker(tmp_path):
+    faults = ["audio_server", "worker_raise"]
+    rows = soak(tmp_path, None, 0.7, ",".join(faults))
     assert rows[("window", "headless EGL")] == 1
     check_the_show_went_on(rows)
-    assert survived(rows, "audio_server"), {k: v for k, v in rows.items() if k[0].startswith("fault")}
+    failed = [f for f in faults if not survived(rows, f)]
+    assert not failed, [k for k in rows if k[0].startswith("fault") and k[1].startswith(("lost", "skipped"))]
     assert rows[("audio", "sound at the end")] == 1
     assert rows[("audio", "underruns outside faults")] == 0
 

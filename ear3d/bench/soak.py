@@ -386,7 +386,7 @@ class Soak:
             while True:
                 now = time.perf_counter()
                 t = now - ready
-                if t >= seconds:
+                if t >= seconds and not runner.active:  # a fault under way is let finish (its own timeouts)
                     break
                 dt, last = now - last, now
                 self._frame(dt)
@@ -432,7 +432,7 @@ class Soak:
                     next_display = now + DISPLAY_PERIOD_S
                     display_i += 1
                     app.command(self._command("display", self._display_index(DISPLAY_CYCLE[display_i % 4])))
-                runner.step(now)
+                runner.step(now, start_more=t < seconds)
                 if now >= next_sample:
                     next_sample = now + SAMPLE_S
                     with_gl = now >= next_gl

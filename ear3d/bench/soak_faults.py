@@ -121,10 +121,10 @@ class FaultRunner:
     def active(self) -> bool:
         return self._current is not None
 
-    def step(self, now: float) -> None:
+    def step(self, now: float, start_more: bool = True) -> None:
         """Called once a frame: start the next fault when due, advance the current one."""
         if self._current is None:
-            if not self.queue or now - self.t0 < self.times[self._started]:
+            if not start_more or not self.queue or now - self.t0 < self.times[self._started]:
                 return
             self._started += 1
             record, fault = self.queue.pop(0)
@@ -367,7 +367,7 @@ def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
                     pass
         t0 = time.perf_counter()
         errors = app.errors
-        deadline = t0 + 10.0
+        deadline = t0 + 4.0
         while app.recording is not None and time.perf_counter() < deadline:
             yield 0.1
         how += ", stopped by itself" if app.recording is None else ", stopped with F9"
@@ -448,7 +448,7 @@ def window(soak: Any, rec: FaultRecord) -> Iterator[float]:
     for name, action in steps:
         action()
         frames = app.frames_drawn
-        yield 0.8
+        yield 0.3
         yield from until(lambda: app.frames_drawn > frames + 2, 30, f"no frames drawn while {name}")
         sizes.append(f"{name}→{wnd.buffer_size[0]}x{wnd.buffer_size[1]}")
     rec.seen = "the picture follows: " + ", ".join(sizes)
