@@ -542,7 +542,14 @@ class Soak:
         return rows
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through close(): the JACK server and the window are released
+
+
 def run(args: argparse.Namespace, config: Config) -> list[Row]:
+    import signal
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     soak = Soak(args, config)
     try:
         soak.run()
