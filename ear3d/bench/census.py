@@ -31,7 +31,7 @@ class Census:
     def gl_total(self) -> int:
         return sum(self.gl.values())
 
-    def difference(self, other: "Census") -> dict[str, int]:
+    def difference(self, other: Census) -> dict[str, int]:
         """What this census holds more (positive) or less than ``other``; empty when equal."""
         diff = {f"gl {k}": self.gl.get(k, 0) - other.gl.get(k, 0) for k in set(self.gl) | set(other.gl)}
         diff["gpu bytes"] = self.gpu_bytes - other.gpu_bytes

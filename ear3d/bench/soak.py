@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ear3d.bench import Row
-from ear3d.bench import census
+from ear3d.bench import Row, census
 from ear3d.config import Config
 
 HELP = "the live loop for M minutes under load (optimizer, audio, MIDI, OSC, camera) with faults injected"
@@ -96,7 +95,7 @@ class Traffic:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"soak {name}", daemon=True)
 
-    def start(self) -> "Traffic":
+    def start(self) -> Traffic:
         self._thread.start()
         return self
 
@@ -108,7 +107,7 @@ class Traffic:
             try:
                 self._send(i)
                 self.sent += 1
-            except Exception:  # a port or server that is gone: count it, go on
+            except Exception:  # noqa: BLE001  (a port or server that is gone: count it, go on)
                 self.failed += 1
             i += 1
 
@@ -248,7 +247,6 @@ class Soak:
 
     def __init__(self, args: argparse.Namespace, config: Config):
         from ear3d.bench.jack_dummy import JackDummy, JackUnavailable, route_audio_to_jack
-
         from ear3d.bench.soak_faults import selected
 
         self.args = args
@@ -300,10 +298,12 @@ class Soak:
                                out_dir=self.dir / "out")
         app = self.live.app
         app.session_path.parent.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
+        start = last = time.perf_counter()
         while app.loading:  # the loading screen draws while the model loads
-            self._frame(1 / 30)
-            if time.perf_counter() - start > 600:
+            now = time.perf_counter()
+            self._frame(now - last)
+            last = now
+            if now - start > 600:
                 raise TimeoutError("the model was not ready after 600 s")
         if not app.params.get("sonify"):
             app.command(self._command("sonify", 1))
@@ -340,7 +340,7 @@ class Soak:
         try:
             self.live.draw(dt)
             self.live.wnd.swap_buffers()
-        except Exception as e:  # noqa: BLE001  (counted and reported: the bench must finish)
+        except Exception as e:
             self.counters.crashes += 1
             if len(self.counters.crash_messages) < 5:
                 self.counters.crash_messages.append(f"{type(e).__name__}: {e}")
@@ -353,10 +353,6 @@ class Soak:
         params = {k: v for k, v in app.params.snapshot().items() if k not in TRAFFIC_PARAMS}
         return {"session": id(app.session), "params": params, "scenes": sorted(app.scenes),
                 "kept": list(app.kept), "origin": app.origin}
-
-    def _underruns(self) -> int:
-        out = self.app.playback.output if self.app.playback is not None else None
-        return int(out.underruns) if out is not None else 0
 
     def run(self) -> None:
         from tqdm import tqdm

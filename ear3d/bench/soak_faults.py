@@ -19,9 +19,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -324,7 +324,7 @@ def origin_unreadable(soak: Any, rec: FaultRecord) -> Iterator[float]:
             path.unlink()
         version, errors = worker.errors.peek()[0], app.errors
         app.command(Command("app:origin", str(path)))
-        yield from until(lambda: worker.errors.peek()[0] != version or app.errors != errors, 30,
+        yield from until(lambda v=version, e=errors: worker.errors.peek()[0] != v or app.errors != e, 30,
                          f"no error for an origin file that is {case}")
         yield 0.2
         seen.append(app.last_error)
@@ -342,7 +342,7 @@ def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
     full = soak.dir / "full-disk"
     full.mkdir(exist_ok=True)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FULL_DISK}", "tmpfs", str(full)],
-                             capture_output=True).returncode == 0
+                             capture_output=True, check=False).returncode == 0
     out_dir, temp = app.out_dir, tempfile.tempdir
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)
     how = f"a {FULL_DISK} tmpfs filled up" if mounted else f"RLIMIT_FSIZE {FREE_BYTES // 1024} KiB on the encoder"
@@ -384,7 +384,7 @@ def disk_full(soak: Any, rec: FaultRecord) -> Iterator[float]:
             app.recording = None
         app.out_dir = out_dir
         if mounted:
-            subprocess.run(["umount", "-l", str(full)], capture_output=True)
+            subprocess.run(["umount", "-l", str(full)], capture_output=True, check=False)
 
 
 def midi_unplug(soak: Any, rec: FaultRecord) -> Iterator[float]:
@@ -449,7 +449,7 @@ def window(soak: Any, rec: FaultRecord) -> Iterator[float]:
         action()
         frames = app.frames_drawn
         yield 0.3
-        yield from until(lambda: app.frames_drawn > frames + 2, 30, f"no frames drawn while {name}")
+        yield from until(lambda f=frames: app.frames_drawn > f + 2, 30, f"no frames drawn while {name}")
         sizes.append(f"{name}→{wnd.buffer_size[0]}x{wnd.buffer_size[1]}")
     rec.seen = "the picture follows: " + ", ".join(sizes)
 
