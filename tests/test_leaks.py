@@ -50,3 +50,35 @@ def test_the_census_sees_what_is_held(rig):
     thread.join()
     buffer.release()
     assert census.take().difference(before) == {}
+
+
+def test_a_recording_whose_encoder_dies_stops_alone_and_leaves_nothing_behind(rig):
+    """The encoder dies mid-recording (as on a full disk): the recording stops with a message at
+    the next frame, the app draws on, and no thread or file of the recording is left."""
+    app, fbo = rig.app, rig.target.fbo
+    app.frame(fbo, 1 / 30)
+    app.after_frame(fbo)
+    before = census.take()
+    app.toggle_recording(size=fbo.size)
+    app.after_frame(fbo)
+    app.recording._video._proc.kill()  # the encoder is gone
+    app.recording._video._proc.wait()
+    drawn = app.frames_drawn
+    for _ in range(5):
+        app.frame(fbo, 1 / 30)
+        app.after_frame(fbo)
+    assert app.recording is None and app.last_error.startswith("recording stopped: ffmpeg")
+    assert app.frames_drawn == drawn + 5
+    assert census.take().difference(before) == {}
+
+
+def test_an_unreadable_origin_clip_is_refused_and_changes_nothing(rig, tmp_path):
+    app = rig.app
+    app.frame(rig.target.fbo, 1 / 30)
+    origin, errors = app.origin, app.errors
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00garbage" * 50)
+    from ear3d.messages import Command
+
+    app.command(Command("app:origin", str(broken)))
+    assert app.origin == origin and app.errors == errors + 1 and "broken.wav" in app.last_error
