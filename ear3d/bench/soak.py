@@ -435,6 +435,7 @@ class Soak:
                     if with_gl:
                         next_gl = now + GL_SAMPLE_S
                     self._sample(t, with_gl)
+                    last = time.perf_counter()  # the census is the bench's time, not a frame's
                     bar.n = min(round(t), bar.total)
                     bar.set_postfix(fps=f"{app.status()['fps']:.1f}", rss=f"{self.samples[-1].rss / 2**20:.0f}M",
                                     refresh=False)
