@@ -451,7 +451,8 @@ def window(soak: Any, rec: FaultRecord) -> Iterator[float]:
         yield 0.3
         yield from until(lambda f=frames: app.frames_drawn > f + 2, 30, f"no frames drawn while {name}")
         sizes.append(f"{name}→{wnd.buffer_size[0]}x{wnd.buffer_size[1]}")
-    rec.seen = "the picture follows: " + ", ".join(sizes)
+    rec.seen = ("the picture follows: " + ", ".join(sizes) +
+                " (minimise/restore are requests a window manager carries out; plain Xvfb has none)")
 
 
 FAULT_FUNCTIONS: dict[str, Callable[[Any, FaultRecord], Iterator[float]]] = {
