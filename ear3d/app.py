@@ -41,6 +41,7 @@ from ear3d.playback import Playback
 from ear3d.session import Preparation, Prepared, Session, check_interop
 from ear3d.session_file import CameraPose, SessionFileError, SessionState, Snapshot, load_session, save_session
 from ear3d.ui.state import neuron_at
+from ear3d.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +293,15 @@ class LiveApp:
             self.playback.reopen()
 
     def set_origin(self, origin: str) -> None:
-        """Start from another clip: "silence", "noise", a clip name in assets/clips/ or a path."""
-        self._needs_session("app:origin").worker.send(Command("origin", origin))
+        """Start from another clip: "silence", "noise", a clip name in assets/clips/ or a path.
+        A file that cannot be read is refused here (AudioFileError), so ``origin`` and a saved
+        session never name a clip the loop is not playing."""
+        from ear3d.ml.optimize import origin_samples
+
+        session = self._needs_session("app:origin")
+        audio = self.config.audio
+        origin_samples(origin, audio.sample_rate, round(audio.clip_seconds * audio.sample_rate))
+        session.worker.send(Command("origin", origin))
         self.origin = origin
 
     def key(self, name: str, shift: bool = False, ctrl: bool = False) -> None:
@@ -470,7 +478,14 @@ class LiveApp:
             self._wants_screenshot = False
             self.screenshot(fbo)
         if self.recording is not None and self.playback is not None:
-            self.recording.add_frame(read_rgb(fbo), self.playback.latest)
+            try:
+                self.recording.add_frame(read_rgb(fbo), self.playback.latest)
+            except (VideoError, OSError) as e:  # a full disk, a dead encoder: only the recording stops
+                recording, self.recording = self.recording, None
+                recording.abort()
+                self.errors += 1
+                self.last_error = f"recording stopped: {' '.join(str(e).split())[:300]}"
+                log.warning("%s", self.last_error)
 
     def screenshot(self, fbo: moderngl.Framebuffer, path: str | Path | None = None) -> Path:
         """Save what ``fbo`` shows as PNG (atomically), by default out/ear3d-<time>.png."""
@@ -483,7 +498,10 @@ class LiveApp:
         """Start recording picture and sound, or stop and return the MP4's path."""
         if self.recording is not None:
             recording, self.recording = self.recording, None
-            path = recording.close()
+            try:
+                path = recording.close()
+            except VideoError as e:  # e.g. no room for the MP4: the frames are lost, nothing else
+                raise ControlError(f"recording lost: {' '.join(str(e).split())[:300]}") from None
             log.warning("recorded %.1f s: %s", recording.seconds, path)
             return path
         if self.playback is None:
@@ -505,13 +523,13 @@ class LiveApp:
         return Snapshot(self.params.snapshot(), camera, [dict(r) for r in self.kept], self.origin)
 
     def _restore(self, snap: Snapshot, flight: float = SCENE_FLIGHT_S) -> None:
+        session = self.session
+        if session is not None and snap.origin is not None and snap.origin != self.origin:
+            self.set_origin(snap.origin)  # first: an unreadable clip refuses the whole state
         for name, value in snap.params.items():
             self.params.set(name, value)
-        session = self.session
         if session is None:
             return
-        if snap.origin is not None and snap.origin != self.origin:
-            self.set_origin(snap.origin)
         if snap.camera is not None:
             c = snap.camera
             pose = OrbitCamera(glm.vec3(*c.target), c.distance, c.yaw, c.pitch, c.fov_y,

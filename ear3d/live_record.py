@@ -89,15 +89,17 @@ class LiveRecording:
                 self._audio.append(block * self._playback.volume * (not self._playback.muted))
 
     def close(self) -> Path:
-        """Finish the video, mux the sound in and move the MP4 into place."""
+        """Finish the video, mux the sound in and move the MP4 into place. When the video
+        fails (a full disk), the sound recorder is still stopped before the error goes on."""
         try:
-            silent = self._video.close()
+            try:
+                silent = self._video.close()
+            except BaseException:
+                self._stop_sound_recorder()
+                raise
             wav = Path(self._tmp.name) / "sound.wav"
             if self._wav is not None:
-                output = self._playback.output
-                if isinstance(output, AudioOutput) and output.recorder is self._wav:
-                    output.recorder = None
-                wav = self._wav.close()
+                wav = self._stop_sound_recorder()
             else:
                 samples = np.concatenate(self._audio) if self._audio else np.zeros(1, np.float32)
                 write_wav(wav, samples, self._sample_rate)
@@ -105,11 +107,18 @@ class LiveRecording:
         finally:
             self._tmp.cleanup()
 
+    def _stop_sound_recorder(self) -> Path:
+        """Detach the WAV recorder from the output and close it (its thread and file)."""
+        output = self._playback.output
+        if isinstance(output, AudioOutput) and output.recorder is self._wav:  # fed in this process only
+            output.recorder = None
+        return self._wav.close() if self._wav is not None else Path(self._tmp.name) / "sound.wav"
+
     def abort(self) -> None:
+        """Drop the recording: stop the encoder and the sound recorder, delete the files."""
         self._video.abort()
-        if self._wav is not None:
-            output = self._playback.output
-            if isinstance(output, AudioOutput) and output.recorder is self._wav:
-                output.recorder = None
-            self._wav.close()
+        try:
+            self._stop_sound_recorder()
+        except OSError:  # e.g. no room left for the WAV: it is being thrown away anyway
+            pass
         self._tmp.cleanup()

@@ -97,3 +97,15 @@ def test_query_and_registered_feedback(osc: OscServer, listener) -> None:
     got.clear()
     osc.feedback({"volume": 0.25})
     assert wait_for(lambda: ("/ear3d/volume", [0.25]) in got)
+
+
+def test_undecodable_datagrams_are_counted_and_the_server_goes_on(osc: OscServer) -> None:
+    """Bytes python-osc cannot decode as text (it raises UnicodeDecodeError, not ParseError):
+    counted as malformed, no traceback from the server thread, the next message applies."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.sendto(b"/\xf5\xff\x00", osc.address)
+    raw.sendto(b"\xc3\x28abc\x00\x00\x00,f\x00\x00\x00\x00\x00\x00", osc.address)
+    raw.close()
+    SimpleUDPClient(*osc.address).send_message("/ear3d/volume", 0.25)
+    assert wait_for(lambda: osc.counts["malformed"] == 2 and osc.counts["received"] == 1)
+    assert osc.drain() == [Command("volume", 0.25)]

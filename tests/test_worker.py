@@ -12,6 +12,7 @@ from ear3d.clips import make_origin_clip, write_wav
 from ear3d.config import load
 from ear3d.messages import Clip, Command
 from ear3d.ml.objectives import Objective, region
+from ear3d.ml.worker import MAX_FAILED_STEPS
 from ear3d.worker_client import new_worker
 
 SR = 44100
@@ -165,7 +166,30 @@ def test_an_objective_that_raises_and_a_non_command_do_not_stop_the_worker(worke
     worker.send(Command("objective", Objective(broken, "broken", uses=("enc1",))))
     worker.send(Command("step", 1))
     n, error = worker.errors.wait_newer(errors_before + 1, WAIT)
-    assert n == errors_before + 2 and "no such neuron" in error and "target cleared" in error
+    while "target cleared" not in error:  # a failed step is retried first (MAX_FAILED_STEPS in a row)
+        assert "no such neuron" in error and "retrying" in error and n < errors_before + 1 + MAX_FAILED_STEPS
+        n, error = worker.errors.wait_newer(n, WAIT)
+    assert "no such neuron" in error
     worker.send(Command("select", {"layer": "enc2"}))  # and it goes on
     worker.send(Command("step", 1))
     _, frame = next_frame(worker, version, lambda f: f.step == 1 and "enc2" in f.selected)
+
+
+def test_a_step_that_raises_once_is_retried_and_the_optimizer_goes_on(worker):
+    version = settle(worker)
+    errors_before = worker.errors.peek()[0]
+    calls = {"n": 0}
+    good = region("enc4")
+
+    def flaky(acts):  # raises on its second call only (the first is the listen after the objective)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("transient")
+        return good(acts)
+
+    worker.send(Command("objective", Objective(flaky, "flaky", uses=("enc4",))))
+    worker.send(Command("step", 4))
+    _, frame = next_frame(worker, version, lambda f: f.step == 3)  # 4 steps asked, one failed and was retried
+    n, error = worker.errors.peek()
+    assert n == errors_before + 1 and "transient" in error and "retrying from the last good clip" in error
+    assert np.isfinite(frame.clip.samples).all()

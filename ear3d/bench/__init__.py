@@ -22,4 +22,6 @@ BENCHES: dict[str, str] = {
     "render": "ear3d.bench.render",
     "control": "ear3d.bench.control",
     "live": "ear3d.bench.live",
+    "soak": "ear3d.bench.soak",
+    "leaks": "ear3d.bench.leaks",
 }

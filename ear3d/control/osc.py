@@ -20,6 +20,7 @@ and ignored. The server listens on 127.0.0.1 unless told otherwise (with a warni
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -52,7 +53,7 @@ class _Dispatcher(Dispatcher):
     def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
         try:
             packet = osc_packet.OscPacket(data)
-        except osc_packet.ParseError:
+        except (osc_packet.ParseError, ValueError, IndexError, struct.error):  # python-osc lets some through
             self.owner._count("malformed")
             return []
         for timed in packet.messages:

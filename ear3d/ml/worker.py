@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 #: [optimize] keys that cannot change while the worker runs.
 FIXED_KEYS = ("device", "threads", "worker", "compile")
+#: Steps in a row that may raise before the target is dropped (one failure is retried: the
+#: loop keeps its last good clip and the optimizer goes on).
+MAX_FAILED_STEPS = 3
 
 
 def listen(ear: Ear, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
@@ -101,6 +104,7 @@ class Worker:
         self._paused = False
         self._pending_steps = 0
         self._listen_pending = False
+        self._failed_steps = 0  # steps in a row that raised
 
     # -- the caller's side ------------------------------------------------------------------
 
@@ -217,11 +221,17 @@ class Worker:
             self._pending_steps -= 1
         try:
             result = son.step()
-        except Exception as e:  # an objective that raises: stop aiming at it, keep serving
+        except Exception as e:  # retried with the last good clip; an objective that keeps raising is dropped
             log.exception("worker: step failed")
+            self._failed_steps += 1
+            if self._failed_steps < MAX_FAILED_STEPS:
+                self._report(f"step failed, retrying from the last good clip: {type(e).__name__}: {e}")
+                return
+            self._failed_steps = 0
             self._clear_target()
-            self._report(f"step failed, target cleared: {type(e).__name__}: {e}")
+            self._report(f"step failed {MAX_FAILED_STEPS} times in a row, target cleared: {type(e).__name__}: {e}")
             return
+        self._failed_steps = 0
         if not result.ok:
             self._report(f"step {son.steps}: non-finite loss or clip; back to the last good clip "
                          f"({son.recoveries} recoveries so far)")

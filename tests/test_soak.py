@@ -1,0 +1,74 @@
+"""The soak bench, short: the live window under Xvfb with the optimizer, sound into a JACK
+dummy server, MIDI, OSC, the camera and parameters moving, while faults are injected. Every
+fault is survived (the picture keeps drawing, the session's state is kept), no frame raises,
+and GL objects, threads and file descriptors are the same at the end as at the start.
+`ear3d bench soak` runs 30 minutes by default."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.xvfb_server import xvfb_display  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = ["--set", "model.preset=tiny", "--set", "render.width=320", "--set", "render.height=180"]
+
+
+def soak(tmp_path: Path, display: str | None, minutes: float, faults: str) -> dict[tuple[str, str], float]:
+    """Run the bench in its own process; its rows as {(case, metric): value}."""
+    out = tmp_path / "soak.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("DISPLAY", None)
+    if display:
+        env["DISPLAY"] = display
+    run = subprocess.run([sys.executable, "-m", "ear3d", *ARGS, "bench", "soak", "--minutes", str(minutes),
+                          "--faults", faults, "--no-progress", "--json", str(out)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    return {(r["case"], r["metric"]): r["value"] for r in rows}
+
+
+def survived(rows: dict[tuple[str, str], float], fault: str) -> bool:
+    return rows.get((f"fault {fault}", "survived")) == 1.0
+
+
+def check_the_show_went_on(rows: dict[tuple[str, str], float]) -> None:
+    assert rows[("frames", "crashes (frames that raised)")] == 0
+    assert rows[("frames", "frames")] > 20
+    assert rows[("gl", "objects end")] == rows[("gl", "objects start")]
+    assert rows[("process", "threads end")] == rows[("process", "threads start")]
+    assert rows[("process", "fds end")] == rows[("process", "fds start")]
+    assert rows[("osc", "received")] > 0 and rows[("midi", "received")] > 0
+
+
+def test_short_soak_in_a_real_window_survives_the_faults(tmp_path, xvfb_display):  # noqa: F811  (fixture)
+    faults = ["osc_garbage", "session_corrupt", "origin_unreadable", "midi_unplug", "window", "disk_full"]
+    rows = soak(tmp_path, xvfb_display, 0.7, ",".join(faults))
+    assert rows[("window", "real window (Xvfb/X11)")] == 1
+    check_the_show_went_on(rows)
+    failed = [f for f in faults if not survived(rows, f)]
+    assert not failed, [k for k in rows if k[0].startswith("fault") and k[1].startswith(("lost", "skipped"))]
+
+
+def test_short_soak_headless_survives_the_audio_server_dying_and_a_failing_worker(tmp_path):
+    faults = ["audio_server", "worker_raise"]
+    rows = soak(tmp_path, None, 0.7, ",".join(faults))
+    assert rows[("window", "headless EGL")] == 1
+    check_the_show_went_on(rows)
+    failed = [f for f in faults if not survived(rows, f)]
+    assert not failed, [k for k in rows if k[0].startswith("fault") and k[1].startswith(("lost", "skipped"))]
+    assert rows[("audio", "sound at the end")] == 1
+    assert rows[("audio", "underruns outside faults")] == 0
+
+
+def test_unknown_fault_is_one_line_error():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "ear3d", "bench", "soak", "--faults", "meteor"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode != 0 and "unknown fault 'meteor'" in run.stderr
+
