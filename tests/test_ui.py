@@ -146,10 +146,11 @@ def test_typed_path_reaches_the_worker(window):
     draw(window)
     io.add_key_event(imgui.Key.enter, False)
     deadline = time.time() + 30
-    while "no/such/clip.wav" not in str(app.session.worker.errors.peek()[1]) and time.time() < deadline:
+    while "no/such/clip.wav" not in app.status()["last_error"] and time.time() < deadline:
         draw(window)
         time.sleep(0.05)
-    assert "no/such/clip.wav" in str(app.session.worker.errors.peek()[1])  # the worker tried to read it
+    # the typed path was tried as the origin: the status line says it cannot be read
+    assert "no/such/clip.wav" in app.status()["last_error"] and app.origin != "no/such/clip.wav"
 
 
 def test_new_parameter_gets_a_widget_without_gui_code(window, monkeypatch):
