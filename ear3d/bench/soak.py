@@ -553,6 +553,9 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     # lives in this process only with the thread worker; the process worker's crash and
     # restart are tested on their own (tests/test_worker_process.py).
     config = config.replace({"optimize": {"worker": "thread"}})
+    # Adaptive quality switches MSAA and bloom targets on and off with the load, which would
+    # move the GL object count the soak compares: it holds one quality level.
+    config = config.replace({"render": {"adaptive": False}})
     soak = Soak(args, config)
     try:
         soak.run()
