@@ -156,7 +156,10 @@ def test_a_crash_is_reported_once_the_worker_comes_back_with_the_last_good_clip_
         version, good = next_frame(worker, 0, lambda f: f.step == 2)
         errors, first = worker.errors.peek()[0], worker.pid
         os.kill(first, signal.SIGKILL)  # a crash inside torch would look the same
-        # once the whole replay is in: the clip, the target, then the pause
+        assert wait_for(lambda: worker.restarts == 1)
+        # A paused worker publishes nothing new on its own: ask for a frame after the replay
+        # (the clip, the target, then the pause), which the new process answers in order.
+        worker.send(Command("listen"))
         version, back = next_frame(worker, version, lambda f: bool(f.selected) and not f.optimizing)
         assert worker.pid != first and worker.restarts == 1 and worker.alive
         n, error = worker.errors.peek()
