@@ -6,13 +6,13 @@ and GL objects, threads and file descriptors are the same at the end as at the s
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.xvfb_server import xvfb_display  # noqa: F401  (fixture)
 
