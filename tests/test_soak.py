@@ -48,7 +48,7 @@ def check_the_show_went_on(rows: dict[tuple[str, str], float]) -> None:
     assert rows[("osc", "received")] > 0 and rows[("midi", "received")] > 0
 
 
-@pytest.mark.skip(reason="failed once in the last clean-clone run (not yet diagnosed); the headless soak and the leak tests run")
+@pytest.mark.skip(reason="failed once in the last clean-clone run, not yet diagnosed; the headless soak runs")
 def test_short_soak_in_a_real_window_survives_the_faults(tmp_path, xvfb_display):  # noqa: F811  (fixture)
     faults = ["osc_garbage", "session_corrupt", "origin_unreadable", "midi_unplug", "window", "disk_full"]
     rows = soak(tmp_path, xvfb_display, 0.7, ",".join(faults))
