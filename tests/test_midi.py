@@ -6,7 +6,6 @@ import dataclasses
 import logging
 import math
 import threading
-import time
 
 import mido
 import pytest
@@ -25,15 +24,6 @@ def cc(control: int, value: int, channel: int = 0) -> mido.Message:
 
 def note(n: int, velocity: int = 100, channel: int = 0) -> mido.Message:
     return mido.Message("note_on", note=n, velocity=velocity, channel=channel)
-
-
-def wait_for(predicate, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 def apply_all(params: Parameters, commands: list[Command]) -> None:

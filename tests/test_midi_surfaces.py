@@ -3,10 +3,9 @@ mido messages and mido's own ports (EchoPort) where no MIDI backend exists."""
 
 from __future__ import annotations
 
-import time
-
 import mido
 import pytest
+from waiting import wait_for
 
 from ear3d.config import ControlConfig
 from ear3d.control.mapping import load_mapping, mapping_to_toml, parse_mapping
@@ -54,15 +53,6 @@ off = 0.1
 
 def cc(control: int, value: int, channel: int = 0) -> mido.Message:
     return mido.Message("control_change", control=control, value=value, channel=channel)
-
-
-def wait_for(predicate, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.fixture

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
+from waiting import wait_for
 
 from ear3d.control.osc import OscServer
 from ear3d.control.params import Parameters
 from ear3d.messages import Command
-
-
-def wait_for(predicate, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.fixture
