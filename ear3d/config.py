@@ -187,6 +187,8 @@ class LayoutConfig:
 
 
 #: The outputs the renderer composes (ear3d.gfx.display): flat, stereo pairs, fulldome, 360°.
+#: How neurons are drawn (ear3d.gfx.neurons): auto, point sprites, or instanced quads.
+NEURON_MODES = ("auto", "sprites", "quads")
 DISPLAY_MODES = ("flat", "sbs", "sbs-half", "top-bottom", "anaglyph", "anaglyph-dubois", "dome", "equirect",
                  "equirect-stereo")
 
@@ -203,6 +205,11 @@ class RenderConfig:
     background: str = _free("#05070d", "background colour as #rrggbb")
     palette: str = _free("default", "palette name under assets/palettes/")
     samples: int = _num(4, 0, 16, "MSAA samples of offscreen targets (0 = off)")
+    neuron_mode: str = _choice("auto", NEURON_MODES,
+                               "neurons as point sprites (one vertex each: several times faster on a software "
+                               "renderer) or instanced quads (any size; a sphere half out of the frame stays half "
+                               "visible); auto: sprites while every sphere fits the driver's largest point and the "
+                               "camera is outside the network")
     edge_mode: str = _choice("auto", ("auto", "lines", "compute"),
                              "edge rasterizer: auto (time lines and compute on the first frames, keep the faster), GL "
                                  "lines, or a compute shader")

@@ -114,6 +114,9 @@ def test_vispy_peer_row_and_breakdown_beside_ear3d():
     assert ratio == pytest.approx(value[("custom 80x48 vispy all edges", "frame_time")]
                                   / value[("custom 80x48 ear3d full quality", "frame_time")])
     assert [m for (c, m) in value if c == "custom 80x48 breakdown"] == [f"{p}_time" for p in PASSES]
+    for mode in ("sprites", "quads"):
+        assert value[(f"custom 80x48 breakdown neurons as {mode}", "neurons_time")] > 0
+    assert value[("custom 80x48 breakdown neurons as sprites", "speedup_vs_quads")] > 0
 
 
 def test_without_vispy_the_row_says_why(tmp_path):

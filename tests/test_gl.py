@@ -18,8 +18,9 @@ SIZE = 64
 BACKGROUND = "#000000"
 
 
-def render(ctx, positions, layer, activity, phase=0.0, selected=None, radius=0.1):
-    cfg = RenderConfig(width=SIZE, height=SIZE, background=BACKGROUND, sphere_radius=radius, samples=0)
+def render(ctx, positions, layer, activity, phase=0.0, selected=None, radius=0.1, neuron_mode="auto"):
+    cfg = RenderConfig(width=SIZE, height=SIZE, background=BACKGROUND, sphere_radius=radius, samples=0,
+                       neuron_mode=neuron_mode)
     scene = Scene(ctx, np.asarray(positions, np.float32), np.asarray(layer), RED_GREEN, cfg)
     scene.camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.1, far=10.0)
     scene.neurons.set_activity(np.asarray(activity, np.float32))
@@ -288,3 +289,51 @@ def test_multisampling_draws_the_same_sphere(gl_context):
     b = render_scene(gl_context, [[0, 0, 0]], [0], [[1.0]], samples=4)
     assert abs(int(lit(a).sum()) - int(lit(b).sum())) < 0.15 * lit(a).sum()
     assert np.abs(a - b).mean() < 0.01
+
+
+SPREAD = [[x, y, z] for x in (-0.6, 0.0, 0.6) for y in (-0.4, 0.3) for z in (-0.3, 0.2)]
+
+
+@pytest.mark.parametrize("selected", [None, [i % 3 == 0 for i in range(len(SPREAD))]])
+def test_sprites_draw_the_same_spheres_as_quads(gl_context, selected):
+    layer, activity = [i % 2 for i in range(len(SPREAD))], [[i / len(SPREAD)] for i in range(len(SPREAD))]
+    quads = render(gl_context, SPREAD, layer, activity, selected=selected, neuron_mode="quads")
+    sprites = render(gl_context, SPREAD, layer, activity, selected=selected, neuron_mode="sprites")
+    assert lit(quads).sum() > 200
+    differ = np.abs(quads - sprites).max(axis=2) > 0.1  # a rounding of the silhouette at most
+    assert differ.mean() < 0.02, differ.mean()
+    assert abs(float(quads.mean()) - float(sprites.mean())) < 0.005
+
+
+def test_auto_draws_sprites_from_outside_and_quads_from_inside_the_network(gl_context):
+    cfg = RenderConfig(width=SIZE, height=SIZE, background=BACKGROUND, sphere_radius=0.05, samples=0)
+    scene = Scene(gl_context, np.asarray(SPREAD, np.float32), np.zeros(len(SPREAD), np.int64), RED_GREEN, cfg)
+    scene.neurons.set_activity(np.ones((len(SPREAD), 1), np.float32))
+    try:
+        with OffscreenTarget(gl_context, SIZE, SIZE, samples=0) as target:
+            scene.camera = OrbitCamera(glm.vec3(0.0), distance=4.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.05, far=20.0)
+            scene.draw(target.fbo, 0.0)
+            assert scene.neurons.drawn_as == "sprites"
+            scene.camera = OrbitCamera(glm.vec3(0.0), distance=0.3, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.05, far=20.0)
+            scene.draw(target.fbo, 0.0)  # the camera among the neurons: spheres of any size, clipped at the border
+            assert scene.neurons.drawn_as == "quads"
+            assert lit(target.read_rgb().astype(np.float32) / 255).any()
+    finally:
+        scene.release()
+
+
+def test_auto_draws_quads_when_a_sphere_outgrows_the_largest_point(gl_context):
+    cfg = RenderConfig(width=SIZE, height=SIZE, background=BACKGROUND, sphere_radius=0.1, samples=0)
+    scene = Scene(gl_context, np.zeros((1, 3), np.float32), np.zeros(1, np.int64), RED_GREEN, cfg)
+    try:
+        neurons = scene.neurons
+        camera = OrbitCamera(glm.vec3(0.0), distance=2.0, yaw=0.0, pitch=0.0, fov_y=60.0, near=0.05, far=20.0)
+        view, projection = camera.view(), camera.projection(1.0)
+        assert neurons.use_sprites("auto", view, projection, 0.1, SIZE)
+        tall = int(neurons.max_point_size * 2 / neurons.largest_sprite(view, projection, 0.1, 1))  # 2x the limit
+        assert not neurons.use_sprites("auto", view, projection, 0.1, tall)
+        assert neurons.use_sprites("sprites", view, projection, 0.1, tall)
+        with pytest.raises(ValueError, match="neuron_mode"):
+            neurons.use_sprites("points", view, projection, 0.1, SIZE)
+    finally:
+        scene.release()

@@ -19,7 +19,8 @@ edge as a line segment, every colour recomputed and uploaded each frame) at the 
 from the same camera, its frames alternated with ear3d's full-quality frame (every visible
 edge, bloom, the activity table uploaded each frame too): wall and CPU time, and the ratio.
 Then the full-quality frame's breakdown per pass (ear3d.gfx.pass_timer: upload,
-interpolate, neurons, edges, resolve, bloom, post).
+interpolate, neurons, edges, resolve, bloom, post), and its neuron pass drawn as point sprites
+and as instanced quads side by side (render.neuron_mode).
 
 Also the activation upload (one (N, S) table per optimization step): host copy in bytes/s,
 and CUDA–GL interop where torch has CUDA and the GL context runs on the same GPU.
@@ -299,19 +300,36 @@ def _peer_rows(ctx, scene, peer, draw, target, size: tuple[int, int], label: str
 
 
 def _breakdown_rows(ctx, scene, draw, target, size: tuple[int, int], label: str) -> list[Row]:
-    """One full-quality frame timed pass by pass (ear3d.gfx.pass_timer)."""
+    """One full-quality frame timed pass by pass (ear3d.gfx.pass_timer), and its neuron pass
+    drawn both ways (point sprites and instanced quads, ear3d.gfx.neurons) side by side."""
     from ear3d.gfx.pass_timer import PassTimer
 
     timer = PassTimer(ctx)
     scene.renderer.timer = timer
+    configured = scene.render_config
+    neurons: dict[str, list[float]] = {"sprites": [], "quads": []}
     try:
         draw(target.fbo, 0.5)
         breakdown = timer.read()
+        drawn_as = scene.neurons.drawn_as
+        for _ in range(3):
+            for mode, times in neurons.items():
+                scene.render_config = dataclasses.replace(configured, neuron_mode=mode)
+                timer.reset()
+                draw(target.fbo, 0.5)
+                times.append(timer.read()["neurons"])
     finally:
         scene.renderer.timer = None
+        scene.render_config = configured
     name = f"{label} {size[0]}x{size[1]} breakdown"
-    print(f"  {name} ({timer.source}): " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in breakdown.items()))
-    return [Row(name, f"{k}_time", v * 1e3, "ms") for k, v in breakdown.items()]
+    print(f"  {name} ({timer.source}, neurons as {drawn_as}): "
+          + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in breakdown.items()))
+    sprites, quads = (statistics.median(neurons[m]) for m in ("sprites", "quads"))
+    print(f"  {name} neuron pass: sprites {sprites * 1e3:.1f} ms, quads {quads * 1e3:.1f} ms ({quads / sprites:.2f}x)")
+    return [*(Row(name, f"{k}_time", v * 1e3, "ms") for k, v in breakdown.items()),
+            Row(f"{name} neurons as sprites", "neurons_time", sprites * 1e3, "ms"),
+            Row(f"{name} neurons as quads", "neurons_time", quads * 1e3, "ms"),
+            Row(f"{name} neurons as sprites", "speedup_vs_quads", quads / sprites, "x")]
 
 
 def run(args: argparse.Namespace, config: Config) -> list[Row]:

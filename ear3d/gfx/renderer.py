@@ -143,7 +143,7 @@ class Renderer:
         with timed(timer, "neurons"):
             draw_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
             self.neurons.draw(view, projection, self.config.sphere_radius, highlight, look.sphere_scale, exposure,
-                              fog)
+                              fog, self.config.neuron_mode)
         with timed(timer, "resolve"):
             targets.resolve()
         if edges is not None:
