@@ -73,7 +73,8 @@ class NeuronPass:
         units, sphere scale included); inf when the camera is among the neurons (the network's
         bounding sphere reaches the camera's plane)."""
         centre, extent = self.network.bounds()
-        depth = -(view * glm.vec4(glm.vec3(centre), 1.0)).z
+        x, y, z = (float(c) for c in centre)
+        depth = -(view * glm.vec4(x, y, z, 1.0)).z
         r = radius * MAX_RADIUS_FACTOR
         nearest = depth - extent - r  # the smallest clip w of a sprite's centre
         if nearest <= 0:
