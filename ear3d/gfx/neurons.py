@@ -74,7 +74,7 @@ class NeuronPass:
         bounding sphere reaches the camera's plane)."""
         centre, extent = self.network.bounds()
         x, y, z = (float(c) for c in centre)
-        depth = -(view * glm.vec4(x, y, z, 1.0)).z
+        depth = -glm.vec4(view * glm.vec4(x, y, z, 1.0)).z  # (pyglm's stub types mat4 * vec4 wrongly)
         r = radius * MAX_RADIUS_FACTOR
         nearest = depth - extent - r  # the smallest clip w of a sprite's centre
         if nearest <= 0:
