@@ -203,6 +203,14 @@ class _DrainCounter:
         return commands
 
 
+def _thread_cpu(thread: threading.Thread) -> float:
+    """CPU seconds ``thread`` has run (its own clock; NaN when it is gone)."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))  # type: ignore[arg-type]
+    except (OSError, TypeError, ValueError):
+        return float("nan")
+
+
 @dataclasses.dataclass
 class _Measured:
     times: list[float] = dataclasses.field(default_factory=list)
@@ -213,6 +221,7 @@ class _Measured:
     dropped: int = 0
     malformed: int = 0
     seconds: float = 0.0  # of flooding, warm-up included
+    cpu: float = 0.0  # seconds the thread that parses the messages ran
     loads: list[float] = dataclasses.field(default_factory=list)
 
 
@@ -279,13 +288,17 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         counter = _DrainCounter(control.drain)
         control.drain = counter  # type: ignore[method-assign]  # counts what each frame applies
 
-        def counts(case: str) -> tuple[int, int, int, int]:
-            """(received, dropped, malformed, sent) so far for ``case``'s source."""
+        receivers = {"midi flood": device._reader, "osc flood": osc._thread}  # the threads that parse
+
+        def counts(case: str) -> tuple[float, ...]:
+            """(received, dropped, malformed, sent, CPU seconds of the parsing thread) so far for ``case``."""
+            thread = receivers[case]
+            cpu = _thread_cpu(thread) if thread is not None else float("nan")
             if case == "midi flood":
                 c = device.router.counts
-                return c["received"], c["dropped"], c["malformed"], floods[case].sent.value
+                return c["received"], c["dropped"], c["malformed"], floods[case].sent.value, cpu
             c = osc.counts
-            return c["received"], c.get("dropped", 0), c["malformed"], floods[case].sent.value
+            return c["received"], c.get("dropped", 0), c["malformed"], floods[case].sent.value, cpu
 
         measured = {case: _Measured() for case in CASES}
         plan = [case for _ in range(args.rounds) for case in CASES]
@@ -311,6 +324,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                 m.dropped += after[1] - before[1]
                 m.malformed += after[2] - before[2]
                 m.sent += after[3] - before[3]
+                m.cpu += after[4] - before[4]
         log.warning("bench control: MIDI through %s; frames %dx%d", midi_path, *args.size)
         rows = [Row("midi flood", "through rtmidi's JACK ports (0: a thread fed the port callback)",
                      float(jack is not None), "yes/no")]
@@ -338,6 +352,7 @@ def _rows(measured: dict[str, _Measured]) -> list[Row]:
         rows += [Row(case, "messages sent", m.sent, "messages"),
                  Row(case, "messages received", m.received, "messages"),
                  Row(case, "messages received per second of flood", m.received / m.seconds, "messages/s"),
+                 Row(case, "CPU of the thread that parses them", m.cpu / m.seconds * 100, "% of a core"),
                  Row(case, "changes applied", m.applied, "changes"),
                  Row(case, "messages coalesced away", m.received - m.applied, "messages"),
                  Row(case, "most changes of one parameter in one frame", m.most_per_parameter, "changes"),
