@@ -127,9 +127,9 @@ def _midi_sender(rate: float, jack_server: str, go: Any, quit_: Any, sent: Any, 
 def _osc_sender(address: tuple[str, int], names: tuple[str, ...], rate: float, go: Any, quit_: Any,
                 sent: Any, ready: Any) -> None:
     """Process: send ``/ear3d/<name>/normalized x`` datagrams to ``address`` while ``go``."""
-    from pythonosc.osc_message_builder import build_msg
-
     import socket
+
+    from pythonosc.osc_message_builder import build_msg
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     # Built ahead: the sender's own Python cost is not what is measured.
@@ -137,7 +137,10 @@ def _osc_sender(address: tuple[str, int], names: tuple[str, ...], rate: float, g
                  for i in range(1024)]
     ready.set()
     try:
-        _paced(rate, go, quit_, sent, lambda i: sock.sendto(datagrams[i % len(datagrams)], address))
+        def send(i: int) -> None:
+            sock.sendto(datagrams[i % len(datagrams)], address)
+
+        _paced(rate, go, quit_, sent, send)
     finally:
         sock.close()
 
@@ -282,11 +285,11 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             floods["midi flood"] = _thread_flood(args.rate, port.callback)
             midi_path = f"callback fed by a thread (no JACK: {why_no_jack})"
         floods["osc flood"] = _flood(mp, _osc_sender, osc.address, tuple(str(n) for n in names), args.rate)
-        for name, flood in floods.items():
-            if not flood.ready.wait(30):
+        for name, sender in floods.items():
+            if not sender.ready.wait(30):
                 raise RuntimeError(f"the {name} sender did not start")
         counter = _DrainCounter(control.drain)
-        control.drain = counter  # type: ignore[method-assign]  # counts what each frame applies
+        control.drain = counter  # counts what each frame applies
 
         receivers = {"midi flood": device._reader, "osc flood": osc._thread}  # the threads that parse
 
@@ -320,10 +323,10 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                 m.seconds += time.perf_counter() - flooding_since
                 driver.draw_for(SETTLE_S)  # what is still queued is applied, unmeasured
                 after = counts(case)  # the sender has added what it sent by now
-                m.received += after[0] - before[0]
-                m.dropped += after[1] - before[1]
-                m.malformed += after[2] - before[2]
-                m.sent += after[3] - before[3]
+                m.received += int(after[0] - before[0])
+                m.dropped += int(after[1] - before[1])
+                m.malformed += int(after[2] - before[2])
+                m.sent += int(after[3] - before[3])
                 m.cpu += after[4] - before[4]
         log.warning("bench control: MIDI through %s; frames %dx%d", midi_path, *args.size)
         rows = [Row("midi flood", "through rtmidi's JACK ports (0: a thread fed the port callback)",
