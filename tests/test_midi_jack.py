@@ -71,3 +71,44 @@ def test_jack_controller_learn_feedback_pickup_and_hot_plug(jack_server, tmp_pat
         surfaces.close()
         to_ear3d.close()
         from_ear3d.close()
+
+
+def test_a_gui_change_in_the_live_app_reaches_the_controller_and_its_echo_changes_nothing(
+        jack_server, gl_context, tiny_config, tmp_path, monkeypatch) -> None:
+    """End to end: LiveApp opens the controller by itself (the port watcher on rtmidi's JACK
+    backend), a parameter changed through ``LiveApp.command`` (as the GUI does) arrives on the
+    controller's input port, and the motor fader's echo of it is not taken as a new change."""
+    from ear3d.app import LiveApp
+    from ear3d.gfx.offscreen import OffscreenTarget
+    from ear3d.messages import Command
+
+    monkeypatch.setenv("EAR3D_CONFIG_DIR", str(tmp_path))
+    backend = mido.Backend(JACK_BACKEND)
+    monkeypatch.setattr(mido, "backend", backend)  # the app's default backend: JACK's
+    to_ear3d = backend.open_output("ctl", virtual=True)
+    from_ear3d = backend.open_input("ctl", virtual=True)
+    cfg = tiny_config.replace({"control": {"midi_input": ("ctl",), "osc": False, "hot_plug_s": 0.2},
+                               "audio": {"device": "no-such-device"}})
+    target = OffscreenTarget(gl_context, 160, 96, samples=0)
+    app = LiveApp(cfg, gl_context, out_dir=tmp_path)
+    try:
+        assert wait_for(lambda: any(d.connected and d.output is not None for d in app.control.devices))
+        (device,) = app.control.devices
+        app.wait_until_ready()
+        app.frame(target.fbo, 1 / 30)
+        time.sleep(0.2)
+        list(from_ear3d.iter_pending())  # the full state sent on connect and when the model was ready
+        app.command(Command("exposure", 2.5))  # the GUI's path: CC 74 of the generic mapping spans 0.25-2.5
+        app.frame(target.fbo, 1 / 30)
+        got: list[mido.Message] = []
+        assert wait_for(lambda: got.extend(from_ear3d.iter_pending()) or any(
+            m.type == "control_change" and m.control == 74 and m.value == 127 for m in got)), got
+        mapped = device.router.counts["mapped"]
+        to_ear3d.send(cc(74, 127))  # a motor fader moving there echoes the value
+        assert wait_for(lambda: device.router.counts["echoes"] >= 1)
+        assert device.router.counts["mapped"] == mapped and app.control.drain() == []  # no new change
+    finally:
+        app.close()
+        target.release()
+        to_ear3d.close()
+        from_ear3d.close()

@@ -92,6 +92,11 @@ class EchoGuard:
                 if kv is not None:
                     self._sent.setdefault(kv[0], deque(maxlen=_ECHOES_PER_CONTROL)).append((kv[1], deadline))
 
+    def expects(self, key: tuple[int, ...]) -> bool:
+        """Whether an echo may still come for the control ``key`` ((status, CC) of a control
+        change). A hint without the lock: a stale answer errs towards the full check."""
+        return bool(self._sent.get(key))
+
     def is_echo(self, msg: Any) -> bool:
         """True (once) when ``msg`` repeats a value sent to the same control less than ``window_s`` ago."""
         kv = _key_value(msg)

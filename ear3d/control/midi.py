@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: where there is no sequencer).
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (OSError, SystemError, RuntimeError, ImportError, ValueError)
 
+#: NRPN and RPN select and data-entry controllers: their meaning depends on what came before.
+_NRPN_CCS = frozenset((6, 38, 96, 97, 98, 99, 100, 101))
 _CHANNEL_DATA_LEN = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 _SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0}
 
@@ -108,7 +110,7 @@ class MidiRouter:
         self.echo = EchoGuard()
         self._queue: CoalescingQueue[Any] = CoalescingQueue(actions_per_drain, max_pending)
         self._lock = threading.Lock()
-        self._counts = {"received": 0, "mapped": 0, "ignored": 0, "malformed": 0, "echoes": 0}
+        self._counts = {"received": 0, "mapped": 0, "ignored": 0, "malformed": 0, "echoes": 0, "coalesced": 0}
         self._pickups: dict[tuple[str, int], Pickup] = {}
         self._applied: dict[tuple[str, int], float] = {}  # the value each control set last
         self._last_sent: dict[tuple[str, int], tuple[bytes, ...]] = {}
@@ -127,6 +129,7 @@ class MidiRouter:
                 by_param.setdefault(b.param, []).append(b)
         self._decoder = EventDecoder(mapping.pairs14)
         self._by_param = by_param
+        self._plain: dict[tuple[int, int], bool] = {}  # (status, CC) → whether a later value makes it moot
         self._mapping = mapping
 
     # -- the MIDI thread ------------------------------------------------------------------
@@ -197,6 +200,52 @@ class MidiRouter:
             with self._lock:
                 self._counts["malformed"] += len(problems)
         return mapped
+
+    def feed_batch(self, batch: Sequence[Sequence[int]]) -> None:
+        """Handle raw messages (byte lists, as rtmidi delivers them) in order, skipping a control
+        change that a later one of the same plain absolute control in ``batch`` makes moot (see
+        :meth:`_plain_key`; counted as ``coalesced``): a flood costs a dict entry per message on
+        the interpreter lock the frame loop needs, not a mido message and a decode each."""
+        learning = self.learn is not None and self.learn.learning is not None
+        keys = [None if learning else self._plain_key(raw) for raw in batch]
+        last = {key: i for i, key in enumerate(keys) if key is not None}
+        coalesced = malformed = 0
+        for i, raw in enumerate(batch):
+            key = keys[i]
+            if key is not None and last[key] != i:
+                coalesced += 1
+                continue
+            try:
+                msg = mido.Message.from_bytes(raw)
+            except (ValueError, TypeError) as e:
+                log.debug("MIDI %s: ignored bytes %r: %s", self.name, raw, e)
+                malformed += 1
+                continue
+            self.handle(msg)
+        if coalesced or malformed:
+            with self._lock:
+                self._counts["received"] += coalesced + malformed
+                self._counts["mapped"] += coalesced
+                self._counts["coalesced"] += coalesced
+                self._counts["malformed"] += malformed
+
+    def _plain_key(self, raw: Sequence[int]) -> tuple[int, int] | None:
+        """(status, CC) of a control change whose effect a later one of the same control replaces
+        entirely: a 7-bit absolute CC bound to a parameter without soft takeover (whose swept
+        range matters), outside NRPN/RPN and 14-bit pairs, with no feedback echo expected on it;
+        None for any other message."""
+        if len(raw) != 3 or not 0xB0 <= raw[0] <= 0xBF or raw[1] > 127 or raw[2] > 127:
+            return None
+        key = (raw[0], raw[1])
+        plain = self._plain.get(key)
+        if plain is None:
+            control = raw[1]
+            pairs = self._mapping.pairs14
+            b = self._mapping.lookup(ControlEvent("cc", raw[0] & 0x0F, control, 0))
+            plain = self._plain[key] = (b is not None and b.param is not None and b.action is None
+                                        and not b.relative and not b.pickup and control not in _NRPN_CCS
+                                        and control not in pairs and control - 32 not in pairs)
+        return key if plain and not self.echo.expects(key) else None
 
     # -- the frame loop -------------------------------------------------------------------
 
@@ -273,7 +322,8 @@ class MidiRouter:
     @property
     def counts(self) -> dict[str, int]:
         """received, mapped, ignored messages; malformed byte sequences; echoes of feedback
-        dropped; actions dropped on overflow."""
+        dropped; control changes coalesced unparsed (:meth:`feed_batch`, counted as mapped
+        too); actions dropped on overflow."""
         with self._lock:
             return {**self._counts, "dropped": self._queue.dropped}
 

@@ -15,6 +15,7 @@ its old mapping back.
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -113,6 +114,20 @@ class MidiPorts:
             self._probes = None
 
 
+#: Seconds a flood of MIDI messages gathers before it is parsed as one batch (about the frame
+#: loop's control.apply_hz: the values wait no longer than they would for the frame).
+BATCH_INTERVAL_S = 0.008
+
+
+def _raw_input(port: Any) -> Any:
+    """The python-rtmidi MidiIn under a mido rtmidi input port (mido keeps it as ``_rt``; there
+    is no public way to its raw callback), or None for any other port."""
+    if port is None or getattr(port, "is_input", False) is not True:
+        return None
+    rt = getattr(port, "_rt", None)
+    return rt if rt is not None and hasattr(rt, "set_callback") and hasattr(rt, "cancel_callback") else None
+
+
 class MidiDevice:
     """One controller: ``router`` plus its ports while it is plugged in. Thread-safe."""
 
@@ -124,18 +139,28 @@ class MidiDevice:
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._stop = threading.Event()
+        self._raw: collections.deque[list[int]] = collections.deque()  # rtmidi's bytes, for the pump
+        self._arrived = threading.Event()
 
     @property
     def connected(self) -> bool:
         return self.input is not None
 
     def attach(self, input_port: Any, output_port: Any = None) -> None:
-        """Start feeding the router from ``input_port`` (callback ports directly; others, such as
-        mido's EchoPort and MultiPort, from a polling thread); ``output_port`` gets feedback."""
+        """Start feeding the router from ``input_port`` (rtmidi's raw bytes in batches, see
+        :meth:`_pump`; other callback ports directly; the rest, such as mido's EchoPort and
+        MultiPort, from a polling thread); ``output_port`` gets feedback."""
         with self._lock:
             self.input, self.output = input_port, output_port
             self._stop = threading.Event()
-            if hasattr(input_port, "callback"):
+            rt = _raw_input(input_port)
+            if rt is not None:
+                self._raw, self._arrived = collections.deque(), threading.Event()
+                rt.set_callback(self._on_raw)  # replaces mido's, which makes a Message of each
+                self._reader = threading.Thread(target=self._pump, args=(self._stop,),
+                                                name=f"midi-in {self.name}", daemon=True)
+                self._reader.start()
+            elif hasattr(input_port, "callback"):
                 input_port.callback = self._on_message
             else:
                 self._reader = threading.Thread(target=self._poll, args=(input_port, self._stop),
@@ -147,6 +172,30 @@ class MidiDevice:
             self.router.handle(msg)
         except Exception:  # the callback runs on the backend's thread: never let it die
             log.exception("MIDI %s: error while handling %r", self.name, msg)
+
+    def _on_raw(self, event: tuple[list[int], float], data: Any = None) -> None:
+        """rtmidi's callback (its thread): queue the bytes; the pump parses them."""
+        self._raw.append(event[0])
+        if not self._arrived.is_set():
+            self._arrived.set()
+
+    def _pump(self, stop: threading.Event) -> None:
+        """Hand what rtmidi delivered to the router in batches: at once after a quiet spell,
+        then at most every BATCH_INTERVAL_S while messages keep coming (a flood waits that long
+        and is coalesced per control before it is parsed; see MidiRouter.feed_batch)."""
+        raw, arrived = self._raw, self._arrived
+        while not stop.is_set():
+            if not arrived.wait(0.1):
+                continue
+            arrived.clear()
+            batch = []
+            while raw:
+                batch.append(raw.popleft())
+            try:
+                self.router.feed_batch(batch)
+            except Exception:  # never let the reader die
+                log.exception("MIDI %s: error while handling %d messages", self.name, len(batch))
+            stop.wait(BATCH_INTERVAL_S)
 
     def _poll(self, port: Any, stop: threading.Event, interval: float = 0.002) -> None:
         while not stop.is_set() and not port.closed:
@@ -183,6 +232,9 @@ class MidiDevice:
             ports, self.input, self.output = (self.input, self.output), None, None
             self._stop.set()
             reader, self._reader = self._reader, None
+        rt = _raw_input(ports[0])
+        if rt is not None:  # rtmidi's thread stops calling _on_raw before the port closes
+            rt.cancel_callback()
         if reader is not None:
             reader.join(timeout=1.0)
         for port in ports:
