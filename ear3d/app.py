@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from ear3d.control.params import ControlError, Parameters, live_specs
 from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
-from ear3d.gfx.context import is_software
+from ear3d.gfx.context import gil_free_finish, is_software
 from ear3d.gfx.renderer import Renderer
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
@@ -42,6 +43,7 @@ from ear3d.session import Preparation, Prepared, Session, check_interop
 from ear3d.session_file import CameraPose, SessionFileError, SessionState, Snapshot, load_session, save_session
 from ear3d.ui.state import neuron_at
 from ear3d.video import VideoError
+from ear3d.worker_client import worker_kind
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +83,15 @@ class LiveApp:
         rc = config.render
         self.quality = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=rc.adaptive)
         self._upscaler: Upscaler | None = None
-        #: on a software renderer, how the end of each frame waits for the drawing: inside
-        #: moderngl, which holds the GIL, so the worker's Python does not compete with llvmpipe's
-        #: raster threads (its torch kernels still run); a window's swap then waits for nothing.
-        #: Measured side by side against gil_free_finish by `ear3d bench live`: faster frames,
-        #: no fewer steps.
-        self.wait_for_gl = ctx.finish if is_software(ctx) else None
+        #: on a software renderer, how the end of each frame waits for the drawing (a window's
+        #: swap then waits for nothing). A worker thread in this process: inside moderngl, which
+        #: holds the GIL, so the worker's Python does not compete with llvmpipe's raster threads.
+        #: A worker process: with the GIL released (gil_free_finish), so this process's control,
+        #: sound and worker-client threads run meanwhile. Both measured side by side by `ear3d
+        #: bench live` ("GIL released vs held while GL draws").
+        self.wait_for_gl: Callable[[], None] | None = None
+        if is_software(ctx):
+            self.wait_for_gl = gil_free_finish(ctx) if worker_kind(config) == "process" else ctx.finish
         self._edge_base = 0
         self._param_version = self.params.version
         self._error_version = 0

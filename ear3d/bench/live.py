@@ -19,9 +19,10 @@ Rows:
   (1 / median), the adaptive level, render scale and edges drawn at the end, the load average,
   and for ``running`` cases optimization steps/s; ``worker running, no rendering``: steps/s
   with the frame loop asleep;
-- ``worker running, adaptive on, GIL released while GL draws``: as ``worker running, adaptive
-  on`` but waiting for the drawing with the GIL released (as a window's swap alone would)
-  instead of inside moderngl (``LiveApp.wait_for_gl`` on a software renderer);
+- ``worker running, adaptive on, GIL held|released while GL draws``: as ``worker running,
+  adaptive on`` but waiting for the drawing the other way than the app does on a software
+  renderer (``LiveApp.wait_for_gl``: with the GIL released, as a window's swap alone would,
+  when the worker runs in a process; inside moderngl, which holds it, with a worker thread);
 - ratios: running vs idle frame time, adaptive on vs off frames/s, steps/s with rendering vs
   without, and with the GIL released vs held while GL draws;
 - ``thread|process worker, drawing (adaptive off)|lock held in 0.2 s C calls|no rendering``
@@ -66,8 +67,10 @@ CASES = (
     ("worker running, adaptive on", True, True),
 )
 NO_RENDERING = "worker running, no rendering"
-#: The running case with adaptive quality on, waiting for GL with the GIL released (glFinish
-#: through ctypes, as a window's swap does) instead of inside moderngl (LiveApp.wait_for_gl).
+#: The running case with adaptive quality on, waiting for GL the other way than the app does
+#: (LiveApp.wait_for_gl): inside moderngl, which holds the GIL, or with it released (glFinish
+#: through ctypes, as a window's swap does).
+GIL_HELD = "worker running, adaptive on, GIL held while GL draws"
 GIL_RELEASED = "worker running, adaptive on, GIL released while GL draws"
 #: What the frame loop's thread does while the thread and the process worker are compared: draw
 #: at full quality, hold the interpreter lock in long C calls as a GL driver does (a stand-in
@@ -246,6 +249,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
 
     from ear3d.adaptive import AdaptiveQuality
     from ear3d.app import LiveApp
+    from ear3d.worker_client import worker_kind
 
     if args.rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
@@ -263,15 +267,17 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         fixed = AdaptiveQuality(rc.target_fps, rc.scale, rc.min_scale, enabled=False)
         measured = {name: _Measured() for name, _, _ in CASES}
         measured[NO_RENDERING] = _Measured()
-        measured[GIL_RELEASED] = _Measured()
+        default_wait = app.wait_for_gl
+        waits = {GIL_HELD: surface.ctx.finish, GIL_RELEASED: surface.released_wait}
+        other_wait = GIL_HELD if worker_kind(config) == "process" else GIL_RELEASED
+        measured[other_wait] = _Measured()
         plan = [(r, case) for r in range(args.rounds)
-                for case in (*CASES, (NO_RENDERING, True, False), (GIL_RELEASED, True, True))]
-        held = app.wait_for_gl
+                for case in (*CASES, (NO_RENDERING, True, False), (other_wait, True, True))]
         for r, (name, running, adaptive) in tqdm(plan, desc="bench live", unit="case"):
             app.params.set("sonify", int(running))
             app.quality = controllers[running] if adaptive else fixed
-            released = name == GIL_RELEASED
-            app.wait_for_gl = surface.released_wait if released and held is not None else held
+            other = name == other_wait
+            app.wait_for_gl = waits[name] if other and default_wait is not None else default_wait
             m = measured[name]
             if name == NO_RENDERING:
                 time.sleep(args.warmup)
@@ -291,7 +297,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             m.loads.append(os.getloadavg()[0])
             m.state = app.quality.state
             m.edges = app.status()["edges_drawn"]
-            if args.screenshot is not None and running and not released:
+            if args.screenshot is not None and running and not other:
                 path = args.screenshot.with_name(f"{args.screenshot.stem}-{'adaptive' if adaptive else 'full'}.png")
                 from ear3d.live_record import save_png
 
@@ -347,7 +353,8 @@ def _ratio_rows(measured: dict[str, _Measured]) -> list[Row]:
                 median("worker idle, adaptive off") / median("worker idle, adaptive on"), "ratio"),
             Row("adaptive on vs off", "frames/s, worker running",
                 median("worker running, adaptive off") / median("worker running, adaptive on"), "ratio")]
-    held, released = "worker running, adaptive on", GIL_RELEASED
+    default = "worker running, adaptive on"
+    held, released = (GIL_HELD, default) if GIL_HELD in measured else (default, GIL_RELEASED)
     rows += [Row("GIL released vs held while GL draws", "frame time median, worker running, adaptive on",
                  median(released) / median(held), "ratio"),
              Row("GIL released vs held while GL draws", "optimization steps/s, worker running, adaptive on",
