@@ -105,7 +105,7 @@ def test_render_equirect_is_a_2_to_1_spherical_mp4(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ffprobe") is None,
-                    reason="ffprobe not installed (apt ffmpeg; `make test` installs it): the 360° players' demuxer check")
+                    reason="ffprobe not installed (apt ffmpeg; `make test` installs it): the 360° demuxer check")
 def test_render_equirect_stereo_is_spherical_top_bottom_to_ffprobe(tmp_path):
     """What VLC and mpv see (both demux through libavformat): ffprobe reads the rendered MP4's
     Spherical Mapping (equirectangular) and Stereo 3D (top and bottom) side data."""
