@@ -15,6 +15,8 @@ RUN_DEBS  += $(shell $(PYTHON) -c "import ensurepip" 2>/dev/null || echo python3
 TEST_DEBS := jackd2 libasound2-plugins
 # The live window tests open a real window on a virtual X server and type into it.
 TEST_DEBS += xvfb xdotool
+# The 360° video test reads the spherical metadata back with ffprobe (libavformat, as VLC and mpv do).
+TEST_DEBS += ffmpeg
 
 # The real-music corpus (`make corpus`, never part of `make test`): FluidSynth and three General MIDI SoundFonts.
 CORPUS_DEBS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small

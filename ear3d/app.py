@@ -371,8 +371,11 @@ class LiveApp:
         ``picked`` (its row in the neuron table; None over the background) and is logged."""
         if self.session is None:
             return None
+        refusal = self.session.scene.pick_refusal
         self.picked = self.session.scene.pick(x, y, self.view_size)
-        if self.picked is None:
+        if refusal is not None:
+            log.info("%s", refusal)
+        elif self.picked is None:
             log.info("picked nothing at (%.0f, %.0f)", x, y)
         else:
             n = neuron_at(tuple(self.session.table.layers), self.picked)
@@ -440,6 +443,7 @@ class LiveApp:
         samples = self.config.render.samples if state.msaa else 0
         if scene.render_config.samples != samples:
             scene.render_config = dataclasses.replace(scene.render_config, samples=samples)
+        scene.display_settings.samples = samples  # the eyes' and cube faces' targets (stereo, dome, 360°)
         phase = self.playback.phase()  # type: ignore[union-attr]
         look = scene.look
         bloom, edge_gain = look.bloom, look.edge_gain

@@ -212,3 +212,40 @@ def test_panels_take_real_clicks_and_the_scene_takes_the_rest(xvfb_display, tmp_
     assert saved["params"]["channel_width"] > 0.8 * spec_hi
     assert abs(saved["camera"]["yaw"] - HOME_YAW) > 0.2  # the drag turned the camera (orbit_speed = 0)
     assert "Traceback" not in log
+
+
+def test_f3_switches_the_display_mode_live_and_the_pixels_follow(xvfb_display, tmp_path):  # noqa: F811
+    """A real F3 key turns the anaglyph into a dome: black outside the image circle (which fills
+    the window's height), the network inside it; a click there says why it does not pick."""
+    app = Ear3d(xvfb_display, ["live", "--display", "anaglyph-dubois", "--out", str(tmp_path)])
+    ready = app.lines.index(app.wait_for("ready after", READY_TIMEOUT_S))
+    app.rects(ready, "channel_width")
+    window = xdotool(xvfb_display, "search", "--sync", "--name", "^ear3d").split()[0]
+    xdotool(xvfb_display, "mousemove", "--window", window, str(W // 2), str(H // 2))
+    mark = len(app.lines)
+    xdotool(xvfb_display, "key", "Tab")  # the panels away: the whole window is the output
+    app.wait_for("gui rects: {}", 60, after=mark)
+    before = screenshot(app, xvfb_display).astype(int)
+
+    mark = len(app.lines)
+    xdotool(xvfb_display, "key", "F3")  # anaglyph-dubois → dome (the next of config.DISPLAY_MODES)
+    app.wait_for("parameters: display = 6", 60, after=mark)
+    dome = screenshot(app, xvfb_display).astype(int)
+    ys, xs = np.mgrid[0:H, 0:W]
+    radius = np.hypot(xs + 0.5 - W / 2, ys + 0.5 - H / 2) / (H / 2)  # 1 at the image circle
+    outside, inside = radius > 1.02, radius < 0.98
+    assert dome[outside].max() == 0  # a projector must not light the dome's surroundings
+    assert before[outside].max(axis=1).mean() > dome[outside].max(axis=1).mean() + 1  # the anaglyph drew there
+    lit = (dome.max(axis=2) > 40) & inside
+    columns = np.flatnonzero(lit.any(axis=0))
+    # From the dome's home near the network (not the flat view's, where it is a dot at the
+    # zenith, a third of the circle across) it spans most of the image circle.
+    assert columns[-1] - columns[0] > 0.45 * H, (columns[0], columns[-1])
+    for half in (xs < W / 2, xs >= W / 2):  # on both sides of the centre
+        assert (lit & half).sum() > 200
+
+    mark = len(app.lines)
+    xdotool(xvfb_display, "click", "1")
+    app.wait_for("no picking in the dome display", 60, after=mark)
+    xdotool(xvfb_display, "key", "Escape")
+    assert "Traceback" not in app.finish()

@@ -2,7 +2,9 @@
 recognised by ffmpeg's demuxer, the media untouched; and `ear3d render --display equirect`
 end to end."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +102,18 @@ def test_render_equirect_is_a_2_to_1_spherical_mp4(tmp_path):
     assert read_spherical(video).projection == "equirectangular"
     refused = run_ear3d("render", "--display", "equirect", "--size", "320x180", "--out", str(tmp_path / "no"))
     assert refused.returncode != 0 and "2:1" in refused.stderr
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None,
+                    reason="ffprobe not installed (apt ffmpeg; `make test` installs it): the 360° demuxer check")
+def test_render_equirect_stereo_is_spherical_top_bottom_to_ffprobe(tmp_path):
+    """What VLC and mpv see (both demux through libavformat): ffprobe reads the rendered MP4's
+    Spherical Mapping (equirectangular) and Stereo 3D (top and bottom) side data."""
+    run = run_ear3d("--set", "model.preset=tiny", "render", "--display", "equirect-stereo", "--seconds", "0.2",
+                    "--out", str(tmp_path), "--size", "128x128", "--fps", "10")
+    assert run.returncode == 0, run.stderr
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream_side_data",
+                          "-of", "json", str(tmp_path / "session.mp4")], capture_output=True, text=True, check=True)
+    side = {d["side_data_type"]: d for d in json.loads(out.stdout)["streams"][0]["side_data_list"]}
+    assert side["Spherical Mapping"]["projection"] == "equirectangular"
+    assert side["Stereo 3D"]["type"] == "top and bottom"

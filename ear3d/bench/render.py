@@ -204,6 +204,7 @@ def _mode_rows(ctx, scene, label: str, args: argparse.Namespace) -> list[Row]:
     from ear3d.gfx.offscreen import OffscreenTarget
 
     rows: list[Row] = []
+    pose = scene.camera  # every mode from the same pose (not each mode's own home): the same scene's cost
     paths = [p for p in args.paths if p != "naive"] or ["lines"]
     for path in paths:
         scene.set_edge_mode(path)
@@ -211,6 +212,7 @@ def _mode_rows(ctx, scene, label: str, args: argparse.Namespace) -> list[Row]:
             flat: tuple[float, float] | None = None
             for mode in ["flat", *(m for m in args.modes if m != "flat")]:
                 scene.set_display(mode)
+                scene.camera = pose
                 with OffscreenTarget(ctx, w, h, samples=0) as target:
                     times = []
                     for budget in (0, 1):  # all edges, then (almost) none: the difference is the edges' cost
@@ -231,6 +233,7 @@ def _mode_rows(ctx, scene, label: str, args: argparse.Namespace) -> list[Row]:
                         rows.append(Row(name, "edges_vs_flat", edges / flat[1], "x"))
                 print(f"  {name}: {frame * 1e3:.1f} ms (edges {edges * 1e3:.1f} ms)")
     scene.set_display("flat")
+    scene.camera = pose
     return rows
 def _peer_graph(scene, activity: np.ndarray, config: Config) -> dict[str, np.ndarray]:
     """The graph as the vispy peer draws it: first key frame, layer colours, ear3d's normalised

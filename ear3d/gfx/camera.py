@@ -44,6 +44,20 @@ class OrbitCamera:
             fov_y=fov_y, near=distance / 1000, far=distance * 10,
         )
 
+    @classmethod
+    def around(cls, positions: np.ndarray, radii: float, pitch: float, fov_y: float = 45.0) -> OrbitCamera:
+        """A camera looking at the centre of ``positions`` ((N, 3) float32; their bounding
+        box's centre) from ``radii`` times the radius that holds 90 % of them (robust to a few
+        outliers), from the front-left like :meth:`framing`. ``radii`` < 1 puts the eye inside
+        the network: the home of the cube-map views (ear3d.gfx.display.home_camera)."""
+        flat = cls.framing(positions, 1.0, fov_y)
+        if positions.size == 0 or not np.isfinite(positions).all():
+            return flat
+        radius = float(np.percentile(np.linalg.norm(positions - np.asarray(flat.target), axis=1), 90))
+        distance = max(radii * radius, flat.distance * 1e-3)
+        return cls(glm.vec3(flat.target), distance=distance, yaw=flat.yaw, pitch=pitch, fov_y=fov_y,
+                   near=min(flat.near, distance / 100), far=flat.far)
+
     @property
     def eye(self) -> glm.vec3:
         cp = math.cos(self.pitch)

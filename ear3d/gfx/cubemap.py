@@ -66,6 +66,7 @@ class CubeMaps:
     def __init__(self, ctx: moderngl.Context, size: int, samples: int, count: int = 1):
         self.ctx = ctx
         self.size = size
+        self.samples = samples
         self.cubes: list[moderngl.TextureCube] = []
         self.targets: FrameTargets | None = None
         self.store = load_compute_shader(ctx, "cube_store")
@@ -133,7 +134,7 @@ class _CubeDisplay:
         limit = min(8192, int(self.ctx.info.get("GL_MAX_CUBE_MAP_TEXTURE_SIZE", 8192) or 8192))
         face = settings.cube_size or auto_cube_size(self.mode, size, settings.dome_fov, limit)
         face = min(face, limit)
-        if self.cubes is None or self.cubes.size != face:
+        if self.cubes is None or self.cubes.size != face or self.cubes.samples != settings.samples:
             if self.cubes is not None:
                 self.cubes.release()
             self.cubes = None

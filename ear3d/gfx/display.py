@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import moderngl
+import numpy as np
 
 from ear3d.config import DISPLAY_MODES, RenderConfig
 from ear3d.gfx.camera import OrbitCamera
@@ -94,6 +95,29 @@ def make_display(ctx: moderngl.Context, mode: str) -> Display | None:
 
         return EquirectDisplay(ctx, stereo=mode == "equirect-stereo")
     return None
+
+
+#: Home distances of the cube-map views, in radii of the network (OrbitCamera.around), chosen
+#: from renders of the default model at several distances: a dome's eye just at the network's
+#: edge, so that it fills the dome's ~180° instead of a small blob at the zenith; a 360°
+#: viewer inside it, so that it surrounds them (closer still, single spheres fill the view).
+DOME_HOME_RADII = 0.95
+INSIDE_HOME_RADII = 0.4
+#: Pitch of the 360° home: the eye level with the network's centre (the horizon is level anyway).
+INSIDE_HOME_PITCH = 0.0
+
+
+def home_camera(mode: str, positions: np.ndarray, aspect: float, fov_y: float) -> OrbitCamera:
+    """The camera's home in display ``mode`` for neurons at ``positions`` ((N, 3) float32):
+    the flat view's framing at ``aspect`` (width / height) for flat and the stereo pairs (one
+    view of the whole network); just at the network's edge for a dome; inside it for 360°."""
+    check_mode(mode)
+    flat = OrbitCamera.framing(positions, aspect, fov_y)
+    if mode == "dome":
+        return OrbitCamera.around(positions, DOME_HOME_RADII, flat.pitch, fov_y)
+    if mode in ("equirect", "equirect-stereo"):
+        return OrbitCamera.around(positions, INSIDE_HOME_RADII, INSIDE_HOME_PITCH, fov_y)
+    return flat
 
 
 def frame_shape_error(mode: str, width: int, height: int) -> str | None:

@@ -17,6 +17,7 @@ optimization step; positions and edges once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -24,12 +25,13 @@ from typing import Any
 
 import moderngl
 import numpy as np
+from pyglm import glm
 
 from ear3d.config import RenderConfig
 from ear3d.gfx.camera import CameraRig, OrbitCamera
 from ear3d.gfx.context import is_software
 from ear3d.gfx.controller import CameraController
-from ear3d.gfx.display import Display, DisplaySettings, check_mode, make_display
+from ear3d.gfx.display import Display, DisplaySettings, check_mode, home_camera, make_display
 from ear3d.gfx.edge_choice import EdgeModeChooser
 from ear3d.gfx.edges import EDGE_MODES, EdgePass, EdgeSet
 from ear3d.gfx.network import NetworkBuffers, as_key_frames, clean_phase
@@ -44,6 +46,12 @@ from ear3d.palette import Palette
 log = logging.getLogger(__name__)
 
 __all__ = ["DENSITY_REFERENCE", "Look", "Scene"]
+
+
+#: Display modes whose window is one perspective view of the camera, so a click can pick.
+PICKABLE_MODES = ("flat", "anaglyph", "anaglyph-dubois")
+#: Seconds of the flight to a new display mode's home (ear3d.gfx.display.home_camera).
+MODE_FLIGHT_S = 1.0
 
 
 class Scene:
@@ -173,7 +181,9 @@ class Scene:
 
     def set_display(self, mode: str) -> None:
         """The output: one of ear3d.config.DISPLAY_MODES (flat, stereo pairs, dome, equirect;
-        see ear3d.gfx.display). Switching is immediate; the new mode's programs load now."""
+        see ear3d.gfx.display). Switching is immediate; the new mode's programs load now. The
+        home pose follows the mode (a dome's and a 360° view's are nearer the network); a camera
+        resting at the old home (turned by the orbit or not) flies to the new one."""
         check_mode(mode)
         if mode == self.display_mode and (mode == "flat") == (self._display is None):
             return
@@ -181,6 +191,12 @@ class Scene:
         if self._display is not None:
             self._display.release()
         self._display, self.display_mode = display, mode
+        rig = self.__dict__.get("rig")  # absent while the constructor sets the first mode
+        if rig is not None:
+            old_home, rig.home = rig.home, self._home()
+            if _near(rig.goal, old_home):  # the camera rested at the old mode's home: go to the new one
+                home = dataclasses.replace(rig.home, yaw=rig.goal.yaw)  # keep the orbit's angle
+                rig.fly_to(home, 0.0 if rig.smoothing == 0 else MODE_FLIGHT_S)  # smoothing 0: moves at once
 
     def set_activity(self, table: Any) -> str:
         """(N, S) float32 0–1, numpy or a CUDA tensor; returns "host" or "cuda" (the path)."""
@@ -203,7 +219,9 @@ class Scene:
         self.rig.jump(pose)
 
     def _home(self) -> OrbitCamera:
-        return OrbitCamera.framing(self.network.key_frames.reshape(-1, 3), self.aspect, self.render_config.fov)
+        """The home pose in the current display mode (ear3d.gfx.display.home_camera)."""
+        return home_camera(self.display_mode, self.network.key_frames.reshape(-1, 3), self.aspect,
+                           self.render_config.fov)
 
     def reset_camera(self, duration: float = 0.0) -> None:
         """Frame every neuron again from the default viewpoint (eased over ``duration`` s)."""
@@ -227,6 +245,15 @@ class Scene:
 
     # -- picking --------------------------------------------------------------------------------
 
+    @property
+    def pick_refusal(self) -> str | None:
+        """Why a click cannot pick a neuron in the current display mode (None when it can):
+        only the flat and anaglyph outputs are one perspective view of the whole window."""
+        if self.display_mode in PICKABLE_MODES:
+            return None
+        return (f"no picking in the {self.display_mode} display: clicks pick in "
+                f"{', '.join(PICKABLE_MODES)} (F3 switches)")
+
     def pick(self, x: float, y: float, size: tuple[float, float]) -> int | None:
         """The index of the neuron sphere drawn under (x, y), or None over the background —
         for the positions and activity of the last frame drawn, seen from the current pose.
@@ -237,7 +264,7 @@ class Scene:
         click, not every frame). Flat and anaglyph outputs only (the others are not one
         perspective view of the window): None there."""
         w, h = size
-        if not (w > 0 and h > 0) or self.display_mode not in ("flat", "anaglyph", "anaglyph-dubois"):
+        if not (w > 0 and h > 0) or self.pick_refusal is not None:
             return None
         current = np.frombuffer(self.network.current_buffer.read(), np.float32).reshape(self.network.count, 4)
         radii = drawn_radii(current[:, 3], self.network.selection, self.render_config.sphere_radius,
@@ -291,6 +318,12 @@ class Scene:
             obj = self.__dict__.pop(part, None)
             if obj is not None:
                 obj.release()
+
+
+def _near(a: OrbitCamera, b: OrbitCamera) -> bool:
+    """Whether pose ``a`` is ``b`` up to the yaw (the automatic orbit turns it) and rounding."""
+    return (glm.distance(a.target, b.target) <= 1e-3 * b.distance and abs(a.distance - b.distance) <= 1e-3 * b.distance
+            and abs(a.pitch - b.pitch) <= 1e-3)
 
 
 class _Passes:

@@ -53,7 +53,7 @@ class StereoDisplay:
         self._eyes: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
 
     def _allocate(self, size: tuple[int, int], samples: int) -> FrameTargets:
-        if self._targets is None or self._targets.size != size:
+        if self._targets is None or self._targets.size != size or self._targets.requested_samples != samples:
             self._release_targets()
             self._targets = FrameTargets(self.ctx, size, samples)
             for _ in range(2):

@@ -51,7 +51,8 @@ class AppState:
     the app understands (control.actions); hovered / inspected: neurons under the mouse and
     last clicked; learning: the parameter MIDI learn waits for (None); bindings: parameter →
     the MIDI controls bound to it ("nanoKONTROL2: CC 0"); pickups: parameter → (where its
-    soft-takeover control physically is, in the parameter's units; whether it has taken over).
+    soft-takeover control physically is, in the parameter's units; whether it has taken over);
+    pick_refusal: why the mouse cannot pick in the current display mode (None when it can).
     """
 
     layers: tuple[LayerInfo, ...]
@@ -72,6 +73,7 @@ class AppState:
     learning: str | None = None
     bindings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pickups: Mapping[str, tuple[float, bool]] = field(default_factory=dict)
+    pick_refusal: str | None = None
 
     @property
     def layer_names(self) -> list[str]:
@@ -203,6 +205,7 @@ def snapshot(app: Any, rates: Rates, clips: tuple[str, ...], hovered: Neuron | N
         learning=control.learn.learning,
         bindings=midi_bindings(control),
         pickups=pickups,
+        pick_refusal=session.scene.pick_refusal,
     )
 
 

@@ -25,7 +25,9 @@ def draw(ui: PanelInput) -> None:
     state = ui.state
     neuron = state.hovered or state.inspected
     if neuron is None:
-        imgui.text_disabled("point at a sphere; click to hold it")
+        imgui.push_text_wrap_pos(0.0)  # wrap at the panel's edge
+        imgui.text_disabled(state.pick_refusal or "point at a sphere; click to hold it")
+        imgui.pop_text_wrap_pos()
         return
     info = state.layers[neuron.layer_index]
     imgui.text(f"{'under the mouse' if state.hovered else 'clicked'}: neuron {neuron.index}")
