@@ -129,6 +129,34 @@ def test_target_combo_aims_the_worker_at_another_layer(window):
     assert set(app.session.frame.selected) == {names[want]}  # the worker's selection moved there
 
 
+def test_display_combo_switches_to_the_dome_and_back(window):
+    from ear3d.config import DISPLAY_MODES
+
+    app: LiveApp = window.app
+    dome, flat = DISPLAY_MODES.index("dome"), DISPLAY_MODES.index("flat")
+    window.gui.expand_only("Look")
+    draw(window)
+    try:
+        for want in (dome, flat):
+            draw(window)  # the panels back after a picture without them
+            x0, y0, x1, y1 = window.gui.rects["display"]
+            click(window, (x0 + x1) / 2, (y0 + y1) / 2)  # opens the list
+            draw(window)
+            x0, y0, x1, y1 = window.gui.rects[f"display#{want}"]
+            click(window, (x0 + x1) / 2, (y0 + y1) / 2)
+            assert app.params.get("display") == want
+            draw(window)  # the change is applied at the start of the next frame
+            assert app.session.scene.display_mode == DISPLAY_MODES[want]
+            corner = scene_only(window)[:8, :8]
+            if want == dome:
+                assert corner.max() == 0  # outside the domemaster's circle: black
+            else:
+                assert corner.max() > 0  # the flat view's background reaches the corner
+    finally:
+        app.command(Command("display", flat))
+        draw(window)
+
+
 def test_typed_path_reaches_the_worker(window):
     app: LiveApp = window.app
     window.gui.expand_only("Origin")

@@ -48,8 +48,8 @@ def label_of(name: str) -> str:
 
 
 #: name → (x0, y0, x1, y1) window pixels of each parameter's widget (its frame, not the label)
-#: in the last frame, for automation and tests; a layer combo's open list adds "name#i" for
-#: layer row i, an open widget menu "name:reset", "name:learn" and "name:unlearn".
+#: in the last frame, for automation and tests; a combo's open list adds "name#v" for the row
+#: of value v, an open widget menu "name:reset", "name:learn" and "name:unlearn".
 Rects = dict[str, tuple[float, float, float, float]]
 
 
@@ -113,26 +113,32 @@ def _menu(spec: Any, value: float, out: list[Command], midi: Any, rects: Rects |
         imgui.end_popup()
 
 
-def layer_combo(spec: Any, value: float, layer_names: Sequence[str], out: list[Command], label: str | None = None,
-                rects: Rects | None = None, midi: Any = None) -> None:
-    """A combo of layer names for an integer layer-index parameter (−1 = none when allowed)."""
-    allow_none = spec.lo < 0
-    names = (["none"] if allow_none else []) + list(layer_names)
-    shift = 1 if allow_none else 0
-    current = min(max(int(value) + shift, 0), len(names) - 1)
-    opened = imgui.begin_combo(label or label_of(spec.name), names[current], imgui.ComboFlags_.height_large)
+def _combo(spec: Any, value: float, names: Sequence[str], first: int, out: list[Command], label: str,
+           rects: Rects | None, midi: Any) -> None:
+    """A combo of ``names`` for an integer parameter whose value ``first`` is the first name;
+    the open list records each row as "name#value" in ``rects``."""
+    current = min(max(int(value) - first, 0), len(names) - 1)
+    opened = imgui.begin_combo(label, names[current], imgui.ComboFlags_.height_large)
     _record(rects, spec.name)
     rect = rects.get(spec.name) if rects is not None else None
     if opened:
         for index, name in enumerate(names):
             if imgui.selectable(name, index == current)[0] and index != current:
-                out.append(Command(spec.name, index - shift))
-            _record(rects, f"{spec.name}#{index - shift}")
+                out.append(Command(spec.name, index + first))
+            _record(rects, f"{spec.name}#{index + first}")
             if index == current:
                 imgui.set_item_default_focus()
         imgui.end_combo()
     _decorate(spec, rect, midi, slider=False)
     _menu(spec, value, out, midi, rects)
+
+
+def layer_combo(spec: Any, value: float, layer_names: Sequence[str], out: list[Command], label: str | None = None,
+                rects: Rects | None = None, midi: Any = None) -> None:
+    """A combo of layer names for an integer layer-index parameter (−1 = none when allowed)."""
+    allow_none = spec.lo < 0
+    names = (["none"] if allow_none else []) + list(layer_names)
+    _combo(spec, value, names, -1 if allow_none else 0, out, label or label_of(spec.name), rects, midi)
 
 
 def param_widget(spec: Any, value: float, out: list[Command], layer_names: Sequence[str] = (),
@@ -169,9 +175,8 @@ def param_widget(spec: Any, value: float, out: list[Command], layer_names: Seque
             out.append(Command(spec.name, new))
         return
     elif choices:
-        current = min(max(int(value) - int(spec.lo), 0), len(choices) - 1)
-        changed, index = imgui.combo(label, current, list(choices))
-        new = int(spec.lo) + index
+        _combo(spec, value, choices, int(spec.lo), out, label, rects, midi)
+        return
     elif spec.integer:
         changed, new = imgui.slider_int(label, int(value), int(spec.lo), int(spec.hi))
         slider = True
