@@ -645,6 +645,11 @@ class Soak:
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    import signal
+
+    # A second SIGTERM (timeout(1) forwards its own, a user presses twice) must not cut the
+    # cleanup short and leave the JACK server running.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)  # unwinds through close(): the JACK server and the window are released
 
 
