@@ -56,8 +56,6 @@ DISPLAY_CYCLE = ("flat", "anaglyph", "sbs", "flat")
 #: Seconds between census samples (memory, threads, fds) and between GL-object censuses.
 SAMPLE_S = 5.0
 GL_SAMPLE_S = 30.0
-#: Seconds after a fault during which underruns still count as the fault's.
-FAULT_GRACE_S = 10.0
 #: Longest wait, after the model is ready, for the show to be up (sound playing, the MIDI port
 #: open): the measurements start then. The audio process may fail to start under load (libjack
 #: gives its threads a second to start) and the retry comes 5, then 10, 20 s later.

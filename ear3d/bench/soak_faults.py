@@ -38,6 +38,8 @@ FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "session_corrupt", "origi
 #: The "full disk" a recording runs into: a tmpfs of FULL_DISK (else a file size limit of FREE_BYTES).
 FULL_DISK = "1m"
 FREE_BYTES = 16 * 1024
+#: Seconds after a fault during which audio underruns still count as the fault's.
+FAULT_GRACE_S = 10.0
 
 
 class FaultFailed(RuntimeError):
@@ -163,7 +165,7 @@ class FaultRunner:
         soak, app = self.soak, self.soak.app
         self._current = None
         soak.script_paused = False
-        soak.fault_window_until = now + 10.0
+        soak.fault_window_until = now + FAULT_GRACE_S
         record.ended = now
         record.frames_during = app.frames_drawn - self._frames0
         record.warnings = [m for _, _, m in soak.warnings.records[self._warn0:]]
