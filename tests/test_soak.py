@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.xvfb_server import xvfb_display  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,15 +38,16 @@ def survived(rows: dict[tuple[str, str], float], fault: str) -> bool:
 
 
 def check_the_show_went_on(rows: dict[tuple[str, str], float]) -> None:
+    """The figures are those of the running show (sound and MIDI were up when they started)."""
+    assert not [k for k in rows if k[1].startswith("not up")], rows[("run", "show up after")]
     assert rows[("frames", "crashes (frames that raised)")] == 0
     assert rows[("frames", "frames")] > 20
     assert rows[("gl", "objects end")] == rows[("gl", "objects start")]
     assert rows[("process", "threads end")] == rows[("process", "threads start")]
-    assert rows[("process", "fds end")] == rows[("process", "fds start")]
+    assert rows[("process", "fds end")] == rows[("process", "fds start")], [k[1] for k in rows if "fds " in k[1]]
     assert rows[("osc", "received")] > 0 and rows[("midi", "received")] > 0
 
 
-@pytest.mark.skip(reason="failed once in the last clean-clone run, not yet diagnosed; the headless soak runs")
 def test_short_soak_in_a_real_window_survives_the_faults(tmp_path, xvfb_display):  # noqa: F811  (fixture)
     faults = ["osc_garbage", "session_corrupt", "origin_unreadable", "midi_unplug", "window", "disk_full"]
     rows = soak(tmp_path, xvfb_display, 0.7, ",".join(faults))

@@ -67,6 +67,26 @@ def child_pids() -> tuple[int, ...]:
     return tuple(live)
 
 
+def open_files() -> dict[int, str]:
+    """This process's open file descriptors and what each points at (``readlink`` of
+    /proc/self/fd/N: a path, ``socket:[inode]``, ``pipe:[inode]``…); for saying which ones differ."""
+    files: dict[int, str] = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            files[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor among them)
+    return files
+
+
+def file_difference(before: dict[int, str], after: dict[int, str]) -> tuple[list[str], list[str]]:
+    """(opened, closed): what ``after`` holds that ``before`` did not, and the reverse, as
+    "fd → target" strings (a descriptor reused for another file counts on both sides)."""
+    opened = [f"{fd} → {t}" for fd, t in sorted(after.items()) if before.get(fd) != t]
+    closed = [f"{fd} → {t}" for fd, t in sorted(before.items()) if after.get(fd) != t]
+    return opened, closed
+
+
 def gl_objects() -> tuple[dict[str, int], int]:
     """Live moderngl objects by class (released ones excluded) and the bytes of live buffers.
     A gc census: works in moderngl's default gc mode, where ``ctx.objects`` stays empty."""

@@ -9,11 +9,18 @@ resident memory over time (start, end, slope per hour after the warm-up), GL obj
 GPU-buffer bytes, frame times, audio underruns (outside and inside injected faults), worker
 steps and errors, and control messages received, coalesced and dropped. The faults
 (ear3d.bench.soak_faults) each get a row: injected, survived, what the user sees.
+
+It runs the worker and the audio engine ``ear3d live`` runs by default (``optimize.worker =
+auto``: a worker process on a CPU; ``audio.engine = process``), so that its underruns are
+those of the live app; ``--set optimize.worker=thread`` runs the thread worker (the fault
+worker_nan reaches into its sonifier). The measurements start once the show is up (sound
+playing, the MIDI port open), and a hang ends the run with every thread's stack on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import math
 import os
@@ -49,8 +56,14 @@ DISPLAY_CYCLE = ("flat", "anaglyph", "sbs", "flat")
 #: Seconds between census samples (memory, threads, fds) and between GL-object censuses.
 SAMPLE_S = 5.0
 GL_SAMPLE_S = 30.0
-#: Seconds after a fault during which underruns still count as the fault's.
-FAULT_GRACE_S = 10.0
+#: Longest wait, after the model is ready, for the show to be up (sound playing, the MIDI port
+#: open): the measurements start then. The audio process may fail to start under load (libjack
+#: gives its threads a second to start) and the retry comes 5, then 10, 20 s later.
+SETTLE_TIMEOUT_S = 120.0
+#: Seconds without a finished frame after which the soak counts as hung: every thread's stack
+#: goes to stderr, and WATCHDOG_EXIT_S later the process ends (JACK server killed first).
+WATCHDOG_S = 120.0
+WATCHDOG_EXIT_S = 30.0
 
 
 def fault_list(spec: str) -> str:
@@ -273,6 +286,9 @@ class Soak:
                    "midi_input": [MIDI_PORT] if self.jack_midi else []}
         audio = {"device": ""} if self.jack is not None else {"device": "no-such-device"}
         self.config = config.replace({"control": control, "audio": audio})
+        from ear3d.worker_client import worker_kind
+
+        self.worker_kind = worker_kind(self.config)
         self.warnings = WarningLog()
         logging.getLogger().addHandler(self.warnings)
         self.real_window = bool(os.environ.get("DISPLAY")) and not args.headless
@@ -287,6 +303,13 @@ class Soak:
         self.script_paused = False
         self.osc_counts: dict[str, int] = {}
         self.playing_at_end = False
+        self.settled_s = float("nan")
+        self.unsettled: list[str] = []  # what was not up when the measurements started
+        self.files_start: dict[int, str] = {}
+        self.files_end: dict[int, str] = {}
+        self._progress = time.perf_counter()  # the watchdog's: when the last frame finished
+        self._watchdog_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -322,6 +345,65 @@ class Soak:
         if osc is not None:
             self.osc = OscFeed(osc.address, self.args.osc_rate)
 
+    def not_up(self) -> list[str]:
+        """What of the show is not up yet: sound (with a JACK server), the MIDI port, a frame."""
+        app, missing = self.app, []
+        if self.jack is not None and (app.playback is None or app.playback.output is None):
+            missing.append("sound")
+        if self.midi is not None and not self.midi.connected:
+            missing.append("the MIDI port")
+        if app.frames_drawn < 1:
+            missing.append("a frame")
+        return missing
+
+    def settle(self) -> None:
+        """Draw until the show is up (:meth:`not_up` empty; at most SETTLE_TIMEOUT_S): the start
+        figures (memory, threads, file descriptors) are then those of the running show, not of
+        a start that is still under way — an audio process that is still starting, or that is
+        being retried, holds other files than one that plays."""
+        start = last = time.perf_counter()
+        while (missing := self.not_up()) and last - start < SETTLE_TIMEOUT_S:
+            time.sleep(0.02)
+            now = time.perf_counter()
+            self._frame(now - last)
+            last = now
+        self.settled_s = last - start
+        self.unsettled = missing
+        if missing:
+            log.warning("soak: %s not up after %.0f s; measuring anyway", " and ".join(missing), self.settled_s)
+
+    # -- the watchdog -------------------------------------------------------------------------
+
+    def _start_watchdog(self) -> None:
+        """A hang (a call that never returns) ends the soak with every thread's stack on stderr
+        instead of holding a test or a night run forever. faulthandler's dump works while a
+        C call holds the interpreter lock; the exit needs this thread to run."""
+        faulthandler.enable()  # a crash (SIGSEGV in a native library) also leaves its stacks
+        faulthandler.dump_traceback_later(WATCHDOG_S, exit=False)
+        self._watchdog = threading.Thread(target=self._watch, name="soak watchdog", daemon=True)
+        self._watchdog.start()
+
+    def _watch(self) -> None:
+        while not self._watchdog_stop.wait(1.0):
+            stuck = time.perf_counter() - self._progress
+            if stuck > WATCHDOG_S + WATCHDOG_EXIT_S:
+                log.error("soak: no frame finished for %.0f s: hung (stacks above); ending the process", stuck)
+                if self.jack is not None:
+                    self.jack.kill()
+                os._exit(3)
+
+    def _stop_watchdog(self) -> None:
+        faulthandler.cancel_dump_traceback_later()
+        self._watchdog_stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5.0)
+            self._watchdog = None
+
+    def _alive(self) -> None:
+        """Progress: the watchdog's count starts again."""
+        self._progress = time.perf_counter()
+        faulthandler.dump_traceback_later(WATCHDOG_S, exit=False)
+
     @staticmethod
     def _command(name: str, value: Any = None) -> Any:
         from ear3d.messages import Command
@@ -345,6 +427,7 @@ class Soak:
             if len(self.counters.crash_messages) < 5:
                 self.counters.crash_messages.append(f"{type(e).__name__}: {e}")
             log.exception("soak: the frame raised")
+        self._alive()
 
     def state(self) -> dict[str, Any]:
         """What a fault must not lose: the session object, every parameter the traffic does not
@@ -357,10 +440,12 @@ class Soak:
     def run(self) -> None:
         from tqdm import tqdm
 
-        from ear3d.bench.soak_faults import FaultRunner
+        from ear3d.bench.soak_faults import FaultRunner, worker_steps
 
         args = self.args
+        self._start_watchdog()
         self.open()
+        self.settle()
         app = self.app
         seconds = args.minutes * 60.0
         warmup = (args.warmup * 60.0) if args.warmup is not None else min(300.0, seconds / 5)
@@ -376,7 +461,7 @@ class Soak:
         last_out, last_under = None, 0
         worker = app.session.worker
         err_version = worker.errors.peek()[0]
-        last_steps = worker.sonifier.steps
+        last_steps = worker_steps(worker)
         bar = tqdm(total=round(seconds), unit="s", desc="soak", disable=not args.progress)
         try:
             while True:
@@ -401,7 +486,7 @@ class Soak:
                 # worker steps (the count restarts at an origin change or reset) and errors
                 session = app.session
                 if session is not None:
-                    steps = session.worker.sonifier.steps
+                    steps = worker_steps(session.worker)
                     self.counters.worker_steps += max(0, steps - last_steps) if steps >= last_steps else steps
                     last_steps = steps
                     version = session.worker.errors.peek()[0]
@@ -455,15 +540,21 @@ class Soak:
 
     def _sample(self, t: float, with_gl: bool) -> None:
         c = census.take(gl=with_gl)
+        files = census.open_files()
+        if not self.samples:
+            self.files_start = files
+        self.files_end = files
         self.samples.append(Sample(t, census.rss_bytes(), len(c.threads), c.fds, len(c.children),
                                    c.gl_total if with_gl else None, c.gpu_bytes if with_gl else None))
 
     def close(self) -> None:
+        self._alive()  # closing may take a while (the worker's step), but not forever
         for feed in (self.midi, self.osc):
             if feed is not None:
                 feed.close()
         if self.live is not None:
             self.live.close()
+        self._stop_watchdog()
         logging.getLogger().removeHandler(self.warnings)
         if self.jack is not None:
             self.jack.close()
@@ -477,7 +568,13 @@ class Soak:
         mib = 2.0**20
         rows.append(Row("window", "real window (Xvfb/X11)" if self.real_window else "headless EGL", 1, "flag"))
         rows.append(Row("midi", "JACK virtual ports" if self.jack_midi else "mido ports (add_port)", 1, "flag"))
+        rows.append(Row("worker", f"kind: {self.worker_kind}", 1, "flag"))
+        if self.live is not None and self.app.playback is not None:
+            rows.append(Row("audio", f"engine: {self.app.playback.engine}", 1, "flag"))
         rows.append(Row("run", "minutes", s[-1].t / 60 if s else 0.0, "min"))
+        rows.append(Row("run", "show up after", self.settled_s, "s"))
+        if self.unsettled:
+            rows.append(Row("run", f"not up when measuring started: {', '.join(self.unsettled)}", 1, "flag"))
         if s:
             rows.append(Row("memory", "rss start", s[0].rss / mib, "MiB"))
             rows.append(Row("memory", "rss end", s[-1].rss / mib, "MiB"))
@@ -504,6 +601,10 @@ class Soak:
             rows.append(Row("process", "threads end", s[-1].threads, "threads"))
             rows.append(Row("process", "fds start", s[0].fds, "fds"))
             rows.append(Row("process", "fds end", s[-1].fds, "fds"))
+            if s[-1].fds != s[0].fds:  # say which: a leak, or a start that was not over
+                opened, closed = census.file_difference(self.files_start, self.files_end)
+                rows.append(Row("process", f"fds opened: {'; '.join(opened)}"[:300], len(opened), "fds"))
+                rows.append(Row("process", f"fds closed: {'; '.join(closed)}"[:300], len(closed), "fds"))
             rows.append(Row("process", "child processes end", s[-1].children, "processes"))
         ft = np.asarray(self.frame_times[1:], np.float64) * 1e3
         if ft.size:
@@ -542,6 +643,11 @@ class Soak:
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    import signal
+
+    # A second SIGTERM (timeout(1) forwards its own, a user presses twice) must not cut the
+    # cleanup short and leave the JACK server running.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)  # unwinds through close(): the JACK server and the window are released
 
 
@@ -549,10 +655,9 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     import signal
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    # The worker faults reach into the worker's sonifier (a failing step, a NaN clip), which
-    # lives in this process only with the thread worker; the process worker's crash and
-    # restart are tested on their own (tests/test_worker_process.py).
-    config = config.replace({"optimize": {"worker": "thread"}})
+    # The worker and the audio engine are those `ear3d live` runs by default (optimize.worker
+    # auto = a worker process on a CPU, audio.engine = process): the soak measures what an
+    # audience hears. --set optimize.worker=thread reaches into the sonifier for worker_nan.
     # Adaptive quality switches MSAA and bloom targets on and off with the load, which would
     # move the GL object count the soak compares: it holds one quality level.
     config = config.replace({"render": {"adaptive": False}})

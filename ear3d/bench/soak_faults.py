@@ -8,7 +8,11 @@ Each fault is a generator that the frame loop advances between frames (``yield s
 after s seconds), so the picture keeps drawing while it happens. A fault survives when it
 raised no FaultFailed, frames kept being drawn, no frame raised, and the session's state
 (everything but the parameters the MIDI and OSC traffic move) is what it was before.
-The worker faults monkeypatch the bench's own worker instance (no test hook in the worker).
+The worker faults, with the thread worker, monkeypatch the bench's own worker instance (no
+test hook in the worker); with the worker process (``optimize.worker = auto`` on a CPU, what
+``ear3d live`` runs), worker_raise kills that process in the middle of a step (SIGKILL: it
+raises as far as a process can) and worker_nan, which needs the sonifier in this process, is
+skipped with its reason.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import resource
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,6 +38,8 @@ FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "session_corrupt", "origi
 #: The "full disk" a recording runs into: a tmpfs of FULL_DISK (else a file size limit of FREE_BYTES).
 FULL_DISK = "1m"
 FREE_BYTES = 16 * 1024
+#: Seconds after a fault during which audio underruns still count as the fault's.
+FAULT_GRACE_S = 10.0
 
 
 class FaultFailed(RuntimeError):
@@ -116,6 +123,8 @@ class FaultRunner:
             return "needs a real window (set DISPLAY, e.g. under Xvfb)"
         if name == "audio_server" and self.soak.jack is None:
             return "needs jackd (apt jackd2)"
+        if name == "worker_nan" and self.soak.worker_kind != "thread":
+            return "reaches into the sonifier: needs the thread worker (--set optimize.worker=thread)"
         return ""
 
     @property
@@ -156,7 +165,7 @@ class FaultRunner:
         soak, app = self.soak, self.soak.app
         self._current = None
         soak.script_paused = False
-        soak.fault_window_until = now + 10.0
+        soak.fault_window_until = now + FAULT_GRACE_S
         record.ended = now
         record.frames_during = app.frames_drawn - self._frames0
         record.warnings = [m for _, _, m in soak.warnings.records[self._warn0:]]
@@ -177,7 +186,7 @@ class FaultRunner:
                                                for k, v in self._before["params"].items()
                                                if after["params"].get(k) != v)
             problems.append(f"state changed: {diff}")
-        if app.session is None or app.session.worker._thread is None or not app.session.worker._thread.is_alive():
+        if app.session is None or not app.session.worker.alive:
             problems.append("the worker is gone")
         if problems:
             record.lost = "; ".join(problems)
@@ -269,13 +278,53 @@ def _worker_fault(soak: Any, rec: FaultRecord, spoil: Callable[[Any], Any],
         raise FaultFailed("the loop went back to an older clip")
 
 
+def worker_steps(worker: Any) -> int:
+    """Optimisation steps since the origin: the sonifier's count (thread worker), else the
+    newest frame's (worker process)."""
+    son = getattr(worker, "sonifier", None)
+    if son is not None:
+        return int(son.steps)
+    frame = worker.frames.peek()[1]
+    return int(frame.step) if frame is not None else 0
+
+
 def worker_raise(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
-    """An exception in the middle of a step (after the forward pass, before the backward pass)."""
+    """An exception in the middle of a step (after the forward pass, before the backward pass);
+    with the worker process, SIGKILL to it while it steps: it is restarted with the last good clip."""
 
     def boom(heard: Any) -> Any:
         raise RuntimeError("injected fault in the middle of a step")
 
-    yield from _worker_fault(soak, rec, boom, "injected fault")
+    if getattr(soak.app.session.worker, "sonifier", None) is not None:
+        yield from _worker_fault(soak, rec, boom, "injected fault")
+    else:
+        yield from _worker_process_killed(soak, rec)
+
+
+def _worker_process_killed(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
+    app = soak.app
+    worker = app.session.worker
+    version, pid = worker.errors.peek()[0], worker.pid
+    frame_version = worker.frames.peek()[0]
+    yield from until(lambda: worker.frames.peek()[0] > frame_version, 120, "the optimizer was not stepping")
+    clip_serial = app.playback.latest.serial
+    os.kill(pid, signal.SIGKILL)
+    t0 = time.perf_counter()
+    yield from until(lambda: worker.errors.peek()[0] != version, 60, "the worker did not report its death")
+    yield 0.2
+    status = app.status()["last_error"]
+    if "worker process died" not in status:
+        raise FaultFailed(f"the status line does not show the failure: {status!r}")
+    rec.seen = f"status line: {status}"
+    frame_version = worker.frames.peek()[0]
+    yield from until(lambda: worker.pid != pid and worker.frames.peek()[0] > frame_version, 300,
+                     "no frame from a new worker process")
+    rec.recovery_s = time.perf_counter() - t0
+    latest = app.playback.latest
+    if not np.isfinite(latest.samples).all():
+        raise FaultFailed("the loop now plays a non-finite clip")
+    if latest.serial < clip_serial:
+        raise FaultFailed("the loop went back to an older clip")
 
 
 def worker_nan(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
