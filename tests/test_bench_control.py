@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ear3d.bench.control import CASES
+from ear3d.bench.control import CASES, FLOODS, UNHEARD
 from ear3d.cli import main
 
 
@@ -21,10 +21,12 @@ def test_bench_control_floods_are_received_and_coalesced(tmp_path, monkeypatch):
     rows = {(r["case"], r["metric"]): r["value"] for r in json.loads(out.read_text())["rows"]}
     for case in CASES:
         assert rows[(case, "frames")] >= 1 and rows[(case, "frame time median")] > 0
-    for case in CASES[1:]:
+    for case in FLOODS:
         assert rows[(case, "messages received")] > 0
         assert rows[(case, "changes applied")] > 0
         assert rows[(case, "messages coalesced away")] > 0
         assert rows[(case, "most changes of one parameter in one frame")] == 1
         assert rows[(case, "malformed")] == 0
         assert rows[(f"{case} vs quiet", "frame time median")] > 0
+        assert rows[(f"{case}: heard vs unheard", "frame time median")] > 0
+        assert (case + UNHEARD, "messages received") not in rows  # nobody listened

@@ -318,3 +318,21 @@ def test_a_scripted_objective_may_carry_penalties_and_steps_report_each_term(son
     r = sonifier.step()
     assert r.ok and list(r.terms) == ["objective", "noise"]
     assert r.loss == pytest.approx(-r.terms["objective"] + 0.2 * r.terms["noise"], rel=1e-5, abs=1e-6)
+
+
+def test_a_new_target_on_a_paused_loop_does_not_run_the_ear_again(sonifier, stats, monkeypatch):
+    heard = []
+    hear = sonifier.hear
+    monkeypatch.setattr(sonifier, "hear", lambda *a, **k: heard.append(1) or hear(*a, **k))
+    first = sonifier.listen()
+    sonifier.set_objective(region("enc5", channel=live_channel(stats, "enc5")))
+    again = sonifier.listen()  # the same loop: the ear's answer is reused, the target is new
+    assert len(heard) == 1 and math.isnan(first.target) and math.isfinite(again.target)
+    for name, a in first.acts.items():
+        assert torch.equal(a, again.acts[name])
+    fresh = sonifier.hear(sonifier.x)  # what running the ear again gives: the same target
+    assert again.target == pytest.approx(float(sonifier.objective(fresh.evaluated)[0]))
+    heard.clear()
+    sonifier.step()  # the loop changed: the next listen runs the ear
+    sonifier.listen()
+    assert len(heard) == 2  # the step's and the listen's

@@ -1,5 +1,6 @@
 """`ear3d bench control`: the live app's frame time while 10 k MIDI or 10 k OSC messages a
-second arrive, against the quiet case, the three alternated round by round in one run.
+second arrive, against the quiet case and against the same senders flooding a port nobody
+listens to, the five cases alternated round by round in one run.
 
 A :class:`~ear3d.app.LiveApp` draws real frames into an offscreen framebuffer of an EGL
 context (default 640×360) as ``ear3d bench live`` does (``app.frame`` and the wait for the
@@ -16,14 +17,21 @@ of their own:
 - OSC: a sender process sends ``/ear3d/<parameter>/normalized x`` datagrams over UDP on
   loopback (python-osc) to the app's OSC server, cycling through the same eight parameters.
 
-Rows per case (``quiet``, ``midi flood``, ``osc flood``): frame time median and p99, frames.
-Per flood: messages sent and received (per second too), the changes applied (commands the
-frame loop drained), messages coalesced away (received − applied), the most changes one
-parameter got in one frame (the contract: at most 1), dropped and malformed counts. Ratios:
-flood vs quiet, median and p99 (the goal: within 1.10).
+On this machine's two cores the senders themselves (and jackd passing the MIDI on) take CPU
+from the software rasterizer, which a controller on a USB cable or a tablet on the network
+would not: the ``unheard`` cases run the same senders into a port nobody listens to (the
+MIDI sender's own unconnected JACK port; a UDP socket of its own that is never read), so
+``heard vs unheard`` is the cost of ear3d receiving, parsing, coalescing and applying them.
+
+Rows per case (``quiet``, ``midi flood``, ``midi flood, unheard``, ``osc flood``, ``osc
+flood, unheard``): frame time median and p99, frames. Per heard flood: messages sent and
+received (per second too), the changes applied (commands the frame loop drained), messages
+coalesced away (received − applied), the most changes one parameter got in one frame (the
+contract: at most 1), dropped and malformed counts. Ratios, median and p99: each flood vs
+quiet, and heard vs unheard (the goal: within 1.10).
 
 The machine may be shared: read the ratios (the cases are alternated, so drift hits all
-three alike) beside the load average.
+alike) beside the load average.
 """
 
 from __future__ import annotations
@@ -56,7 +64,10 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 FLOOD_PORT = "ear3d bench flood"
 #: The BCF2000's faders: what the MIDI flood moves and the OSC flood sets.
 FADERS = tuple(range(81, 89))
-CASES = ("quiet", "midi flood", "osc flood")
+#: The floods the app hears; each also runs unheard (UNHEARD).
+FLOODS = ("midi flood", "osc flood")
+UNHEARD = ", unheard"
+CASES = ("quiet", *(f"{flood}{suffix}" for flood in FLOODS for suffix in ("", UNHEARD)))
 #: Seconds the frame loop runs after a flood stops, unmeasured, so the next case starts clean.
 SETTLE_S = 0.4
 
@@ -101,21 +112,25 @@ def _midi_messages() -> list[Any]:
             for i in range(1024)]
 
 
-def _midi_sender(rate: float, jack_server: str, go: Any, quit_: Any, sent: Any, ready: Any) -> None:
-    """Process: open the app's flood port through JACK and send control changes while ``go``."""
+def _midi_sender(rate: float, jack_server: str, heard: bool, go: Any, quit_: Any, sent: Any, ready: Any) -> None:
+    """Process: open the app's flood port through JACK (``heard``; else a virtual port of its
+    own that nothing is connected to) and send control changes while ``go``."""
     import mido
 
     os.environ["JACK_DEFAULT_SERVER"] = jack_server
     os.environ["JACK_NO_START_SERVER"] = "1"
     backend = mido.Backend(JACK_BACKEND)
-    deadline = time.monotonic() + 20
-    name = None
-    while name is None and time.monotonic() < deadline:
-        name = next((n for n in backend.get_output_names() if FLOOD_PORT in n), None)
-        time.sleep(0.05)
-    if name is None:
-        return  # the bench sees ``ready`` never set and says so
-    port = backend.open_output(name)
+    if heard:
+        deadline = time.monotonic() + 20
+        name = None
+        while name is None and time.monotonic() < deadline:
+            name = next((n for n in backend.get_output_names() if FLOOD_PORT in n), None)
+            time.sleep(0.05)
+        if name is None:
+            return  # the bench sees ``ready`` never set and says so
+        port = backend.open_output(name)
+    else:
+        port = backend.open_output("ear3d bench flood, unheard", virtual=True)
     messages = _midi_messages()
     ready.set()
     try:
@@ -124,14 +139,20 @@ def _midi_sender(rate: float, jack_server: str, go: Any, quit_: Any, sent: Any, 
         port.close()
 
 
-def _osc_sender(address: tuple[str, int], names: tuple[str, ...], rate: float, go: Any, quit_: Any,
+def _osc_sender(address: tuple[str, int] | None, names: tuple[str, ...], rate: float, go: Any, quit_: Any,
                 sent: Any, ready: Any) -> None:
-    """Process: send ``/ear3d/<name>/normalized x`` datagrams to ``address`` while ``go``."""
+    """Process: send ``/ear3d/<name>/normalized x`` datagrams to ``address`` while ``go``
+    (None: to a socket of its own that is never read)."""
     import socket
 
     from pythonosc.osc_message_builder import build_msg
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink = None
+    if address is None:
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.bind(("127.0.0.1", 0))
+        address = sink.getsockname()
     # Built ahead: the sender's own Python cost is not what is measured.
     datagrams = [build_msg(f"/ear3d/{names[i % len(names)]}/normalized", [(i * 7 % 128) / 127]).dgram
                  for i in range(1024)]
@@ -143,6 +164,8 @@ def _osc_sender(address: tuple[str, int], names: tuple[str, ...], rate: float, g
         _paced(rate, go, quit_, sent, send)
     finally:
         sock.close()
+        if sink is not None:
+            sink.close()
 
 
 @dataclasses.dataclass
@@ -173,12 +196,13 @@ def _flood(mp: Any, target: Callable[..., None], *args: Any) -> _Flood:
     return flood
 
 
-def _thread_flood(rate: float, callback: Callable[[Any], None]) -> _Flood:
+def _thread_flood(rate: float, callback: Callable[[Any], None] | None) -> _Flood:
     """Without JACK: a thread hands messages to the port callback, as rtmidi's thread would."""
     flood = _Flood(threading.Event(), threading.Event(), multiprocessing.Value("q", 0), threading.Event())
     messages = _midi_messages()
     flood.worker = threading.Thread(target=_paced, args=(rate, flood.go, flood.quit, flood.sent,
-                                                         lambda i: callback(messages[i % len(messages)])),
+                                                         lambda i: callback(messages[i % len(messages)])
+                                                         if callback is not None else None),
                                     name="midi flood", daemon=True)
     flood.worker.start()
     flood.ready.set()
@@ -273,7 +297,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             device = control.add_port(backend.open_input(FLOOD_PORT, virtual=True), name="BCF2000 flood",
                                       output=backend.open_output("ear3d bench feedback", virtual=True),
                                       mapping=mapping)
-            floods["midi flood"] = _flood(mp, _midi_sender, args.rate, jack.name)
+            for heard in (True, False):
+                floods[f"midi flood{'' if heard else UNHEARD}"] = _flood(mp, _midi_sender, args.rate, jack.name, heard)
             midi_path = "rtmidi's JACK backend, sender process"
         else:
             import mido
@@ -283,8 +308,11 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             device = control.add_port(port, name="BCF2000 flood", output=mido.ports.BaseOutput("feedback"),
                                       mapping=mapping)
             floods["midi flood"] = _thread_flood(args.rate, port.callback)
+            floods[f"midi flood{UNHEARD}"] = _thread_flood(args.rate, None)
             midi_path = f"callback fed by a thread (no JACK: {why_no_jack})"
-        floods["osc flood"] = _flood(mp, _osc_sender, osc.address, tuple(str(n) for n in names), args.rate)
+        for heard in (True, False):
+            floods[f"osc flood{'' if heard else UNHEARD}"] = _flood(
+                mp, _osc_sender, osc.address if heard else None, tuple(str(n) for n in names), args.rate)
         for name, sender in floods.items():
             if not sender.ready.wait(30):
                 raise RuntimeError(f"the {name} sender did not start")
@@ -308,7 +336,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         for case in tqdm(plan, desc="bench control", unit="case"):
             m = measured[case]
             flood = floods.get(case)
-            before = counts(case) if flood is not None else None
+            before = counts(case) if case in FLOODS else None
             flooding_since = time.perf_counter()
             if flood is not None:
                 flood.go.set()
@@ -318,10 +346,11 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
             m.loads.append(os.getloadavg()[0])
             m.applied += counter.applied
             m.most_per_parameter = max(m.most_per_parameter, counter.most_per_parameter)
-            if flood is not None and before is not None:
+            if flood is not None:
                 flood.go.clear()
                 m.seconds += time.perf_counter() - flooding_since
                 driver.draw_for(SETTLE_S)  # what is still queued is applied, unmeasured
+            if before is not None:
                 after = counts(case)  # the sender has added what it sent by now
                 m.received += int(after[0] - before[0])
                 m.dropped += int(after[1] - before[1])
@@ -350,7 +379,7 @@ def _rows(measured: dict[str, _Measured]) -> list[Row]:
                  Row(case, "frame time p99", float(np.percentile(times, 99)) * 1e3, "ms"),
                  Row(case, "frames", len(times), "frames"),
                  Row(case, "load average (1 min)", statistics.mean(m.loads), "load")]
-        if case == "quiet":
+        if case not in FLOODS:
             continue
         rows += [Row(case, "messages sent", m.sent, "messages"),
                  Row(case, "messages received", m.received, "messages"),
@@ -362,10 +391,13 @@ def _rows(measured: dict[str, _Measured]) -> list[Row]:
                  Row(case, "changes applied per frame (mean)", m.applied / max(1, len(m.times)), "changes"),
                  Row(case, "dropped", m.dropped, "messages"),
                  Row(case, "malformed", m.malformed, "messages")]
-    quiet = np.asarray(measured["quiet"].times)
+    def ratios(case: str, base: str, label: str) -> list[Row]:
+        times, against = np.asarray(measured[case].times), np.asarray(measured[base].times)
+        return [Row(label, "frame time median", float(np.median(times) / np.median(against)), "ratio"),
+                Row(label, "frame time p99", float(np.percentile(times, 99) / np.percentile(against, 99)), "ratio")]
+
     for case in CASES[1:]:
-        times = np.asarray(measured[case].times)
-        rows += [Row(f"{case} vs quiet", "frame time median", float(np.median(times) / np.median(quiet)), "ratio"),
-                 Row(f"{case} vs quiet", "frame time p99",
-                     float(np.percentile(times, 99) / np.percentile(quiet, 99)), "ratio")]
+        rows += ratios(case, "quiet", f"{case} vs quiet")
+    for flood in FLOODS:
+        rows += ratios(flood, flood + UNHEARD, f"{flood}: heard vs unheard")
     return rows

@@ -214,6 +214,8 @@ class Sonifier:
         self.objective: Objective | None = None
         self.update = LoopUpdate(torch.zeros(self.n_samples, device=self.device))
         self.steps = 0
+        #: the last listen: (ear's identity, loop (S,), what it heard), see listen()
+        self._last_listen: tuple[tuple[int, int, int], torch.Tensor, Heard] | None = None
         self.loss_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         self.target_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         with torch.inference_mode():
@@ -338,9 +340,20 @@ class Sonifier:
         return Heard(shifts, scal, acts, evaluated)
 
     def listen(self) -> StepResult:
-        """Evaluate the current loop without changing it (activations of the clean item)."""
+        """Evaluate the current loop without changing it (activations of the clean item).
+
+        While the loop, the ear and its statistics are those of the last listen, the ear is
+        not run again: a new target (or new settings) on a paused loop only re-evaluates the
+        objective, so a performer sweeping a fader does not keep a CPU core busy."""
         with torch.inference_mode():
-            heard = self.hear(self.x)
+            x = self.x
+            key = (id(self.looped), id(self.network), id(self._stat_tensors))
+            last = self._last_listen
+            if last is not None and last[0] == key and torch.equal(last[1], x):
+                heard = last[2]
+            else:
+                heard = self.hear(x)
+                self._last_listen = (key, x.clone(), heard)
             target = math.nan
             if self.objective is not None:
                 target = float(self.objective(heard.evaluated)[0])
