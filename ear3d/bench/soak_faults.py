@@ -271,6 +271,11 @@ def _worker_fault(soak: Any, rec: FaultRecord, spoil: Callable[[Any], Any],
     yield from until(lambda: son.steps > steps and son.objective is not None, 120,
                      "the optimizer did not go on after the failure")
     rec.recovery_s = time.perf_counter() - t0
+    _check_loop_goes_on(app, clip_serial)
+
+
+def _check_loop_goes_on(app: Any, clip_serial: int) -> None:
+    """After a worker fault: the loop plays a finite clip no older than ``clip_serial``."""
     latest = app.playback.latest
     if not np.isfinite(latest.samples).all():
         raise FaultFailed("the loop now plays a non-finite clip")
@@ -320,11 +325,7 @@ def _worker_process_killed(soak: Any, rec: FaultRecord) -> Generator[float, None
     yield from until(lambda: worker.pid != pid and worker.frames.peek()[0] > frame_version, 300,
                      "no frame from a new worker process")
     rec.recovery_s = time.perf_counter() - t0
-    latest = app.playback.latest
-    if not np.isfinite(latest.samples).all():
-        raise FaultFailed("the loop now plays a non-finite clip")
-    if latest.serial < clip_serial:
-        raise FaultFailed("the loop went back to an older clip")
+    _check_loop_goes_on(app, clip_serial)
 
 
 def worker_nan(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:

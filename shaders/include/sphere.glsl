@@ -1,4 +1,5 @@
-// A neuron drawn as a lit sphere impostor, shared by the two ways of putting it on screen:
+// A neuron drawn as a lit sphere impostor, shared by the two ways of putting it on screen
+// (include after network.glsl):
 // camera-facing quads (shaders/neurons.glsl) and point sprites (shaders/neuron_sprites.glsl).
 // Size, brightness and emission follow the neuron's activity at the loop position heard.
 
@@ -10,18 +11,52 @@ float sphere_radius(float idle_radius, float activity, float selected) {
     return r;
 }
 
-#if defined FRAGMENT_SHADER
+#if defined VERTEX_SHADER
+
+// What the fragment stage needs of the neuron's sphere.
+out vec3 v_center;             // sphere centre in view space
+out float v_radius;
+out vec3 v_color;
+out float v_activity;
+out float v_selected;
+out float v_fade;
+
+// Sets the varyings of `neuron` (a row of current/style, network.glsl) seen through `view`;
+// returns its centre in view space (xyz) and its radius in world units (w).
+vec4 neuron_sphere(int neuron, mat4 view, float idle_radius) {
+    vec4 state = current[neuron];
+    vec4 look = style[neuron];
+    float r = sphere_radius(idle_radius, state.w, look.a);
+    vec4 center = view * vec4(state.xyz, 1.0);
+    v_center = center.xyz;
+    v_radius = r;
+    v_color = look.rgb;
+    v_activity = state.w;
+    v_selected = look.a;
+    v_fade = depth_fade(-center.z);
+    return vec4(center.xyz, r);
+}
+
+#elif defined FRAGMENT_SHADER
+
+in vec3 v_center;
+in float v_radius;
+in vec3 v_color;
+in float v_activity;
+in float v_selected;
+in float v_fade;
 
 uniform mat4 u_projection;
 uniform float u_exposure;
 uniform vec3 u_highlight;      // colour of selected neurons
 
-// The sphere's light at `corner` ([-1, 1]^2 across its silhouette; fragments outside the
-// unit disc are discarded), with its true depth written. center: view space; rgb: HDR light
+// The light of the sphere of the varyings at `corner` ([-1, 1]^2 across its silhouette;
+// fragments outside the unit disc are discarded), with its true depth written. rgb: HDR light
 // before tone mapping; a: coverage, so that the background shows through neurons faded by
 // depth (the composite pass mixes it in).
-vec4 shade_sphere(vec2 corner, vec3 center, float radius, vec3 color, float activity, float selected,
-                  float fade) {
+vec4 shade_sphere(vec2 corner) {
+    vec3 center = v_center, color = v_color;
+    float radius = v_radius, activity = v_activity, selected = v_selected, fade = v_fade;
     float d2 = dot(corner, corner);
     if (d2 > 1.0) discard;
     vec3 n = vec3(corner, sqrt(1.0 - d2));
