@@ -58,8 +58,8 @@ def test_short_soak_in_a_real_window_survives_the_faults(tmp_path, xvfb_display)
 
 
 def test_short_soak_headless_survives_the_audio_server_dying_and_a_failing_worker(tmp_path):
-    faults = ["audio_server", "worker_raise"]
-    rows = soak(tmp_path, None, 0.7, ",".join(faults))
+    faults = ["audio_server", "worker_raise", "worker_nan", "worker_kill"]  # the worker process: the default
+    rows = soak(tmp_path, None, 1.2, ",".join(faults))
     assert rows[("window", "headless EGL")] == 1
     check_the_show_went_on(rows)
     failed = [f for f in faults if not survived(rows, f)]

@@ -12,8 +12,9 @@ steps and errors, and control messages received, coalesced and dropped. The faul
 
 It runs the worker and the audio engine ``ear3d live`` runs by default (``optimize.worker =
 auto``: a worker process on a CPU; ``audio.engine = process``), so that its underruns are
-those of the live app; ``--set optimize.worker=thread`` runs the thread worker (the fault
-worker_nan reaches into its sonifier). The measurements start once the show is up (sound
+those of the live app; ``--set optimize.worker=thread`` runs the thread worker (then
+worker_kill is skipped). Adaptive quality is off: it would switch MSAA and bloom targets with
+the load and move the GL object count the soak compares. The measurements start once the show is up (sound
 playing, the MIDI port open), and a hang ends the run with every thread's stack on stderr.
 """
 
@@ -657,7 +658,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # The worker and the audio engine are those `ear3d live` runs by default (optimize.worker
     # auto = a worker process on a CPU, audio.engine = process): the soak measures what an
-    # audience hears. --set optimize.worker=thread reaches into the sonifier for worker_nan.
+    # audience hears.
     # Adaptive quality switches MSAA and bloom targets on and off with the load, which would
     # move the GL object count the soak compares: it holds one quality level.
     config = config.replace({"render": {"adaptive": False}})

@@ -1,18 +1,21 @@
 """Faults the soak bench (ear3d.bench.soak) injects into the running live loop, one after
 another, each counted: the audio server dies and comes back, the MIDI port vanishes and
-returns, OSC receives garbage, the worker raises in the middle of a step or gets a NaN, an
-origin clip file is unreadable, a session file is corrupt, the disk is full while recording,
-and the window is resized to tiny and huge sizes, hidden, minimised, fullscreen and back.
+returns, OSC receives garbage, the worker raises in the middle of a step or gets a NaN, the
+worker process is killed, an origin clip file is unreadable, a session file is corrupt, the
+disk is full while recording, and the window is resized to tiny and huge sizes, hidden,
+minimised, fullscreen and back.
 
 Each fault is a generator that the frame loop advances between frames (``yield s``: come back
 after s seconds), so the picture keeps drawing while it happens. A fault survives when it
 raised no FaultFailed, frames kept being drawn, no frame raised, and the session's state
 (everything but the parameters the MIDI and OSC traffic move) is what it was before.
-The worker faults, with the thread worker, monkeypatch the bench's own worker instance (no
-test hook in the worker); with the worker process (``optimize.worker = auto`` on a CPU, what
-``ear3d live`` runs), worker_raise kills that process in the middle of a step (SIGKILL: it
-raises as far as a process can) and worker_nan, which needs the sonifier in this process, is
-skipped with its reason.
+The worker faults need no test hook in the worker. With the thread worker they monkeypatch
+the bench's own worker instance (the next ``hear`` of a step raises or turns NaN); with the
+worker process (``optimize.worker = auto`` on a CPU, what ``ear3d live`` runs) they send it a
+scripted objective, the app's own target, whose first evaluation in a step raises or is NaN
+(it crosses to the process by value, as any scripted objective does), and give the target
+back afterwards. worker_kill kills the worker process (SIGKILL) while it steps: it is
+restarted with the last good clip (skipped with the thread worker).
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ import numpy as np
 
 from ear3d.bench import Row
 
-FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "session_corrupt", "origin_unreadable", "disk_full",
-          "midi_unplug", "audio_server", "window")
+FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "worker_kill", "session_corrupt", "origin_unreadable",
+          "disk_full", "midi_unplug", "audio_server", "window")
 #: The "full disk" a recording runs into: a tmpfs of FULL_DISK (else a file size limit of FREE_BYTES).
 FULL_DISK = "1m"
 FREE_BYTES = 16 * 1024
@@ -123,8 +126,8 @@ class FaultRunner:
             return "needs a real window (set DISPLAY, e.g. under Xvfb)"
         if name == "audio_server" and self.soak.jack is None:
             return "needs jackd (apt jackd2)"
-        if name == "worker_nan" and self.soak.worker_kind != "thread":
-            return "reaches into the sonifier: needs the thread worker (--set optimize.worker=thread)"
+        if name == "worker_kill" and self.soak.worker_kind != "process":
+            return "needs the worker process (the thread worker is the app's own thread)"
         return ""
 
     @property
@@ -294,8 +297,7 @@ def worker_steps(worker: Any) -> int:
 
 
 def worker_raise(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
-    """An exception in the middle of a step (after the forward pass, before the backward pass);
-    with the worker process, SIGKILL to it while it steps: it is restarted with the last good clip."""
+    """An exception in the middle of a step (after the forward pass, before the backward pass)."""
 
     def boom(heard: Any) -> Any:
         raise RuntimeError("injected fault in the middle of a step")
@@ -303,10 +305,72 @@ def worker_raise(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
     if getattr(soak.app.session.worker, "sonifier", None) is not None:
         yield from _worker_fault(soak, rec, boom, "injected fault")
     else:
-        yield from _worker_process_killed(soak, rec)
+        yield from _worker_process_fault(soak, rec, "raise", "injected fault")
 
 
-def _worker_process_killed(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
+def worker_nan(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
+    """NaN activations in the middle of a step: the loss and the proposed clip are not finite."""
+
+    def poison(heard: Any) -> Any:
+        heard.evaluated = {k: v * float("nan") for k, v in heard.evaluated.items()}
+        return heard
+
+    if getattr(soak.app.session.worker, "sonifier", None) is not None:
+        yield from _worker_fault(soak, rec, poison, "non-finite")
+    else:
+        yield from _worker_process_fault(soak, rec, "nan", "non-finite")
+
+
+def _failing_once(target: dict, kind: str) -> Any:
+    """A scripted objective: the ``select`` region ``target``, whose first evaluation raises
+    (``kind`` "raise") or is NaN ("nan"); picklable by value (cloudpickle), so that it fails
+    once inside a worker process."""
+    from ear3d.ml.objectives import Objective, Selection, combine
+
+    selection = Selection.parse(target)
+    objective = combine([selection])
+    assert objective is not None
+    fired = [False]  # the process's own copy
+
+    def fn(acts: Any) -> Any:
+        value = objective(acts)
+        if not fired[0]:
+            fired[0] = True
+            if kind == "raise":
+                raise RuntimeError("injected fault in the middle of a step")
+            return value * float("nan")
+        return value
+
+    return Objective(fn, f"{objective.name}, failing once ({kind})", (selection,))
+
+
+def _worker_process_fault(soak: Any, rec: FaultRecord, kind: str, expect: str) -> Generator[float, None, None]:
+    from ear3d.control.sonify import selection
+    from ear3d.messages import Command
+
+    app = soak.app
+    worker = app.session.worker
+    version, frame_version = worker.errors.peek()[0], worker.frames.peek()[0]
+    yield from until(lambda: worker.frames.peek()[0] > frame_version, 120, "the optimizer was not stepping")
+    clip_serial = app.playback.latest.serial
+    target = selection(app.params.snapshot(), app.layer_names)
+    worker.send(Command("objective", _failing_once(target, kind)))
+    t0 = time.perf_counter()
+    yield from until(lambda: worker.errors.peek()[0] != version, 120, "the worker did not report the fault")
+    yield 0.2
+    status = app.status()["last_error"]
+    if expect not in status:
+        raise FaultFailed(f"the status line does not show the failure: {status!r}")
+    rec.seen = f"status line: {status}"
+    steps = worker_steps(worker)
+    yield from until(lambda: worker_steps(worker) > steps, 120, "the optimizer did not go on after the failure")
+    rec.recovery_s = time.perf_counter() - t0
+    worker.send(Command("select", selection(app.params.snapshot(), app.layer_names)))  # the app's target back
+    _check_loop_goes_on(app, clip_serial)
+
+
+def worker_kill(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
+    """SIGKILL to the worker process while it steps: it is restarted with the last good clip."""
     app = soak.app
     worker = app.session.worker
     version, pid = worker.errors.peek()[0], worker.pid
@@ -326,16 +390,6 @@ def _worker_process_killed(soak: Any, rec: FaultRecord) -> Generator[float, None
                      "no frame from a new worker process")
     rec.recovery_s = time.perf_counter() - t0
     _check_loop_goes_on(app, clip_serial)
-
-
-def worker_nan(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
-    """NaN activations in the middle of a step: the loss and the proposed clip are not finite."""
-
-    def poison(heard: Any) -> Any:
-        heard.evaluated = {k: v * float("nan") for k, v in heard.evaluated.items()}
-        return heard
-
-    yield from _worker_fault(soak, rec, poison, "non-finite")
 
 
 def session_corrupt(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
@@ -512,7 +566,7 @@ def window(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
 
 
 FAULT_FUNCTIONS: dict[str, Callable[[Any, FaultRecord], Generator[float, None, None]]] = {
-    "osc_garbage": osc_garbage, "worker_raise": worker_raise, "worker_nan": worker_nan,
+    "osc_garbage": osc_garbage, "worker_raise": worker_raise, "worker_nan": worker_nan, "worker_kill": worker_kill,
     "session_corrupt": session_corrupt, "origin_unreadable": origin_unreadable, "disk_full": disk_full,
     "midi_unplug": midi_unplug, "audio_server": audio_server, "window": window,
 }
