@@ -4,8 +4,6 @@ as after one cycle (ear3d.bench.leaks; `ear3d bench leaks --cycles 100` runs 100
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ear3d.bench import census
@@ -16,24 +14,13 @@ LEAK_CYCLES = 6
 SESSION_CYCLES = 2
 
 
-ROUTING = ("ALSA_CONFIG_PATH", "JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
-
-
 @pytest.fixture(scope="module")
 def rig(tiny_config):
-    # The rig routes audio to a JACK server of its own (killed at the end): the tests after
-    # these must find the session's server again, so its routing is put back.
-    saved = {name: os.environ.get(name) for name in ROUTING}
-    rig = Rig(tiny_config)  # its own JACK dummy server, the tiny live app
+    rig = Rig(tiny_config)  # its own JACK dummy server (the routing is put back on close), the tiny live app
     try:
         yield rig
     finally:
         rig.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.mark.parametrize("subsystem", ["playback-process", "playback-thread", "control", "gui", "scene",

@@ -267,9 +267,10 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     mp = multiprocessing.get_context("spawn")  # the app's process has GL, JACK and server threads: no fork
     jack: JackDummy | None = None
     why_no_jack = ""
+    restore_routing: Callable[[], None] | None = None
     try:
         jack = JackDummy(f"ear3d-bench-control-{os.getpid()}").start()
-        route_audio_to_jack(jack.name)
+        restore_routing = route_audio_to_jack(jack.name)
     except JackUnavailable as e:
         why_no_jack = str(e)
     surface = _Offscreen(args.size)
@@ -369,6 +370,8 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         surface.release()
         if jack is not None:
             jack.close()
+        if restore_routing is not None:
+            restore_routing()
 
 
 def _rows(measured: dict[str, _Measured]) -> list[Row]:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 
 from ear3d import paths
 
@@ -25,11 +26,27 @@ class JackUnavailable(RuntimeError):
     """jackd is not installed or did not start."""
 
 
-def route_audio_to_jack(name: str) -> None:
-    """Point ALSA's default PCM, PortAudio and rtmidi at the JACK server ``name``."""
+#: The environment variables route_audio_to_jack sets.
+ROUTING = ("ALSA_CONFIG_PATH", "JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+
+
+def route_audio_to_jack(name: str) -> Callable[[], None]:
+    """Point ALSA's default PCM, PortAudio and rtmidi at the JACK server ``name``; returns a
+    function that puts the process's routing back as it was (a bench run inside a test process
+    must not leave it pointing at a server the bench has stopped)."""
+    saved = {key: os.environ.get(key) for key in ROUTING}
     os.environ["ALSA_CONFIG_PATH"] = str(paths.assets() / "alsa" / "jack.conf")
     os.environ["JACK_DEFAULT_SERVER"] = name
     os.environ["JACK_NO_START_SERVER"] = "1"  # libjack must never start a server of its own
+
+    def restore() -> None:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    return restore
 
 
 class JackDummy:

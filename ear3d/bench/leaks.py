@@ -61,11 +61,12 @@ class Rig:
         from ear3d.gfx.offscreen import OffscreenTarget
 
         self.jack = None
+        self._restore_routing: Any = None
         if jack:
             import os
 
             name = f"ear3d-leaks-{os.getpid()}"
-            route_audio_to_jack(name)
+            self._restore_routing = route_audio_to_jack(name)  # put back by close()
             try:
                 self.jack = JackDummy(name).start()
             except JackUnavailable:
@@ -232,6 +233,8 @@ class Rig:
         self.ctx.release()
         if self.jack is not None:
             self.jack.close()
+        if self._restore_routing is not None:
+            self._restore_routing()
         self.tmp.cleanup()
 
 
