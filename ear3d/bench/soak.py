@@ -527,6 +527,13 @@ class Soak:
                                     refresh=False)
                     bar.refresh()
             runner.finish(time.perf_counter())
+            # The last census in the display mode of the first (a stereo mode's eye targets are
+            # the mode's, not a leak): back to it, and a frame drawn so that it applies.
+            app.command(self._command("display", self._display_index(DISPLAY_CYCLE[0])))
+            for _ in range(2):
+                now = time.perf_counter()
+                self._frame(now - last)
+                last = now
             self._sample(time.perf_counter() - ready, True)
             osc = app.control.osc
             self.osc_counts = {**osc.counts, "dropped": osc.queue.dropped} if osc is not None else {}
