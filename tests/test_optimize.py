@@ -336,3 +336,7 @@ def test_a_new_target_on_a_paused_loop_does_not_run_the_ear_again(sonifier, stat
     sonifier.step()  # the loop changed: the next listen runs the ear
     sonifier.listen()
     assert len(heard) == 2  # the step's and the listen's
+    other = "off" if sonifier.settings.relu_redirect == "on" else "on"
+    sonifier.update_settings(dataclasses.replace(sonifier.settings, relu_redirect=other))
+    sonifier.listen()  # the same loop, but the ear changed: heard again
+    assert len(heard) == 3

@@ -214,8 +214,9 @@ class Sonifier:
         self.objective: Objective | None = None
         self.update = LoopUpdate(torch.zeros(self.n_samples, device=self.device))
         self.steps = 0
-        #: the last listen: (ear's identity, loop (S,), what it heard), see listen()
-        self._last_listen: tuple[tuple[int, int, int], torch.Tensor, Heard] | None = None
+        #: the last listen: (loop (S,), what the ear heard), see listen(); forgotten when the
+        #: ear's context or network is rebuilt (update_settings)
+        self._last_listen: tuple[torch.Tensor, Heard] | None = None
         self.loss_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         self.target_history: collections.deque[float] = collections.deque(maxlen=self.settings.history)
         with torch.inference_mode():
@@ -275,6 +276,9 @@ class Sonifier:
     def update_settings(self, settings: OptimizeConfig) -> None:
         """Apply new factors; rebuilds what depends on them (context, parametrization, history)."""
         old, self.settings = self.settings, settings
+        if (settings.context_seconds, settings.compile, settings.relu_redirect) != (
+                old.context_seconds, old.compile, old.relu_redirect):
+            self._last_listen = None  # the ear hears differently now
         if settings.context_seconds != old.context_seconds:
             self.looped = self._looped(settings)
             self.network = self._network(settings)
@@ -342,18 +346,17 @@ class Sonifier:
     def listen(self) -> StepResult:
         """Evaluate the current loop without changing it (activations of the clean item).
 
-        While the loop, the ear and its statistics are those of the last listen, the ear is
-        not run again: a new target (or new settings) on a paused loop only re-evaluates the
-        objective, so a performer sweeping a fader does not keep a CPU core busy."""
+        While the loop and the ear are those of the last listen, the ear is not run again: a
+        new target (or new settings) on a paused loop only re-evaluates the objective, so a
+        performer sweeping a fader does not keep a CPU core busy."""
         with torch.inference_mode():
             x = self.x
-            key = (id(self.looped), id(self.network), id(self._stat_tensors))
             last = self._last_listen
-            if last is not None and last[0] == key and torch.equal(last[1], x):
-                heard = last[2]
+            if last is not None and torch.equal(last[0], x):
+                heard = last[1]
             else:
                 heard = self.hear(x)
-                self._last_listen = (key, x.clone(), heard)
+                self._last_listen = (x.clone(), heard)
             target = math.nan
             if self.objective is not None:
                 target = float(self.objective(heard.evaluated)[0])
