@@ -266,15 +266,26 @@ def _worker_fault(soak: Any, rec: FaultRecord, spoil: Callable[[Any], Any],
     t0 = time.perf_counter()
     yield from until(lambda: worker.errors.peek()[0] != version, 120, "the worker did not report the fault")
     yield 0.2
-    status = app.status()["last_error"]
-    if expect not in status:
-        raise FaultFailed(f"the status line does not show the failure: {status!r}")
-    rec.seen = f"status line: {status}"
+    _status_shows(app, rec, expect)
     steps = son.steps
     yield from until(lambda: son.steps > steps and son.objective is not None, 120,
                      "the optimizer did not go on after the failure")
     rec.recovery_s = time.perf_counter() - t0
     _check_loop_goes_on(app, clip_serial)
+
+
+def _status_shows(app: Any, rec: FaultRecord, expect: str) -> None:
+    """The status line names the failure (``expect`` in it); it is what the user saw."""
+    status = app.status()["last_error"]
+    if expect not in status:
+        raise FaultFailed(f"the status line does not show the failure: {status!r}")
+    rec.seen = f"status line: {status}"
+
+
+def _until_stepping(worker: Any) -> Generator[float, None, None]:
+    """Wait until the worker publishes a new frame (it optimizes)."""
+    frame_version = worker.frames.peek()[0]
+    yield from until(lambda: worker.frames.peek()[0] > frame_version, 120, "the optimizer was not stepping")
 
 
 def _check_loop_goes_on(app: Any, clip_serial: int) -> None:
@@ -350,18 +361,15 @@ def _worker_process_fault(soak: Any, rec: FaultRecord, kind: str, expect: str) -
 
     app = soak.app
     worker = app.session.worker
-    version, frame_version = worker.errors.peek()[0], worker.frames.peek()[0]
-    yield from until(lambda: worker.frames.peek()[0] > frame_version, 120, "the optimizer was not stepping")
+    version = worker.errors.peek()[0]
+    yield from _until_stepping(worker)
     clip_serial = app.playback.latest.serial
     target = selection(app.params.snapshot(), app.layer_names)
     worker.send(Command("objective", _failing_once(target, kind)))
     t0 = time.perf_counter()
     yield from until(lambda: worker.errors.peek()[0] != version, 120, "the worker did not report the fault")
     yield 0.2
-    status = app.status()["last_error"]
-    if expect not in status:
-        raise FaultFailed(f"the status line does not show the failure: {status!r}")
-    rec.seen = f"status line: {status}"
+    _status_shows(app, rec, expect)
     steps = worker_steps(worker)
     yield from until(lambda: worker_steps(worker) > steps, 120, "the optimizer did not go on after the failure")
     rec.recovery_s = time.perf_counter() - t0
@@ -374,17 +382,13 @@ def worker_kill(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
     app = soak.app
     worker = app.session.worker
     version, pid = worker.errors.peek()[0], worker.pid
-    frame_version = worker.frames.peek()[0]
-    yield from until(lambda: worker.frames.peek()[0] > frame_version, 120, "the optimizer was not stepping")
+    yield from _until_stepping(worker)
     clip_serial = app.playback.latest.serial
     os.kill(pid, signal.SIGKILL)
     t0 = time.perf_counter()
     yield from until(lambda: worker.errors.peek()[0] != version, 60, "the worker did not report its death")
     yield 0.2
-    status = app.status()["last_error"]
-    if "worker process died" not in status:
-        raise FaultFailed(f"the status line does not show the failure: {status!r}")
-    rec.seen = f"status line: {status}"
+    _status_shows(app, rec, "worker process died")
     frame_version = worker.frames.peek()[0]
     yield from until(lambda: worker.pid != pid and worker.frames.peek()[0] > frame_version, 300,
                      "no frame from a new worker process")
