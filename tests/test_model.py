@@ -206,3 +206,31 @@ def test_weights_are_saved_and_loaded_without_pickle(tmp_path):
         build_ear(cfg)
     info = json.loads((tmp_path / "m" / "config.json").read_text())
     assert info["model"]["preset"] == "tiny" and info["architecture"]["z_dim"] == 32
+
+
+def test_untied_pitch_biases_start_at_zero_and_shift_only_their_own_row():
+    import dataclasses
+
+    from ear3d.layout.network import cpc_graph
+
+    plain_arch = PRESETS["tiny"]
+    biased_arch = dataclasses.replace(plain_arch, pitch_bias=True)
+    torch.manual_seed(0)
+    plain = CPCModel(plain_arch, 216).eval()
+    torch.manual_seed(0)
+    biased = CPCModel(biased_arch, 216).eval()
+    extra = set(biased.state_dict()) - set(plain.state_dict())
+    assert extra == {f"encoder.{i}.pitch_bias" for i in range(8)}
+    biased.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.rand(1, 1, 216, 32)
+    with torch.no_grad():
+        a, b = plain(x), biased(x)
+        assert all(torch.equal(a[n], b[n]) for n in a)  # zero biases: the same network
+        hidden = b["enc0.mid"]
+        assert biased.encoder[0].pitch_bias.shape == (hidden.shape[1], hidden.shape[2], 1)
+        biased.encoder[0].pitch_bias[:, 40] = 5.0  # one pitch row of the first hidden layer
+        moved = biased(x)["enc0.mid"]
+    changed = (moved != hidden).any(dim=(0, 1, 3))
+    assert changed.nonzero().flatten().tolist() == [40]
+    # a bias is no connection: the neuron graph is the plain model's
+    assert cpc_graph(biased, 216).src.shape == cpc_graph(plain, 216).src.shape

@@ -144,8 +144,8 @@ def test_linear_probe_learns_a_separable_task_and_not_noise():
     y = rng.integers(3, size=150)
     signal = np.eye(3)[y] * 2.0 + 0.5 * rng.standard_normal((150, 3))
     x = np.concatenate([signal, rng.standard_normal((150, 5))], 1)
-    acc, _ = probe_accuracy(x[:100], y[:100], x[100:], y[100:], 3)
+    acc = probe_accuracy(x[:100], y[:100], x[100:], y[100:], 3).accuracy
     assert acc > 0.9
     noise = rng.standard_normal((150, 8))
-    acc, _ = probe_accuracy(noise[:100], y[:100], noise[100:], y[100:], 3)
+    acc = probe_accuracy(noise[:100], y[:100], noise[100:], y[100:], 3).accuracy
     assert acc < 0.6

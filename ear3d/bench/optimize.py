@@ -13,7 +13,14 @@ neuron's spread over data):
   sits at 0 by construction (criterion: ≥ 10);
 * ``target gain`` and ``non-target gain``: end − start of the target, and of the mean of the
   layer's other neurons (criterion: the target gains more);
-* ``pass``: 1 when both criteria hold.
+* ``data p99``: the 99th percentile of the same target region over held-out real music
+  (``--dataset``; default the real-music corpus's held-out pieces when `ear3d corpus build`
+  has run): the "dataset examples" of feature visualization, each clip heard as a loop the
+  way the optimizer hears its own;
+* ``end ÷ data p99`` (criterion: > 1) and ``gain ÷ layer gain``: the target's gain over the
+  mean gain of the layer's other neurons (criterion: ≥ 3; infinite when the rest of the layer
+  does not gain);
+* ``pass``: 1 when every criterion holds (those of the dataset only when there is one).
 
 Speed: steps per second for each preset (``--presets``) at each batch (``--batches``),
 the engine (:class:`~ear3d.ml.optimize.Sonifier`: octave-grouped CQT, frozen weights) next
@@ -56,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", choices=("selectivity", "speed"), action="append", default=[],
                         help="leave out a part (repeatable)")
     parser.add_argument("--out", type=Path, help="also write PNGs (target over steps, scalograms) and WAVs here")
+    parser.add_argument("--dataset", type=Path,
+                        help="held-out music for each target's 99th percentile: a folder of audio files or a corpus "
+                             "(default: the real-music corpus's held-out pieces, when built)")
+    parser.add_argument("--dataset-clips", type=int, default=96,
+                        help="clips of the held-out music to measure (default 96)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads on the CPU (default 1: shared machines slow down badly with more)")
 
@@ -71,7 +83,10 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     rows: list[Row] = []
     if "selectivity" not in args.skip:
         layers = [s.strip() for s in args.layers.split(",") if s.strip()]
-        rows += selectivity(config, layers, args.steps, device, args.out)
+        clips, described = dataset_clips(args.dataset, config, args.dataset_clips)
+        if clips is None:
+            print(f"bench optimize: {described}: no 99th percentile of held-out music")
+        rows += selectivity(config, layers, args.steps, device, args.out, clips)
     if "speed" not in args.skip:
         presets = [p.strip() for p in args.presets.split(",") if p.strip()] or list(
             dict.fromkeys([config.model.preset, "paper"]))
@@ -101,6 +116,74 @@ def target_selection(stats, layer: str, shape: tuple[int, int, int], start: np.n
     return Selection.parse({"layer": layer, "channel": channel, "pitch": index_region(row, shape[1])})
 
 
+#: at least this many times the mean gain of the layer's other neurons (the goal)
+GAIN_RATIO_GOAL = 3.0
+DATA_PERCENTILE = 99.0
+
+
+def dataset_clips(folder: Path | None, config: Config, count: int) -> tuple[np.ndarray | None, str]:
+    """Up to ``count`` loop-length clips (N, S) float32 of held-out music, spread evenly over the
+    files, and where they came from. ``folder``: a corpus (its held-out pieces) or any folder of
+    audio (every file); None: the default corpus's held-out pieces. (None, why) without music."""
+    from ear3d.clips import AudioFileError, read_audio
+    from ear3d.ml.data import list_audio_files
+    from ear3d.ml.folder_eval import cut_clips
+    from ear3d.ml.music_corpus import MANIFEST, default_folder, read_manifest
+
+    source = Path(folder).expanduser() if folder is not None else default_folder()
+    if folder is not None and not source.is_dir():
+        raise ValueError(f"--dataset {folder}: not a folder of audio files or a corpus")
+    if (source / MANIFEST).is_file():
+        files = [source / e["file"] for e in read_manifest(source)["pieces"] if e["split"] == "eval"]
+        described = f"the held-out pieces of the corpus in {source}"
+    elif folder is not None:
+        files = list_audio_files(source)
+        described = f"the audio files in {source}"
+    else:
+        return None, f"no real-music corpus in {source} (`make corpus` builds it; or pass --dataset DIR)"
+    sr = config.audio.sample_rate
+    n = round(config.audio.clip_seconds * sr)
+    per_file = max(1, -(-count // max(len(files), 1)))
+    clips = []
+    for path in files:
+        try:
+            clips.append(cut_clips(read_audio(path, sr), n, per_file))
+        except AudioFileError as e:
+            print(f"bench optimize: skipping {e}")
+    found = np.concatenate(clips) if clips else np.zeros((0, n), np.float32)
+    if not len(found):
+        return None, f"{described}: no file long enough for a {config.audio.clip_seconds:g} s clip"
+    keep = np.unique(np.linspace(0, len(found) - 1, min(count, len(found))).round().astype(int))
+    return found[keep], f"{described} ({len(keep)} clips)"
+
+
+def dataset_levels(son, layers: list[str], clips: np.ndarray) -> dict[str, np.ndarray]:
+    """Normalised activations of ``layers`` for each clip heard as the loop:
+    layer → (N, C, F, T) float32. Leaves the Sonifier on the last clip (set a new origin after)."""
+    from tqdm import tqdm
+
+    out: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    for clip in tqdm(clips, desc="held-out music", unit="clip", leave=False):
+        son.set_origin(clip)
+        acts = son.normalized()
+        for layer in layers:
+            out[layer].append(acts[layer].float().cpu().numpy())
+    return {layer: np.stack(a) for layer, a in out.items()}
+
+
+def data_percentile(levels: np.ndarray, sel, percentile: float = DATA_PERCENTILE) -> float:
+    """The ``percentile`` over clips of the target region's mean: levels (N, C, F, T)."""
+    from ear3d.ml.objectives import selected_mask
+
+    mask = selected_mask((sel,), {sel.layer: levels.shape[1:]})[sel.layer]
+    return float(np.percentile(levels[:, mask].mean(axis=1), percentile))
+
+
+def gain_ratio(gain: float, rest_gain: float) -> float:
+    """The target's gain over the mean gain of the layer's other neurons (inf when those do not gain)."""
+    return gain / rest_gain if rest_gain > 0 else math.inf
+
+
 def measure(son, sel) -> tuple[float, float]:
     """(target mean, non-target mean) of the current loop's normalised activations in sel.layer."""
     from ear3d.ml.objectives import selected_mask
@@ -110,7 +193,10 @@ def measure(son, sel) -> tuple[float, float]:
     return float(a[mask].mean()), float(a[~mask].mean()) if (~mask).any() else math.nan
 
 
-def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None) -> list[Row]:
+def selectivity(config: Config, layers: list[str], steps: int, device, out: Path | None,
+                dataset: np.ndarray | None = None) -> list[Row]:
+    """Rows of the module doc for each layer and origin; ``dataset``: held-out clips (N, S)
+    float32 for the 99th percentile (None leaves those rows and criteria out)."""
     from ear3d.clips import write_wav
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.model import build_ear
@@ -129,6 +215,8 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
     for layer in layers:
         if layer not in son.shapes:
             raise ValueError(f"unknown layer {layer!r}; layers: {', '.join(son.shapes)}")
+    levels = dataset_levels(son, layers, dataset) if dataset is not None and len(dataset) else {}
+    for layer in layers:
         for origin in ORIGINS:
             son.set_origin(origin_samples(origin, son.sample_rate, son.n_samples, seed=config.optimize.seed))
             sel = target_selection(son.stats, layer, son.shapes[layer],
@@ -141,6 +229,7 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
             t1, n1 = measure(son, sel)
             history.append(t1)
             rise = t1 / max(t0, 1.0)
+            ratio = gain_ratio(t1 - t0, n1 - n0)
             case = f"{layer} from {origin}"
             rows += [
                 Row(case, "target start", t0, "σ"),
@@ -148,8 +237,15 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
                 Row(case, "target rise", rise, "×"),
                 Row(case, "target gain", t1 - t0, "σ"),
                 Row(case, "non-target gain", n1 - n0, "σ"),
-                Row(case, "pass", float(rise >= 10 and t1 - t0 > n1 - n0), "1 = yes"),
+                Row(case, "gain ÷ layer gain", ratio, "×"),
             ]
+            passed = rise >= 10 and ratio >= GAIN_RATIO_GOAL
+            if layer in levels:
+                p99 = data_percentile(levels[layer], sel)
+                rows += [Row(case, "data p99", p99, "σ"),
+                         Row(case, "end ÷ data p99", t1 / p99 if p99 > 0 else math.inf, "×")]
+                passed = passed and t1 > p99
+            rows.append(Row(case, "pass", float(passed), "1 = yes"))
             curves[case] = history
             if out is not None:
                 after = son.listen()

@@ -58,6 +58,10 @@ class Architecture:
     prediction_steps: int
     prediction_gap: int = 4
     dropout: float = 0.2
+    #: untied pitch biases: each encoder hidden layer adds a learned bias per (channel, pitch
+    #: row), so the encoder can tell where on the pitch axis a pattern sits (key, register)
+    #: instead of being equivariant to transposition.
+    pitch_bias: bool = False
 
 
 PRESETS: dict[str, Architecture] = {
@@ -124,14 +128,14 @@ class EncoderBlock(nn.Module):
     residual block over pitch × time.
 
     main: conv1 (3 pitch × ``time_kernel``, causal in time) → BatchNorm → [2 × 2 max-pool] →
-    ReLU (the hidden layer) → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut:
+    [+ untied pitch bias] → ReLU (the hidden layer) → dropout → conv2 (``pitch_kernel`` × 1) → BatchNorm; shortcut:
     [the same max-pool] → the centre ``F'`` pitch rows (starting at row ``skip_offset``) → 1 × 1 conv where the
     channels change. Output ReLU(main + shortcut). Pitch convolutions are valid:
     F' = pooled(F − 2) − (pitch_kernel − 1); T' = T, or T // 2 when pooling.
     """
 
     def __init__(self, c_in: int, c_out: int, time_kernel: int, pitch_kernel: int, pool: bool, dropout: float,
-                 f_in: int):
+                 f_in: int, pitch_bias: bool = False):
         super().__init__()
         self.time_kernel = time_kernel
         self.pitch_kernel = pitch_kernel
@@ -147,10 +151,13 @@ class EncoderBlock(nn.Module):
         #: rows the (pooled) shortcut input has beyond the output: it sees their centre.
         self.shrink = pooled_pitches(f_in, pool) - self.f_out
         self.skip_offset = self.shrink // 2
+        #: (Cout, pooled(F − 2), 1) learned bias per hidden (channel, pitch row); zero at start
+        self.pitch_bias = nn.Parameter(torch.zeros(c_out, pooled_pitches(f_in - 2, pool), 1)) if pitch_bias else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, Cin, F, T) → (hidden (B, Cout, pooled(F − 2), T'), output (B, Cout, F', T'))."""
-        hidden = F.relu(pool_pitch_ceil(self.bn1(self.conv1(causal_pad_time(x, self.time_kernel))), self.pool))
+        pre = pool_pitch_ceil(self.bn1(self.conv1(causal_pad_time(x, self.time_kernel))), self.pool)
+        hidden = F.relu(pre if self.pitch_bias is None else pre + self.pitch_bias)
         y = self.bn2(self.conv2(self.dropout(hidden)))
         skip = pool_pitch_ceil(x, self.pool)
         lo = (skip.shape[2] - y.shape[2]) // 2  # the shortcut sees the centre of the pitch range
@@ -220,7 +227,8 @@ class CPCModel(nn.Module):
         blocks = []
         f, c_in = n_bins, in_channels
         for i, (c_out, kp) in enumerate(zip(arch.enc_channels, kernels, strict=True)):
-            block = EncoderBlock(c_in, c_out, 3 if i % 2 == 0 else 1, kp, i in arch.enc_pool_blocks, arch.dropout, f)
+            block = EncoderBlock(c_in, c_out, 3 if i % 2 == 0 else 1, kp, i in arch.enc_pool_blocks, arch.dropout, f,
+                                 arch.pitch_bias)
             blocks.append(block)
             f, c_in = block.f_out, c_out
         self.encoder = nn.ModuleList(blocks)

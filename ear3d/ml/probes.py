@@ -79,14 +79,29 @@ def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str
 
 def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str, np.ndarray]) -> list[Row]:
     """Test accuracy of a probe on every feature set, plus the majority-class chance, as rows
-    ``(<feature set>, probe_accuracy_<task>, %, …)``."""
+    ``(<feature set>, probe_accuracy_<task>, %, …)``; and for each ear probed on more than one
+    layer, ``<ear>/best``: the test accuracy of the layer whose probe did best in
+    cross-validation on the training clips (the test clips do not choose it), with a
+    ``chosen_layer_<task>`` row whose unit names that layer."""
     k = len(task.classes)
     majority = np.bincount(task.train_labels, minlength=k).argmax()
     rows = [Row("chance", f"probe_accuracy_{task.name}", 100 * float((task.test_labels == majority).mean()), "%")]
+    best: dict[str, tuple[float, float, str, int]] = {}  # ear → (cv, test, layer, depth)
+    depths: dict[str, int] = {}  # ear → layers probed so far
     for feat in train_f:
-        acc, l2 = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k)
-        log.info("probe %s on %s: %.1f %% (l2 %g)", task.name, feat, 100 * acc, l2)
-        rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * acc, "%"))
+        fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k)
+        log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task.name, feat, 100 * fit.accuracy, fit.l2,
+                 100 * fit.cv_accuracy)
+        rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * fit.accuracy, "%"))
+        if "/" in feat:
+            ear, layer = feat.split("/", 1)
+            depth = depths[ear] = depths.get(ear, -1) + 1
+            if ear not in best or fit.cv_accuracy > best[ear][0]:
+                best[ear] = (fit.cv_accuracy, fit.accuracy, layer, depth)
+    for ear in sorted(e for e, d in depths.items() if d > 0):
+        _, accuracy, layer, depth = best[ear]
+        rows += [Row(f"{ear}/best", f"probe_accuracy_{task.name}", 100 * accuracy, "%"),
+                 Row(f"{ear}/best", f"chosen_layer_{task.name}", depth, f"layer {depth} probed: {layer}")]
     return rows
 
 
