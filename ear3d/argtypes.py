@@ -1,5 +1,6 @@
 """Command-line argument types shared by `ear3d` commands and benches (argparse ``type=``):
-each parses one kind of value and raises ``ArgumentTypeError`` with a one-line reason."""
+each parses one kind of value and raises ``ArgumentTypeError`` with a one-line reason.
+:class:`UsageError` is for what argparse cannot check (a value that needs the model)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import dataclasses
 import math
 
 from ear3d.config import RenderConfig
+
+
+class UsageError(ValueError):
+    """A command-line value that is wrong in a way only the command can tell (a layer the
+    model does not have, options that do not go together): one line, no traceback."""
 
 
 def _frame_side_range() -> tuple[int, int]:

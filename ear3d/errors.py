@@ -13,6 +13,7 @@ import sys
 
 #: (module, class name) of every user error; ``ConfigError`` is handled on its own.
 USER_ERROR_NAMES: tuple[tuple[str, str], ...] = (
+    ("ear3d.argtypes", "UsageError"),
     ("ear3d.audio", "AudioUnavailable"),
     ("ear3d.clips", "AudioFileError"),
     ("ear3d.control.params", "ControlError"),

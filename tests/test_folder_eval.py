@@ -76,15 +76,22 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
           progress=False, stats=False)
     out, png = tmp_path / "eval.json", tmp_path / "layers.png"
     code = main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
-                 str(tmp_path / "music"), "--layers", "all", "--clips-per-file", "2", "--figure", str(png),
-                 "--json", str(out), "--quiet"])
+                 str(tmp_path / "music"), "--layers", "enc0.mid,enc3,ar8", "--clips-per-file", "2",
+                 "--figure", str(png), "--json", str(out), "--quiet"])
     assert code == 0
     rows = {(r["case"], r["metric"]): r["value"] for r in json.loads(out.read_text())["rows"]}
-    names = [n for n in build_ear(load(None, ["model.preset=tiny"])).layer_names() if n != "scalogram"]
+    names = ["enc0.mid", "enc3", "ar8"]
     for case in ["raw_cqt", "chance"] + [f"{e}/{n}" for e in ("cpc", "random_init") for n in names]:
         assert 0.0 <= rows[(case, "probe_accuracy_class")] <= 100.0
     assert rows[("data", "skipped_files")] == 2
+    for ear in ("cpc", "random_init"):  # the best layer, chosen without the test clips, is one of those probed
+        chosen = int(rows[(f"{ear}/best", "chosen_layer_class")])
+        assert rows[(f"{ear}/best", "probe_accuracy_class")] == rows[(f"{ear}/{names[chosen]}", "probe_accuracy_class")]
     from PIL import Image
 
     assert Image.open(png).size[0] > 300
     assert "probe_accuracy_class" in capsys.readouterr().out
+    # a layer the model does not have: a one-line error
+    assert main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
+                 str(tmp_path / "music"), "--layers", "enc1,nope", "--quiet"]) == 2
+    assert "unknown layer(s) nope" in capsys.readouterr().err

@@ -125,6 +125,7 @@ def dataset_clips(folder: Path | None, config: Config, count: int) -> tuple[np.n
     """Up to ``count`` loop-length clips (N, S) float32 of held-out music, spread evenly over the
     files, and where they came from. ``folder``: a corpus (its held-out pieces) or any folder of
     audio (every file); None: the default corpus's held-out pieces. (None, why) without music."""
+    from ear3d.argtypes import UsageError
     from ear3d.clips import AudioFileError, read_audio
     from ear3d.ml.data import list_audio_files
     from ear3d.ml.folder_eval import cut_clips
@@ -132,7 +133,7 @@ def dataset_clips(folder: Path | None, config: Config, count: int) -> tuple[np.n
 
     source = Path(folder).expanduser() if folder is not None else default_folder()
     if folder is not None and not source.is_dir():
-        raise ValueError(f"--dataset {folder}: not a folder of audio files or a corpus")
+        raise UsageError(f"--dataset {folder}: not a folder of audio files or a corpus")
     if (source / MANIFEST).is_file():
         files = [source / e["file"] for e in read_manifest(source)["pieces"] if e["split"] == "eval"]
         described = f"the held-out pieces of the corpus in {source}"

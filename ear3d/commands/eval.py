@@ -11,8 +11,10 @@ of class subfolders, a flat folder (a track-ID probe: first 70 % of each file tr
 tests), or a corpus built by `ear3d corpus build` (collection, key and piece identity on
 held-out pieces). Bad files are skipped with a warning each.
 
-``--layers all`` probes every named layer (pooled over time) and ``--figure`` draws accuracy
-by depth, trained against random weights.
+``--layers all`` probes every named layer (pooled over time; or name the layers) and
+``--figure`` draws accuracy by depth, trained against random weights. With more than one
+layer, ``cpc/best`` and ``random_init/best`` give the test accuracy of each ear's layer whose
+probe did best in cross-validation on the training clips.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path,
                         help="probe on this folder of music (class subfolders, a flat folder for track ID, or a "
                              "corpus from `ear3d corpus build`) instead of the procedural corpus")
-    parser.add_argument("--layers", choices=("cz", "all"), default="cz",
-                        help="probe c and z only (default) or every named layer")
+    parser.add_argument("--layers", default="cz",
+                        help="probe c and z only (cz, the default), every named layer (all), or the named layers "
+                             "given, comma-separated (e.g. enc0.mid,enc3,ar8); with more than one layer each ear's "
+                             "best is also reported, chosen by cross-validation on the training clips")
     parser.add_argument("--figure", type=Path, help="with --layers all: write accuracy by depth as PNG here")
     parser.add_argument("--clips-per-file", type=int, default=24,
                         help="with --data: at most this many 4 s clips per file part (default 24)")
@@ -47,19 +51,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from ear3d.argtypes import UsageError
     from ear3d.ml.evaluate import evaluate, procedural_tasks
     from ear3d.ml.model import build_ear
     from ear3d.ml.probes import plot_layer_probes, task_rows
     from ear3d.report import Row, report
 
-    if args.figure is not None and args.layers != "all":
-        raise ValueError("--figure draws accuracy by depth: use it with --layers all")
+    if args.figure is not None and args.layers == "cz":
+        raise UsageError("--figure draws accuracy by depth: use it with --layers all (or a list of layers)")
     progress = not args.quiet
     ears = {"cpc": build_ear(config.replace({"model": {"weights": "load"}})),
             "random_init": build_ear(config.replace({"model": {"weights": "random"}}))}
     names = ears["cpc"].layer_names()
     cz = [[n for n in names if n.startswith("enc") and "." not in n][-1], names[-1]]
-    layers = cz if args.layers == "cz" else [n for n in names if n != "scalogram"]
+    if args.layers == "cz":
+        layers = cz
+    elif args.layers == "all":
+        layers = [n for n in names if n != "scalogram"]
+    else:
+        layers = [n.strip() for n in args.layers.split(",") if n.strip()]
+        unknown = [n for n in layers if n not in names or n == "scalogram"]
+        if unknown or not layers:
+            raise UsageError(f"--layers: unknown layer(s) {', '.join(unknown) or '(none given)'}; "
+                             f"layers: {', '.join(names[1:])}")
     rows: list[Row] = []
     if args.data is not None:
         from ear3d.ml.folder_eval import corpus_tasks, folder_tasks
@@ -80,7 +94,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         tasks_named = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
         rows = evaluate(config, tasks=tasks_named, train_clips=args.train_clips, test_clips=args.test_clips,
                         contrastive_clips=args.contrastive_clips, progress=progress)
-        if args.layers == "all":
+        if args.layers != "cz":
             tasks = procedural_tasks(config, tasks_named, args.train_clips, args.test_clips)
             rows += [r for r in task_rows(ears, tasks, layers, progress) if r.case not in ("raw_cqt", "chance")]
     report("eval", rows, args.json)
