@@ -1,6 +1,8 @@
 """The ear's cost: forward and forward + backward (gradient w.r.t. the waveform, what every
 sonification step computes) for a 4 s clip at batch 1 and 8, for the small and paper
-presets; and the constant-Q transform alone, nnAudio's CQT1992v2 and CQT2010v2 next to the
+presets; one CPC training step per preset (``train.batch_size`` crops of
+``train.crop_seconds``, loss + backward + Adam, the network's share of a step of `ear3d train`);
+and the constant-Q transform alone, nnAudio's CQT1992v2 and CQT2010v2 next to the
 octave-grouped kernels of the loop-aware ear. Median of ``--repeats`` runs after one warm-up.
 On CUDA the network also runs under bf16 autocast. Peak memory: CUDA's allocator peak per
 case, or on the CPU the process's peak resident size so far (monotonic)."""
@@ -84,6 +86,14 @@ def _cqt_forward_backward(fn: Callable, x) -> None:
     fn(x.clone().requires_grad_(True)).mean().backward()
 
 
+def _train_step(objective, optimizer, scalograms) -> None:
+    """One CPC training step on precomputed scalograms (B, C, F, T): loss, backward, Adam."""
+    loss, _ = objective(scalograms)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 def _reset_peak(device) -> None:
     import torch
 
@@ -96,6 +106,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
     from nnAudio.features import CQT1992v2, CQT2010v2
 
     from ear3d.ml.loop import LoopedEar
+    from ear3d.ml.loss import ContrastiveObjective
     from ear3d.ml.model import Ear, parameter_count
 
     if args.threads:
@@ -121,6 +132,14 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
                 rows += [Row(case, "forward", fwd * 1e3, "ms"), Row(case, "forward_backward", bwd * 1e3, "ms"),
                          Row(case, "forward_backward_per_clip", bwd * 1e3 / b, "ms"),
                          Row(case, "peak_memory", _peak_mb(device), "MiB")]
+        # What `ear3d train` pays per step for the network (the data pipeline comes on top):
+        # train.batch_size crops of train.crop_seconds, scalograms already computed.
+        tc = config.train
+        crops = ear.scalogram(torch.randn(tc.batch_size, round(tc.crop_seconds * sr), device=device) * 0.1)
+        model = ear.model.train()
+        step = partial(_train_step, ContrastiveObjective(model, tc.score_over_time),
+                       torch.optim.Adam(model.parameters(), lr=tc.learning_rate), crops.detach())
+        rows.append(Row(f"{preset}/train b{tc.batch_size}", "train_step", _time(step, args.repeats, device), "s"))
     # The CQT alone, three ways, batch 1.
     cq = config.cqt
     common = dict(sr=sr, hop_length=cq.hop_length, fmin=cq.fmin, n_bins=cq.n_bins, bins_per_octave=cq.bins_per_octave,

@@ -357,15 +357,18 @@ def cpc_probe_terms(model: CPCModel, z_steps: int, c_steps: int) -> int:
 
 
 def save_activation_stats(ear: Ear, config: Config, directory: Path, clips: int = 24) -> Path:
-    """Measure per-layer activation statistics of the trained ear (silence and procedural
-    pieces of the live loop's length, loop-aware) and save them as ``stats.npz``."""
-    from ear3d.ml.corpus import ProceduralCorpus
+    """Measure per-layer activation statistics of the trained ear (silence and ``clips`` crops
+    of the live loop's length from the training data's held-out part: procedural pieces, or the
+    files of a folder that training validates on; loop-aware) and save them as ``stats.npz``.
+    The optimizer's normalised units are then "a typical neuron's spread over the music this
+    ear was trained on"."""
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.stats import compute_stats, save_stats
 
     ear = ear.eval().cpu()
     seconds = config.audio.clip_seconds
     n = int(round(seconds * config.audio.sample_rate))
-    waves, _ = ProceduralCorpus(config.audio.sample_rate, seconds, split=4).clips(clips)
+    _, held_out = make_sources(config.train.data, config.audio.sample_rate, n)
+    waves = crop_batch(held_out, np.random.default_rng([config.train.seed, 4]), clips, n, 0.0)
     looped = LoopedEar(ear, n, context_seconds=seconds)
-    return save_stats(directory / STATS_FILE, compute_stats(looped, waves[:, :n]))
+    return save_stats(directory / STATS_FILE, compute_stats(looped, waves))
