@@ -12,7 +12,7 @@ neuron's spread over data):
 * ``target rise``: end ÷ max(start, 1) — the start is floored at one unit because silence
   sits at 0 by construction (criterion: ≥ 10);
 * ``target gain`` and ``non-target gain``: end − start of the target, and of the mean of the
-  layer's other neurons (criterion: the target gains more);
+  layer's other neurons;
 * ``data p99``: the 99th percentile of the same target region over held-out real music
   (``--dataset``; default the real-music corpus's held-out pieces when `ear3d corpus build`
   has run): the "dataset examples" of feature visualization, each clip heard as a loop the
@@ -198,6 +198,7 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
                 dataset: np.ndarray | None = None) -> list[Row]:
     """Rows of the module doc for each layer and origin; ``dataset``: held-out clips (N, S)
     float32 for the 99th percentile (None leaves those rows and criteria out)."""
+    from ear3d.argtypes import UsageError
     from ear3d.clips import write_wav
     from ear3d.ml.loop import LoopedEar
     from ear3d.ml.model import build_ear
@@ -215,7 +216,7 @@ def selectivity(config: Config, layers: list[str], steps: int, device, out: Path
     curves: dict[str, list[float]] = {}
     for layer in layers:
         if layer not in son.shapes:
-            raise ValueError(f"unknown layer {layer!r}; layers: {', '.join(son.shapes)}")
+            raise UsageError(f"--layers: unknown layer {layer!r}; layers: {', '.join(son.shapes)}")
     levels = dataset_levels(son, layers, dataset) if dataset is not None and len(dataset) else {}
     for layer in layers:
         for origin in ORIGINS:

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="probe c and z only (cz, the default), every named layer (all), or the named layers "
                              "given, comma-separated (e.g. enc0.mid,enc3,ar8); with more than one layer each ear's "
                              "best is also reported, chosen by cross-validation on the training clips")
-    parser.add_argument("--figure", type=Path, help="with --layers all: write accuracy by depth as PNG here")
+    parser.add_argument("--figure", type=Path,
+                        help="with --layers all (or a list): write accuracy by depth as PNG here")
     parser.add_argument("--clips-per-file", type=int, default=24,
                         help="with --data: at most this many 4 s clips per file part (default 24)")
     parser.add_argument("--train-clips", type=int, default=600,

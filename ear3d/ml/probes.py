@@ -6,7 +6,7 @@ the mean and standard deviation over time of each (channel, pitch row) — pitch
 into at most ``MAX_UNITS`` // C groups only for layers too wide to probe whole. The limit is
 high enough that every layer of the shipped preset keeps its semitone rows: averaging rows
 into groups of two to four semitones erases the pitch classes a key is read from (on the
-corpus's key task the first encoder block fell from 30.5 % to 17.5 % when grouped 512 units
+corpus's key task enc1 fell from 30.5 % to 17.5 % when grouped 512 units
 wide, against 35.6 % for the raw CQT). :func:`probe_rows` fits the probe of
 :func:`ear3d.ml.evaluate.probe_accuracy` on each feature set and returns bench rows;
 :func:`plot_layer_probes` draws accuracy by depth, one panel per task.
