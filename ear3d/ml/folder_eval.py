@@ -161,6 +161,13 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
         a = _read(Path(folder) / e["file"], sample_rate, skipped)
         if a is not None:
             audio[e["file"]] = a
+    # collection and key label the same clips: cut once, and the tasks share the arrays (so
+    # the probes run the ears over them once, see ear3d.ml.probes.task_rows)
+    split_clips: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for split in ("train", "eval"):
+        cut = [(e["file"], cut_clips(audio[e["file"]], n, max_clips)) for e in entries[split] if e["file"] in audio]
+        waves = np.concatenate([c for _, c in cut]) if cut else np.zeros((0, n), np.float32)
+        split_clips[split] = (waves, [f for f, c in cut for _ in range(len(c))])
     out = []
     for task in tasks:
         classes: list[str]
@@ -186,8 +193,8 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             labels = {e["file"]: int(e["tonic"]) for e in manifest["pieces"]}
         else:
             raise ValueError(f"unknown corpus probe task {task!r}; known: collection, key, piece")
-        parts = {split: [(cut_clips(audio[e["file"]], n, max_clips), labels[e["file"]]) for e in entries[split]
-                         if e["file"] in audio] for split in ("train", "eval")}
-        out.append(_task(task, classes, parts["train"], parts["eval"],
-                         "training pieces and fonts → held-out pieces in the held-out font", n))
+        (tr_w, tr_files), (te_w, te_files) = split_clips["train"], split_clips["eval"]
+        out.append(ProbeTask(task, classes, tr_w, np.array([labels[f] for f in tr_files], np.int64), te_w,
+                             np.array([labels[f] for f in te_files], np.int64),
+                             "training pieces and fonts → held-out pieces in the held-out font"))
     return out

@@ -31,7 +31,7 @@ from torch import nn
 
 from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
-from ear3d.ml.data import ScalogramPool, crop_batch, make_sources, scalograms
+from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
 from ear3d.ml.model import CPCModel, Ear
 from ear3d.model_folder import STATE_FILE, STATS_FILE, model_dir
@@ -339,7 +339,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             signal.signal(signal.SIGTERM, old_handler)
     seconds = elapsed_before + time.perf_counter() - t0
     if dist.main and stats and step > start:
-        save_activation_stats(ear, config, directory)
+        save_activation_stats(ear, config, directory, val_source)
     skipped = len(getattr(train_source, "skipped", {}))
     if val_source is not train_source:
         skipped += len(getattr(val_source, "skipped", {}))
@@ -356,10 +356,10 @@ def cpc_probe_terms(model: CPCModel, z_steps: int, c_steps: int) -> int:
     return sum(valid_steps(model, k, z_steps, c_steps) for k in range(model.arch.prediction_steps))
 
 
-def save_activation_stats(ear: Ear, config: Config, directory: Path, clips: int = 24) -> Path:
+def save_activation_stats(ear: Ear, config: Config, directory: Path, held_out: Source, clips: int = 24) -> Path:
     """Measure per-layer activation statistics of the trained ear (silence and ``clips`` crops
-    of the live loop's length from the training data's held-out part: procedural pieces, or the
-    files of a folder that training validates on; loop-aware) and save them as ``stats.npz``.
+    of the live loop's length from ``held_out``, the source training validates on: procedural
+    pieces, or a folder's held-out files; loop-aware) and save them as ``stats.npz``.
     The optimizer's normalised units are then "a typical neuron's spread over the music this
     ear was trained on"."""
     from ear3d.ml.loop import LoopedEar
@@ -368,7 +368,6 @@ def save_activation_stats(ear: Ear, config: Config, directory: Path, clips: int 
     ear = ear.eval().cpu()
     seconds = config.audio.clip_seconds
     n = int(round(seconds * config.audio.sample_rate))
-    _, held_out = make_sources(config.train.data, config.audio.sample_rate, n)
     waves = crop_batch(held_out, np.random.default_rng([config.train.seed, 4]), clips, n, 0.0)
     looped = LoopedEar(ear, n, context_seconds=seconds)
     return save_stats(directory / STATS_FILE, compute_stats(looped, waves))
