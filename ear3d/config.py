@@ -90,6 +90,8 @@ class TrainConfig:
     """`ear3d train`: contrastive predictive coding on audio (see ear3d.ml.train)."""
 
     data: str = _free("procedural", "'procedural' (built-in corpus) or a folder of audio files")
+    init: str = _free("", "a model (name or folder) whose weights start a new run, e.g. 'default' to fine-tune the "
+                      "shipped ear; '' = random (model.seed); ignored when a run resumes")
     steps: int = _num(2200, 1, 10_000_000, "optimizer steps in all (the cosine schedule ends here)")
     batch_size: int = _num(16, 2, 4096, "clips per step (per process under torchrun)")
     learning_rate: float = _num(5e-4, 1e-6, 1.0, "Adam learning rate after warm-up")

@@ -53,6 +53,28 @@ def test_training_writes_a_loadable_checkpoint_and_resumes_exactly(tmp_path):
     assert torch.equal(ear.model.predictors.weight, wa["predictors.weight"])
 
 
+def test_a_run_can_start_from_another_models_weights(tmp_path):
+    from ear3d.ml.checkpoint import CheckpointError
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(tiny(a, "train.steps=2", "model.seed=1"), progress=False, stats=False)
+    fresh = build_ear(tiny(tmp_path / "none", "model.weights=random")).model.state_dict()
+    # one step at a vanishing learning rate: b starts where a ended, not at a fresh initialisation
+    train(tiny(b, "train.steps=1", f"train.init={a}", "train.learning_rate=1e-6"), progress=False, stats=False)
+    wa, wb = weights(a), weights(b)
+    params = [k for k in wa if wa[k].is_floating_point() and "running_" not in k]  # not the norms' counters
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in params) < 1e-4
+    assert max(float((fresh[k] - wb[k]).abs().max()) for k in params) > 1e-2
+    assert json.loads((b / "config.json").read_text())["training"]["init"] == str(a)
+    # a resumed run continues its own state and ignores init; a missing init is named
+    assert train(tiny(b, "train.steps=2", "train.init=no-such-model"), progress=False, stats=False).step == 2
+    with pytest.raises(CheckpointError, match="train.init = 'no-such-model'"):
+        train(tiny(tmp_path / "c", "train.steps=1", "train.init=no-such-model"), progress=False, stats=False)
+    with pytest.raises(CheckpointError, match="does not fit this architecture"):
+        train(tiny(tmp_path / "d", "train.steps=1", "model.preset=small", f"train.init={a}"), progress=False,
+              stats=False)
+
+
 def test_training_on_a_folder_skips_bad_files_and_saves_statistics(tmp_path):
     from ear3d.ml.stats import fingerprint, load_stats
 

@@ -37,8 +37,9 @@ def worker(request):
 def next_frame(worker, version, pred=lambda f: True):
     """The first frame newer than ``version`` that satisfies ``pred``: (version, frame)."""
     while True:
-        version, frame = worker.frames.wait_newer(version, WAIT)
-        assert frame is not None, "no frame in time"
+        newer, frame = worker.frames.wait_newer(version, WAIT)
+        assert newer > version and frame is not None, "no frame in time"
+        version = newer
         if pred(frame):
             return version, frame
 
@@ -156,23 +157,46 @@ def test_clip_command_publishes_that_clip(worker):
 
 
 def test_an_objective_that_raises_and_a_non_command_do_not_stop_the_worker(worker):
+    # Paused, a new objective is listened to at once: the listen raises and the target is dropped.
+    # (Objective and step sent together would race in the process worker: they may arrive in one
+    # batch or two, so the step path is tested below with the optimizer already running.)
     version = settle(worker)
     errors_before = worker.errors.peek()[0]
     worker.send("pause")  # not a Command at all
+    assert "expected a Command" in worker.errors.wait_newer(errors_before, WAIT)[1]
 
     def broken(acts):
         raise IndexError("no such neuron")
 
     worker.send(Command("objective", Objective(broken, "broken", uses=("enc1",))))
-    worker.send(Command("step", 1))
-    n, error = worker.errors.wait_newer(errors_before + 1, WAIT)
-    while "target cleared" not in error:  # a failed step is retried first (MAX_FAILED_STEPS in a row)
-        assert "no such neuron" in error and "retrying" in error and n < errors_before + 1 + MAX_FAILED_STEPS
-        n, error = worker.errors.wait_newer(n, WAIT)
-    assert "no such neuron" in error
+    _, error = worker.errors.wait_newer(errors_before + 1, WAIT)
+    assert "listen failed, target cleared" in error and "no such neuron" in error
     worker.send(Command("select", {"layer": "enc2"}))  # and it goes on
     worker.send(Command("step", 1))
     _, frame = next_frame(worker, version, lambda f: f.step == 1 and "enc2" in f.selected)
+
+
+def test_an_objective_that_keeps_raising_while_running_is_dropped_after_its_retries(worker):
+    version = settle(worker)
+    worker.send(Command("select", {"layer": "enc3"}))
+    worker.send(Command("resume"))
+    version, _ = next_frame(worker, version, lambda f: f.optimizing and f.step >= 1)
+    errors_before = worker.errors.peek()[0]
+
+    def broken(acts):
+        raise IndexError("no such neuron")
+
+    worker.send(Command("objective", Objective(broken, "broken", uses=("enc1",))))
+    n, error = worker.errors.wait_newer(errors_before, WAIT)
+    while "target cleared" not in error:  # a failed step is retried first (MAX_FAILED_STEPS in a row)
+        assert "no such neuron" in error and "retrying" in error and n < errors_before + MAX_FAILED_STEPS
+        n, error = worker.errors.wait_newer(n, WAIT)
+    assert f"failed {MAX_FAILED_STEPS} times in a row" in error and "no such neuron" in error
+    version, frame = worker.frames.peek()
+    worker.send(Command("pause"))
+    worker.send(Command("select", {"layer": "enc2"}))  # and it goes on (the step count too)
+    worker.send(Command("step", 1))
+    next_frame(worker, version, lambda f: f.step == frame.step + 1 and "enc2" in f.selected)
 
 
 def test_a_step_that_raises_once_is_retried_and_the_optimizer_goes_on(worker):

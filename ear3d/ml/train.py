@@ -29,12 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ear3d import paths
 from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
 from ear3d.ml.model import CPCModel, Ear
-from ear3d.model_folder import STATE_FILE, STATS_FILE, model_dir
+from ear3d.model_folder import MODEL_FILE, STATE_FILE, STATS_FILE, model_dir
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,15 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
     start, history, elapsed_before = 0, [], 0.0
     state_path = directory / STATE_FILE
-    if resume and state_path.is_file():
+    resuming = resume and state_path.is_file()
+    if tc.init and not resuming:
+        init_path = paths.model_file(tc.init, MODEL_FILE)
+        if not init_path.is_file():
+            raise ckpt.CheckpointError(f"train.init = {tc.init!r}: {init_path} does not exist")
+        ckpt.load_model_state(model, init_path)  # raises CheckpointError when the architecture differs
+        if dist.main:
+            log.warning("starting from the weights of %s", init_path)
+    if resuming:
         start, meta = load_train_state(state_path, model, optimizer)
         if meta.get("preset") != config.model.preset:
             raise ckpt.CheckpointError(f"{state_path} is a {meta.get('preset')!r} run; "
@@ -257,6 +266,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             "training": {"step": step, "steps": tc.steps, "batch_size": tc.batch_size, "world_size": dist.world,
                          "learning_rate": tc.learning_rate, "warmup_steps": tc.warmup_steps,
                          "crop_seconds": tc.crop_seconds, "noise": tc.noise, "pool_clips": tc.pool_clips,
+                         "pool_refresh": tc.pool_refresh, "init": tc.init,
                          "score_over_time": tc.score_over_time, "seed": tc.seed, "device": str(dist.device),
                          "amp": str(dtype).replace("torch.", "") if dtype else "off", "seconds": round(seconds, 1),
                          "torch": torch.__version__},
