@@ -80,18 +80,21 @@ def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str
     return {k: torch.cat(v).numpy() for k, v in out.items()}
 
 
-def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str, np.ndarray]) -> list[Row]:
+def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str, np.ndarray],
+               progress: bool = False) -> list[Row]:
     """Test accuracy of a probe on every feature set, plus the majority-class chance, as rows
     ``(<feature set>, probe_accuracy_<task>, %, …)``; and for each ear probed on more than one
     layer, ``<ear>/best``: the test accuracy of the layer whose probe did best in
     cross-validation on the training clips (the test clips do not choose it), with a
     ``chosen_layer_<task>`` row whose unit names that layer."""
+    from tqdm import tqdm
+
     k = len(task.classes)
     majority = np.bincount(task.train_labels, minlength=k).argmax()
     rows = [Row("chance", f"probe_accuracy_{task.name}", 100 * float((task.test_labels == majority).mean()), "%")]
     best: dict[str, tuple[float, float, str, int]] = {}  # ear → (cv, test, layer, depth)
     depths: dict[str, int] = {}  # ear → layers probed so far
-    for feat in train_f:
+    for feat in tqdm(train_f, desc=f"probes ({task.name})", unit="probe", disable=not progress, leave=False):
         fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k)
         log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task.name, feat, 100 * fit.accuracy, fit.l2,
                  100 * fit.cv_accuracy)
@@ -126,7 +129,7 @@ def task_rows(ears: dict[str, Ear], tasks: Sequence[ProbeTask], layers: Sequence
 
     for task in tasks:
         train_f, test_f = features(task.train_waves), features(task.test_waves)
-        rows += probe_rows(task, train_f, test_f)
+        rows += probe_rows(task, train_f, test_f, progress)
         rows += [Row(f"data/{task.name}", "classes", len(task.classes), "classes"),
                  Row(f"data/{task.name}", "probe_train_clips", len(task.train_labels), "clips"),
                  Row(f"data/{task.name}", "probe_test_clips", len(task.test_labels), "clips")]
