@@ -21,12 +21,13 @@ TEST_DEBS += ffmpeg
 # The real-music corpus (`make corpus`, never part of `make test`): FluidSynth and three General MIDI SoundFonts.
 CORPUS_DEBS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
-.PHONY: run test corpus corpus-system-deps system-deps test-system-deps venv clean help
+.PHONY: run test corpus pictures corpus-system-deps system-deps test-system-deps venv clean help
 
 help:
 	@echo "make run    set up, then open the live window (or render headless to out/ without a display)"
 	@echo "make test   set up, then run the test suite"
 	@echo "make corpus install FluidSynth, the SoundFonts and music21, then build the real-music corpus"
+	@echo "make pictures  regenerate the layout and the README pictures after the shipped weights change"
 
 run: system-deps venv
 	$(BIN)/ear3d live
@@ -37,6 +38,9 @@ test: system-deps test-system-deps venv
 corpus: system-deps corpus-system-deps venv
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[corpus]'
 	$(BIN)/ear3d corpus build
+
+pictures: system-deps test-system-deps venv
+	BIN=$(BIN) bash assets/readme/regenerate.sh
 
 # apt-get only when a package is missing; without root, use sudo, or tell the user what to run.
 define ensure_debs

@@ -37,6 +37,9 @@ def test_clips_never_cross_the_70_30_boundary():
     assert train.max() < 28 <= test.min()
     assert cut_clips(audio[:3], 4, 5).shape == (0, 4)
     assert len(cut_clips(audio, 4, 3)) == 3
+    train, test = time_split(audio, 4, 100, hop=1)  # overlapping within a part, never across
+    assert len(train) == 25 and len(test) == 9 and train.max() < 28 <= test.min()
+    assert np.array_equal(cut_clips(audio, 4, 100, hop=1)[1], audio[1:5])
 
 
 def test_class_subfolders_separate_two_obvious_classes_and_skip_bad_files(tmp_path, caplog):

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Regenerate the README pictures that depend on the shipped ear's weights (`make pictures`):
+# the layout (models/default/layout.npz and layout.png), two render frames (network.png), the
+# dome and 360° frames, and the live window with its panels and help overlay (under Xvfb).
+# Takes 10-15 minutes on a 2-core machine without a GPU. layout_bench.png comes from
+# `ear3d bench layout --out DIR` (half an hour) and is not redone here.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-.venv/bin}
+PICS=assets/readme
+TMP=$(mktemp -d)
+XVFB_PID=
+cleanup() { [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+frame() {  # frame VIDEO SECONDS OUT [FILTER]: one frame of VIDEO at SECONDS as PNG
+  ffmpeg -loglevel error -y -ss "$2" -i "$1" -frames:v 1 ${4:+-vf "$4"} "$3"
+}
+
+shot() {  # shot OUT: the whole X screen as PNG
+  ffmpeg -loglevel error -y -f x11grab -video_size 1280x720 -i "$DISPLAY" -frames:v 1 "$1"
+}
+
+echo "== layout"
+"$BIN/ear3d" layout --picture "$PICS/layout.png"
+
+echo "== two render frames, 7 s apart, centre-cropped to 640x480 each"
+"$BIN/ear3d" render --seconds 8 --size 1280x720 --out "$TMP/flat"
+frame "$TMP"/flat/*.mp4 0.4 "$TMP/a.png" "crop=640:480"
+frame "$TMP"/flat/*.mp4 7.4 "$TMP/b.png" "crop=640:480"
+ffmpeg -loglevel error -y -i "$TMP/a.png" -i "$TMP/b.png" -filter_complex hstack "$PICS/network.png"
+
+echo "== dome and 360° frames (the last of each 2 s render)"
+"$BIN/ear3d" render --display dome --size 1024x1024 --seconds 2 --fps 5 --out "$TMP/dome"
+frame "$TMP"/dome/*.mp4 1.9 "$PICS/dome.png"
+"$BIN/ear3d" render --display equirect --size 2048x1024 --seconds 2 --fps 5 --out "$TMP/equirect"
+frame "$TMP"/equirect/*.mp4 1.9 "$PICS/equirect.png" "scale=1024:512"
+
+echo "== the live window under Xvfb: panels with a neuron inspected, then the help overlay"
+DISPLAY_NUM=:$((90 + RANDOM % 9))
+Xvfb "$DISPLAY_NUM" -screen 0 1280x720x24 >/dev/null 2>&1 &
+XVFB_PID=$!
+sleep 2
+export DISPLAY=$DISPLAY_NUM
+"$BIN/ear3d" --set render.width=1280 --set render.height=720 live >"$TMP/live.log" 2>&1 &
+LIVE_PID=$!
+for _ in $(seq 180); do  # the window appears once the model, layout and worker are up
+  xdotool search --name ear3d >/dev/null 2>&1 && break
+  sleep 1
+done
+sleep 40  # the worker's first clips, the panels' histories and the camera settle
+xdotool mousemove 640 360 click 1  # the inspector on the neuron nearest the centre
+sleep 8
+shot "$PICS/panels.png"
+xdotool key h
+sleep 4
+shot "$PICS/panels_help.png"
+xdotool key Escape
+wait "$LIVE_PID" || true
+echo "done: $(ls $PICS/*.png | tr '\n' ' ')"
