@@ -279,9 +279,11 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                          {"preset": config.model.preset, "history": history, "seconds": seconds})
         from ear3d.ml.curves import plot_curves
 
+        data = tc.data.replace(str(Path.home()), "~")  # the picture may be shared: no user's home in it
+        start_from = f", from {tc.init}" if tc.init else ""
         plot_curves(history, directory / CURVES_FILE,
-                    f"{config.model.preset} preset, {tc.data}, batch {tc.batch_size} x {dist.world} process(es), "
-                    f"step {step}")
+                    f"{config.model.preset} preset{start_from}, {data}, batch {tc.batch_size} x {dist.world} "
+                    f"process(es), step {step}")
 
     model.train()
     t0 = time.perf_counter()
