@@ -55,6 +55,19 @@ def test_class_subfolders_separate_two_obvious_classes_and_skip_bad_files(tmp_pa
     assert rows[("random_init/enc7", "probe_accuracy_class")] >= 75.0
     assert rows[("data/class", "probe_train_clips")] == 8  # two 9 s files per class: 2 clips each
     assert rows[("data/class", "probe_test_clips")] == 4  # one file per class held out
+    # cross-validation holds out whole training files, as the test does (2 clips per file)
+    assert task.train_groups is not None and np.bincount(task.train_groups).tolist() == [2, 2, 2, 2]
+
+
+def test_grouped_folds_never_split_a_recording():
+    from ear3d.ml.evaluate import cv_folds
+
+    groups = np.repeat(np.arange(10), 3)
+    parts = cv_folds(len(groups), 3, np.random.default_rng(0), groups)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(30))
+    assert all(len(set(groups[p]) & set(groups[q])) == 0 for i, p in enumerate(parts) for q in parts[i + 1:])
+    plain = cv_folds(30, 3, np.random.default_rng(0))  # no groups: clips at random
+    assert sorted(np.concatenate(plain).tolist()) == list(range(30))
 
 
 def test_a_flat_folder_is_a_track_id_probe(tmp_path):
@@ -63,6 +76,7 @@ def test_a_flat_folder_is_a_track_id_probe(tmp_path):
     task, skipped = folder_tasks(tmp_path, SR, 4.0, 4)
     assert task.name == "track" and task.classes == ["track0.wav", "track1.wav", "track2.wav"] and not skipped
     assert sorted(set(task.train_labels)) == sorted(set(task.test_labels)) == [0, 1, 2]
+    assert task.train_groups is None  # the same files give train and test clips: nothing to group
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ValueError, match="fewer than two classes"):
         folder_tasks(tmp_path / "nothing", SR)

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-.venv/bin}
-PICS=assets/readme
+PICS=${PICS:-assets/readme}  # PICS=/tmp/x to try it without touching the committed pictures
 TMP=$(mktemp -d)
 XVFB_PID=
 cleanup() { [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null; rm -rf "$TMP"; }
@@ -22,7 +22,7 @@ shot() {  # shot OUT: the whole X screen as PNG
 }
 
 echo "== layout"
-"$BIN/ear3d" layout --picture "$PICS/layout.png"
+"$BIN/ear3d" layout --picture "$PICS/layout.png" ${LAYOUT_OUT:+--out "$LAYOUT_OUT"}
 
 echo "== two render frames, 7 s apart, centre-cropped to 640x480 each"
 "$BIN/ear3d" render --seconds 8 --size 1280x720 --out "$TMP/flat"

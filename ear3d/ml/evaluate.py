@@ -103,14 +103,23 @@ class ProbeResult(NamedTuple):
     cv_accuracy: float
 
 
+def cv_folds(n: int, folds: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> list[np.ndarray]:
+    """Indices of ``folds`` validation parts of ``n`` training items: random items, or with
+    ``groups`` (N,) whole groups (recordings) at random, so no group is on both sides."""
+    if groups is None or len(np.unique(groups)) < folds:
+        return np.array_split(rng.permutation(n), folds)
+    names = rng.permutation(np.unique(groups))
+    return [np.flatnonzero(np.isin(groups, part)) for part in np.array_split(names, folds)]
+
+
 def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                   classes: int, folds: int = 3, seed: int = 0) -> ProbeResult:
+                   classes: int, folds: int = 3, seed: int = 0, groups: np.ndarray | None = None) -> ProbeResult:
     """Held-out accuracy of a linear probe, L2 chosen by ``folds``-fold CV on the training
-    set from L2_GRID. The CV accuracy never looks at the test clips, so it may also choose
-    between feature sets (the best layer) without flattering the winner."""
+    set from L2_GRID (folds of whole ``groups`` when given, see :func:`cv_folds`). The CV
+    accuracy never looks at the test clips, so it may also choose between feature sets (the
+    best layer) without flattering the winner."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(train_x))
-    parts = np.array_split(order, folds)
+    parts = cv_folds(len(train_x), folds, rng, groups)
     scores = []
     for l2 in L2_GRID:
         acc = []

@@ -69,7 +69,9 @@ def _too_short(path: Path, skipped: dict[str, str], seconds: float) -> None:
 
 
 def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], test: list[tuple[np.ndarray, int]],
-          split: str, n: int) -> ProbeTask:
+          split: str, n: int, grouped: bool = False) -> ProbeTask:
+    """Stack (clips, class) items; with ``grouped`` each training item is a recording whose
+    clips cross-validation keeps together (ProbeTask.train_groups)."""
     def stack(items: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
         waves = [w for w, _ in items]
         labels = [np.full(len(w), y, np.int64) for w, y in items]
@@ -78,7 +80,8 @@ def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], te
 
     tr_w, tr_y = stack(train)
     te_w, te_y = stack(test)
-    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split)
+    groups = np.repeat(np.arange(len(train)), [len(w) for w, _ in train]) if grouped else None
+    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, groups)
 
 
 def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_clips: int = 24
@@ -124,7 +127,7 @@ def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
                     test.append((te, y))
         split = ("by file: the last ~30 % of each class's files are test files" if by_file else
                  "by time: the first 70 % of each file trains, the last 30 % tests")
-        task = _task("class", classes, train, test, split, n)
+        task = _task("class", classes, train, test, split, n, grouped=by_file)
     else:
         classes = []
         for p in files:
@@ -200,7 +203,9 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
         else:
             raise ValueError(f"unknown corpus probe task {task!r}; known: collection, key, piece")
         (tr_w, tr_files), (te_w, te_files) = split_clips["train"], split_clips["eval"]
+        file_ids = {f: i for i, f in enumerate(dict.fromkeys(tr_files))}
         out.append(ProbeTask(task, classes, tr_w, np.array([labels[f] for f in tr_files], np.int64), te_w,
                              np.array([labels[f] for f in te_files], np.int64),
-                             "training pieces and fonts → held-out pieces in the held-out font"))
+                             "training pieces and fonts → held-out pieces in the held-out font",
+                             np.array([file_ids[f] for f in tr_files], np.int64)))
     return out

@@ -45,6 +45,10 @@ class ProbeTask:
     test_waves: np.ndarray
     test_labels: np.ndarray
     split: str = ""  #: how train and test were separated, in words
+    #: (N,) int: the recording each training clip was cut from, when the label belongs to the
+    #: recording (collection, key, a class folder's files): cross-validation then holds out whole
+    #: recordings, as the test does, instead of scoring clips of pieces it was fitted on
+    train_groups: np.ndarray | None = None
 
 
 def pooled_layer(a: torch.Tensor, max_units: int = MAX_UNITS) -> torch.Tensor:
@@ -95,7 +99,8 @@ def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str
     best: dict[str, tuple[float, float, str, int]] = {}  # ear → (cv, test, layer, depth)
     depths: dict[str, int] = {}  # ear → layers probed so far
     for feat in tqdm(train_f, desc=f"probes ({task.name})", unit="probe", disable=not progress, leave=False):
-        fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k)
+        fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k,
+                             groups=task.train_groups)
         log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task.name, feat, 100 * fit.accuracy, fit.l2,
                  100 * fit.cv_accuracy)
         rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * fit.accuracy, "%"))
