@@ -2,8 +2,7 @@
 # Regenerate the README pictures that depend on the shipped ear's weights (`make pictures`):
 # the layout (models/default/layout.npz and layout.png), two render frames (network.png), the
 # dome and 360° frames, and the live window with its panels and help overlay (under Xvfb).
-# Takes 10-15 minutes on a 2-core machine without a GPU. layout_bench.png comes from
-# `ear3d bench layout --out DIR` (half an hour) and is not redone here.
+# layout_bench.png comes from `ear3d bench layout --out DIR` (half an hour) and is not redone here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-.venv/bin}
