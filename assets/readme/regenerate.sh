@@ -14,6 +14,11 @@ trap cleanup EXIT
 
 frame() {  # frame VIDEO SECONDS OUT [FILTER]: one frame of VIDEO at SECONDS as PNG
   ffmpeg -loglevel error -y -ss "$2" -i "$1" -frames:v 1 ${4:+-vf "$4"} "$3"
+  [ -s "$3" ] || { echo "no frame at $2 s in $1" >&2; exit 1; }
+}
+last_frame() {  # last_frame VIDEO OUT [FILTER]: the video's last frame as PNG
+  ffmpeg -loglevel error -y -sseof -1 -i "$1" -update 1 ${3:+-vf "$3"} "$2"
+  [ -s "$2" ] || { echo "no last frame in $1" >&2; exit 1; }
 }
 
 shot() {  # shot OUT: the whole X screen as PNG
@@ -31,9 +36,9 @@ ffmpeg -loglevel error -y -i "$TMP/a.png" -i "$TMP/b.png" -filter_complex hstack
 
 echo "== dome and 360° frames (the last of each 2 s render)"
 "$BIN/ear3d" render --display dome --size 1024x1024 --seconds 2 --fps 5 --out "$TMP/dome"
-frame "$TMP"/dome/*.mp4 1.9 "$PICS/dome.png"
+last_frame "$TMP"/dome/*.mp4 "$PICS/dome.png"
 "$BIN/ear3d" render --display equirect --size 2048x1024 --seconds 2 --fps 5 --out "$TMP/equirect"
-frame "$TMP"/equirect/*.mp4 1.9 "$PICS/equirect.png" "scale=1024:512"
+last_frame "$TMP"/equirect/*.mp4 "$PICS/equirect.png" "scale=1024:512"
 
 echo "== the live window under Xvfb: panels with a neuron inspected, then the help overlay"
 DISPLAY_NUM=:$((90 + RANDOM % 9))
@@ -56,4 +61,4 @@ sleep 4
 shot "$PICS/panels_help.png"
 xdotool key Escape
 wait "$LIVE_PID" || true
-echo "done: $(ls $PICS/*.png | tr '\n' ' ')"
+echo "done: $(ls "$PICS"/*.png | tr '\n' ' ')"
