@@ -68,6 +68,11 @@ def _too_short(path: Path, skipped: dict[str, str], seconds: float) -> None:
     log.warning("skipping audio file %s: %s", path, why)
 
 
+def recording_ids(clips: list[np.ndarray]) -> np.ndarray:
+    """(sum K_i,) int64: for each recording's (K_i, n) clips, stacked in order, its index."""
+    return np.repeat(np.arange(len(clips), dtype=np.int64), [len(c) for c in clips])
+
+
 def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], test: list[tuple[np.ndarray, int]],
           split: str, n: int, grouped: bool = False) -> ProbeTask:
     """Stack (clips, class) items; with ``grouped`` each training item is a recording whose
@@ -80,7 +85,7 @@ def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], te
 
     tr_w, tr_y = stack(train)
     te_w, te_y = stack(test)
-    groups = np.repeat(np.arange(len(train)), [len(w) for w, _ in train]) if grouped else None
+    groups = recording_ids([w for w, _ in train]) if grouped else None
     return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, groups)
 
 
@@ -170,11 +175,11 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             audio[e["file"]] = a
     # collection and key label the same clips: cut once, and the tasks share the arrays (so
     # the probes run the ears over them once, see ear3d.ml.probes.task_rows)
-    split_clips: dict[str, tuple[np.ndarray, list[str]]] = {}
+    split_clips: dict[str, tuple[np.ndarray, list[str], np.ndarray]] = {}
     for split in ("train", "eval"):
         cut = [(e["file"], cut_clips(audio[e["file"]], n, max_clips)) for e in entries[split] if e["file"] in audio]
         waves = np.concatenate([c for _, c in cut]) if cut else np.zeros((0, n), np.float32)
-        split_clips[split] = (waves, [f for f, c in cut for _ in range(len(c))])
+        split_clips[split] = (waves, [f for f, c in cut for _ in range(len(c))], recording_ids([c for _, c in cut]))
     out = []
     for task in tasks:
         classes: list[str]
@@ -202,10 +207,8 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             labels = {e["file"]: int(e["tonic"]) for e in manifest["pieces"]}
         else:
             raise ValueError(f"unknown corpus probe task {task!r}; known: collection, key, piece")
-        (tr_w, tr_files), (te_w, te_files) = split_clips["train"], split_clips["eval"]
-        file_ids = {f: i for i, f in enumerate(dict.fromkeys(tr_files))}
+        (tr_w, tr_files, tr_groups), (te_w, te_files, _) = split_clips["train"], split_clips["eval"]
         out.append(ProbeTask(task, classes, tr_w, np.array([labels[f] for f in tr_files], np.int64), te_w,
                              np.array([labels[f] for f in te_files], np.int64),
-                             "training pieces and fonts → held-out pieces in the held-out font",
-                             np.array([file_ids[f] for f in tr_files], np.int64)))
+                             "training pieces and fonts → held-out pieces in the held-out font", tr_groups))
     return out
