@@ -33,12 +33,13 @@ def two_class_folder(root):
 
 def test_clips_never_cross_the_70_30_boundary():
     audio = np.arange(10 * 4, dtype=np.float32)
-    train, test = time_split(audio, 4, 100)
+    train, test, _ = time_split(audio, 4, 100)
     assert train.max() < 28 <= test.min()
     assert cut_clips(audio[:3], 4, 5).shape == (0, 4)
     assert len(cut_clips(audio, 4, 3)) == 3
-    train, test = time_split(audio, 4, 100, hop=1)  # overlapping within a part, never across
+    train, test, first = time_split(audio, 4, 100, hop=1)  # overlapping within a part, never across
     assert len(train) == 25 and len(test) == 9 and train.max() < 28 <= test.min()
+    assert np.array_equal(train[:, 0], audio[first])  # the starts name the clips cut
     assert np.array_equal(cut_clips(audio, 4, 100, hop=1)[1], audio[1:5])
 
 
@@ -60,14 +61,38 @@ def test_class_subfolders_separate_two_obvious_classes_and_skip_bad_files(tmp_pa
 
 
 def test_grouped_folds_never_split_a_recording():
-    from ear3d.ml.evaluate import cv_folds
+    from ear3d.ml.evaluate import cv_splits
 
     groups = np.repeat(np.arange(10), 3)
-    parts = cv_folds(len(groups), 3, np.random.default_rng(0), groups)
-    assert sorted(np.concatenate(parts).tolist()) == list(range(30))
-    assert all(len(set(groups[p]) & set(groups[q])) == 0 for i, p in enumerate(parts) for q in parts[i + 1:])
-    plain = cv_folds(30, 3, np.random.default_rng(0))  # no groups: clips at random
-    assert sorted(np.concatenate(plain).tolist()) == list(range(30))
+    splits = cv_splits(len(groups), 3, np.random.default_rng(0), groups)
+    assert sorted(np.concatenate([val for _, val in splits]).tolist()) == list(range(30))
+    for fit, val in splits:
+        assert sorted([*fit, *val]) == list(range(30)) and not set(groups[fit]) & set(groups[val])
+    plain = cv_splits(30, 3, np.random.default_rng(0))  # no groups: clips at random
+    assert sorted(np.concatenate([val for _, val in plain]).tolist()) == list(range(30))
+
+
+def test_folds_in_time_hold_out_a_stretch_of_every_recording_and_fit_on_clips_that_do_not_overlap_it():
+    from ear3d.ml.evaluate import cv_splits
+
+    # two recordings of 11 clips 4 s long starting every second (the corpus's piece task),
+    # listed out of time order
+    starts = np.tile(np.arange(11), 2) * 44_100
+    rec = np.repeat([0, 1], 11)
+    order = np.random.default_rng(1).permutation(22)
+    spans = np.stack([rec, starts, starts + 4 * 44_100], 1)[order]
+    splits = cv_splits(22, 3, np.random.default_rng(0), spans=spans)
+    assert sorted(np.concatenate([val for _, val in splits]).tolist()) == list(range(22))
+    for fit, val in splits:
+        for r in (0, 1):
+            held = np.sort(spans[val][spans[val][:, 0] == r, 1]) // 44_100
+            assert len(held) and np.array_equal(held, np.arange(held[0], held[-1] + 1))  # one stretch
+            fitted = spans[fit][spans[fit][:, 0] == r]
+            assert len(fitted)  # the fit keeps clips of every recording
+            # and none of them shares a sample with a held-out clip of its recording
+            assert not ((fitted[:, 1, None] < held[None] * 44_100 + 4 * 44_100)
+                        & (held[None] * 44_100 < fitted[:, 2, None])).any()
+    assert [len(fit) for fit, _ in splits] == [8, 2, 10]  # clips 7-10, 0, 0-4 of each recording
 
 
 def test_a_flat_folder_is_a_track_id_probe(tmp_path):
@@ -77,6 +102,9 @@ def test_a_flat_folder_is_a_track_id_probe(tmp_path):
     assert task.name == "track" and task.classes == ["track0.wav", "track1.wav", "track2.wav"] and not skipped
     assert sorted(set(task.train_labels)) == sorted(set(task.test_labels)) == [0, 1, 2]
     assert task.train_groups is None  # the same files give train and test clips: nothing to group
+    # cross-validation holds out stretches in time instead: (recording, first, end sample) per clip
+    assert task.train_spans is not None and task.train_spans[:, 0].tolist() == np.repeat([0, 1, 2], 2).tolist()
+    assert (task.train_spans[:, 2] - task.train_spans[:, 1] == 4 * SR).all()
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ValueError, match="fewer than two classes"):
         folder_tasks(tmp_path / "nothing", SR)
@@ -112,3 +140,25 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
     assert main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
                  str(tmp_path / "music"), "--layers", "enc1,nope", "--quiet"]) == 2
     assert "unknown layer(s) nope" in capsys.readouterr().err
+
+
+def test_corpus_tasks_fold_collection_by_piece_and_piece_identity_by_stretch(tmp_path):
+    from ear3d.ml.folder_eval import corpus_tasks
+    from ear3d.ml.music_corpus import write_manifest
+
+    entries = []
+    for split, count in (("train", 3), ("eval", 2)):
+        for i in range(count):
+            entry = {"file": f"{split}/p{i}.wav", "piece": f"{split}/p{i}", "split": split,
+                     "collection": "bach" if i % 2 else "palestrina", "tonic": i}
+            tone_file(tmp_path / entry["file"], 220.0 * (i + 1), 20.0, i)
+            entries.append(entry)
+    write_manifest(tmp_path, {"format": 1, "pieces": entries, "failed": []})
+    collection, key, piece = corpus_tasks(tmp_path, SR)
+    assert collection.train_waves is key.train_waves  # one clip array, one pass of the ears
+    assert collection.train_groups.tolist() == np.repeat([0, 1, 2], 4).tolist() and collection.train_spans is None
+    # the piece task: 20 s pieces, 14 s train parts, 4 s clips a second apart; 6 s test parts
+    assert piece.classes == ["eval/p0", "eval/p1"] and piece.train_groups is None
+    assert len(piece.train_waves) == 2 * 11 and len(piece.test_waves) == 2 * 3
+    assert piece.train_spans[:, 0].tolist() == np.repeat([0, 1], 11).tolist()
+    assert piece.train_spans[:11, 1].tolist() == [s * SR for s in range(11)]

@@ -45,14 +45,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out labelled clips to score it on (default 300)")
     parser.add_argument("--contrastive-clips", type=int, default=128,
                         help="held-out crops for the contrastive accuracy (default 128)")
-    parser.add_argument("--tasks", default="instrument,key,tempo",
-                        help="comma-separated probe tasks of the procedural corpus")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated probe tasks: of the procedural corpus instrument, key, tempo; with "
+                             "--data and a corpus from `ear3d corpus build` collection, key, piece (default: all "
+                             "three)")
     parser.add_argument("--json", type=Path, help="also write the table as JSON (the bench format: ear3d.report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _task_names(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """--tasks as names (``default`` when not given)."""
+    return default if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from ear3d.argtypes import UsageError
+    from ear3d.ml.corpus import TASKS
     from ear3d.ml.evaluate import evaluate, procedural_tasks
     from ear3d.ml.model import build_ear
     from ear3d.ml.probes import plot_layer_probes, task_rows
@@ -77,13 +85,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
                              f"layers: {', '.join(names[1:])}")
     rows: list[Row] = []
     if args.data is not None:
-        from ear3d.ml.folder_eval import corpus_tasks, folder_tasks
+        from ear3d.ml.folder_eval import CORPUS_TASKS, corpus_tasks, folder_tasks
         from ear3d.ml.music_corpus import MANIFEST
 
         sr, seconds = config.audio.sample_rate, config.audio.clip_seconds
         if (args.data / MANIFEST).is_file():
-            tasks = corpus_tasks(args.data, sr, seconds)
+            try:
+                tasks = corpus_tasks(args.data, sr, seconds, tasks=_task_names(args.tasks, CORPUS_TASKS))
+            except ValueError as e:
+                raise UsageError(f"--tasks: {e}") from None
         else:
+            if args.tasks is not None:
+                raise UsageError("--tasks: a folder of music has one task (its classes or its tracks); "
+                                 "tasks are named for the procedural corpus or a built corpus")
             task, skipped = folder_tasks(args.data, sr, seconds, args.clips_per_file)
             tasks = [task]
             rows.append(Row("data", "skipped_files", len(skipped), "files"))
@@ -92,7 +106,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
                   f"{len(t.test_labels)} test clips of {seconds:g} s; split {t.split}")
         rows += task_rows(ears, tasks, layers, progress)
     else:
-        tasks_named = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        tasks_named = _task_names(args.tasks, tuple(TASKS))
+        unknown = [t for t in tasks_named if t not in TASKS]
+        if unknown or not tasks_named:
+            raise UsageError(f"--tasks: unknown probe task {(unknown or [''])[0]!r}; known: {', '.join(TASKS)}")
         rows = evaluate(config, tasks=tasks_named, train_clips=args.train_clips, test_clips=args.test_clips,
                         contrastive_clips=args.contrastive_clips, progress=progress)
         if args.layers != "cz":

@@ -103,33 +103,60 @@ class ProbeResult(NamedTuple):
     cv_accuracy: float
 
 
-def cv_folds(n: int, folds: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> list[np.ndarray]:
-    """Indices of ``folds`` validation parts of ``n`` training items: random items, or with
-    ``groups`` (N,) whole groups (recordings) at random, so no group is on both sides."""
+def cv_splits(n: int, folds: int, rng: np.random.Generator, groups: np.ndarray | None = None,
+              spans: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, validation) index arrays of ``folds``-fold cross-validation over ``n`` training
+    clips, split the way the test split is:
+
+    - ``groups`` (N,) int, the recording of each clip, when the label belongs to the recording
+      (the test holds out other recordings): whole recordings are held out, at random;
+    - ``spans`` (N, 3) int64, (recording, first sample, end sample) of each clip, when the test
+      holds out a later stretch of the same recordings: fold f holds out the f-th of ``folds``
+      consecutive runs of every recording's clips (in time order), and its fit leaves out the
+      clips that overlap a held-out clip of the same recording (clips cut with a hop shorter
+      than their length would otherwise be scored on near copies of what the probe was fitted on);
+    - neither: clips at random.
+    """
+    if spans is not None and len(spans) == n and n:
+        recording, start, end = (np.asarray(spans)[:, k] for k in range(3))
+        run = np.zeros(n, np.int64)  # each clip's run within its recording
+        purged = np.zeros((folds, n), bool)  # clips fold f leaves out of its fit
+        for r in np.unique(recording):
+            members = np.flatnonzero(recording == r)
+            order = members[np.argsort(start[members], kind="stable")]
+            run[order] = np.arange(len(order)) * folds // len(order)
+            # [start, end) of every pair of this recording's clips intersect
+            overlap = (start[order][:, None] < end[order][None, :]) & (start[order][None, :] < end[order][:, None])
+            for f in range(folds):
+                held = run[order] == f
+                purged[f, order] = ~held & overlap[:, held].any(1)
+        return [(np.flatnonzero((run != f) & ~purged[f]), np.flatnonzero(run == f)) for f in range(folds)]
     if groups is None or len(np.unique(groups)) < folds:
-        return np.array_split(rng.permutation(n), folds)
-    names = rng.permutation(np.unique(groups))
-    return [np.flatnonzero(np.isin(groups, part)) for part in np.array_split(names, folds)]
+        parts = np.array_split(rng.permutation(n), folds)
+    else:
+        names = rng.permutation(np.unique(groups))
+        parts = [np.flatnonzero(np.isin(groups, part)) for part in np.array_split(names, folds)]
+    return [(np.setdiff1d(np.arange(n), val), val) for val in parts]
 
 
 def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                   classes: int, folds: int = 3, seed: int = 0, groups: np.ndarray | None = None) -> ProbeResult:
+                   classes: int, folds: int = 3, seed: int = 0, groups: np.ndarray | None = None,
+                   spans: np.ndarray | None = None) -> ProbeResult:
     """Held-out accuracy of a linear probe, L2 chosen by ``folds``-fold CV on the training
-    set from L2_GRID (folds of whole ``groups`` when given, see :func:`cv_folds`). The CV
-    accuracy never looks at the test clips, so it may also choose between feature sets (the
-    best layer) without flattering the winner."""
+    set from L2_GRID (folds split as the test split is: whole ``groups``, or held-out
+    stretches of each recording's ``spans``; see :func:`cv_splits`). The CV accuracy never
+    looks at the test clips, so it may also choose between feature sets (the best layer)
+    without flattering the winner."""
     rng = np.random.default_rng(seed)
-    parts = cv_folds(len(train_x), folds, rng, groups)
+    splits = [(fit, val) for fit, val in cv_splits(len(train_x), folds, rng, groups, spans) if len(fit) and len(val)]
     scores = []
     for l2 in L2_GRID:
         acc = []
-        for f in range(folds):
-            val = parts[f]
-            fit = np.concatenate([parts[g] for g in range(folds) if g != f])
+        for fit, val in splits:
             a, b = standardise(train_x[fit], train_x[val])
             w, bias = fit_probe(a, train_y[fit], classes, l2)
             acc.append(float(((b @ w + bias).argmax(1) == train_y[val]).mean()))
-        scores.append(float(np.mean(acc)))
+        scores.append(float(np.mean(acc)) if acc else 0.0)
     best = int(np.argmax(scores))
     a, b = standardise(train_x, test_x)
     w, bias = fit_probe(a, train_y, classes, L2_GRID[best])

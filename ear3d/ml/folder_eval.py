@@ -34,23 +34,33 @@ log = logging.getLogger(__name__)
 TRAIN_FRACTION = 0.7
 
 
+def clip_starts(length: int, n: int, max_clips: int, hop: int | None = None) -> np.ndarray:
+    """(K,) int64 first samples of the clips :func:`cut_clips` cuts from ``length`` samples."""
+    hop = n if hop is None else hop
+    if length < n:
+        return np.zeros(0, np.int64)
+    count = (length - n) // hop + 1
+    return np.unique(np.linspace(0, count - 1, min(count, max_clips)).round().astype(np.int64)) * hop
+
+
 def cut_clips(audio: np.ndarray, n: int, max_clips: int, hop: int | None = None) -> np.ndarray:
     """Clips of ``n`` samples from (S,) audio starting every ``hop`` samples (default ``n``: no
     overlap), at most ``max_clips`` spread evenly over it: (K, n) float32, K = 0 when the audio
     is shorter than one clip."""
-    hop = n if hop is None else hop
-    if len(audio) < n:
+    starts = clip_starts(len(audio), n, max_clips, hop)
+    if not len(starts):
         return np.zeros((0, n), np.float32)
-    count = (len(audio) - n) // hop + 1
-    keep = np.unique(np.linspace(0, count - 1, min(count, max_clips)).round().astype(int))
-    return np.stack([audio[i * hop : i * hop + n] for i in keep]).astype(np.float32)
+    return np.stack([audio[i : i + n] for i in starts]).astype(np.float32)
 
 
-def time_split(audio: np.ndarray, n: int, max_clips: int, hop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(train clips, test clips) from the first TRAIN_FRACTION and the rest of ``audio``; no
-    clip crosses the boundary (clips overlap only within a part, when ``hop`` < ``n``)."""
+def time_split(audio: np.ndarray, n: int, max_clips: int, hop: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train clips, test clips, the training clips' first samples (K,) int64) from the first
+    TRAIN_FRACTION and the rest of ``audio``; no clip crosses the boundary (clips overlap only
+    within a part, when ``hop`` < ``n``)."""
     cut = int(len(audio) * TRAIN_FRACTION)
-    return cut_clips(audio[:cut], n, max_clips, hop), cut_clips(audio[cut:], n, max(1, max_clips // 2), hop)
+    return (cut_clips(audio[:cut], n, max_clips, hop), cut_clips(audio[cut:], n, max(1, max_clips // 2), hop),
+            clip_starts(cut, n, max_clips, hop))
 
 
 def _read(path: Path, sample_rate: int, skipped: dict[str, str]) -> np.ndarray | None:
@@ -74,9 +84,11 @@ def recording_ids(clips: list[np.ndarray]) -> np.ndarray:
 
 
 def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], test: list[tuple[np.ndarray, int]],
-          split: str, n: int, grouped: bool = False) -> ProbeTask:
+          split: str, n: int, grouped: bool = False, starts: list[np.ndarray] | None = None) -> ProbeTask:
     """Stack (clips, class) items; with ``grouped`` each training item is a recording whose
-    clips cross-validation keeps together (ProbeTask.train_groups)."""
+    clips cross-validation keeps together (ProbeTask.train_groups); ``starts``, each training
+    item's clip starts in samples, when the test is a later stretch of the same recordings
+    (cross-validation then holds out stretches, ProbeTask.train_spans)."""
     def stack(items: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
         waves = [w for w, _ in items]
         labels = [np.full(len(w), y, np.int64) for w, y in items]
@@ -86,7 +98,11 @@ def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], te
     tr_w, tr_y = stack(train)
     te_w, te_y = stack(test)
     groups = recording_ids([w for w, _ in train]) if grouped else None
-    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, groups)
+    spans = None
+    if starts is not None:
+        first = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        spans = np.stack([recording_ids([w for w, _ in train]), first, first + n], 1)
+    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, groups, spans)
 
 
 def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_clips: int = 24
@@ -101,6 +117,7 @@ def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
     subdirs = sorted({p.relative_to(folder).parts[0] for p in files if len(p.relative_to(folder).parts) > 1})
     train: list[tuple[np.ndarray, int]] = []
     test: list[tuple[np.ndarray, int]] = []
+    starts: list[np.ndarray] = []  # training clips' first samples, for the parts cut in time
     if subdirs:
         loose = [p for p in files if len(p.relative_to(folder).parts) == 1]
         for p in loose:
@@ -124,41 +141,52 @@ def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
                 if by_file:
                     (test if i in test_files else train).append((cut_clips(a, n, max_clips), y))
                 else:
-                    tr, te = time_split(a, n, max_clips)
+                    tr, te, first = time_split(a, n, max_clips)
                     if len(tr) == 0 or len(te) == 0:
                         _too_short(p, skipped, clip_seconds)
                         continue
                     train.append((tr, y))
                     test.append((te, y))
+                    starts.append(first)
         split = ("by file: the last ~30 % of each class's files are test files" if by_file else
                  "by time: the first 70 % of each file trains, the last 30 % tests")
-        task = _task("class", classes, train, test, split, n, grouped=by_file)
+        task = _task("class", classes, train, test, split, n, grouped=by_file, starts=None if by_file else starts)
     else:
         classes = []
         for p in files:
             a = _read(p, sample_rate, skipped)
             if a is None:
                 continue
-            tr, te = time_split(a, n, max_clips)
+            tr, te, first = time_split(a, n, max_clips)
             if len(tr) == 0 or len(te) == 0:
                 _too_short(p, skipped, clip_seconds)
                 continue
             train.append((tr, len(classes)))
             test.append((te, len(classes)))
+            starts.append(first)
             classes.append(p.relative_to(folder).as_posix())
         task = _task("track", classes, train, test, "by time: the first 70 % of each file trains, the last 30 % tests",
-                     n)
+                     n, starts=starts)
     present = set(task.train_labels.tolist()) & set(task.test_labels.tolist())
     if len(present) < 2:
         raise AudioFileError(f"{folder}: fewer than two classes with usable audio ({len(skipped)} files skipped)")
     return task, skipped
 
 
+#: The probe tasks of a corpus built by `ear3d corpus build`.
+CORPUS_TASKS = ("collection", "key", "piece")
+
+
 def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_clips: int = 4,
-                 tasks: tuple[str, ...] = ("collection", "key", "piece")) -> list[ProbeTask]:
-    """Probe tasks of a corpus built by `ear3d corpus build` in ``folder`` (see the module doc)."""
+                 tasks: tuple[str, ...] = CORPUS_TASKS) -> list[ProbeTask]:
+    """Probe tasks of a corpus built by `ear3d corpus build` in ``folder`` (see the module doc).
+    Raises ValueError naming an unknown task before any audio is read."""
     from ear3d.ml.music_corpus import read_manifest
     from ear3d.ml.scores import PITCH_CLASSES
+
+    unknown = [t for t in tasks if t not in CORPUS_TASKS]
+    if unknown:
+        raise ValueError(f"unknown corpus probe task {unknown[0]!r}; known: {', '.join(CORPUS_TASKS)}")
 
     manifest = read_manifest(folder)
     n = int(round(clip_seconds * sample_rate))
@@ -187,17 +215,20 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
             classes = []
             train: list[tuple[np.ndarray, int]] = []
             test: list[tuple[np.ndarray, int]] = []
+            starts: list[np.ndarray] = []
             for e in entries["eval"]:
                 if e["file"] not in audio:
                     continue
                 # the held-out pieces are short (~20 s): clips 1 s apart give each piece's last
                 # 30 % several test clips instead of one (104 test clips would leave ±4 points of noise)
-                tr, te = time_split(audio[e["file"]], n, max_clips * 3, hop=sample_rate)
+                tr, te, first = time_split(audio[e["file"]], n, max_clips * 3, hop=sample_rate)
                 if len(tr) and len(te):
                     train.append((tr, len(classes)))
                     test.append((te, len(classes)))
+                    starts.append(first)
                     classes.append(e["piece"])
-            out.append(_task("piece", classes, train, test, "held-out pieces: first 70 % trains, last 30 % tests", n))
+            out.append(_task("piece", classes, train, test, "held-out pieces: first 70 % trains, last 30 % tests", n,
+                             starts=starts))
             continue
         if task == "collection":
             classes = sorted({e["collection"] for e in manifest["pieces"]})
@@ -205,8 +236,8 @@ def corpus_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_
         elif task == "key":
             classes = list(PITCH_CLASSES)
             labels = {e["file"]: int(e["tonic"]) for e in manifest["pieces"]}
-        else:
-            raise ValueError(f"unknown corpus probe task {task!r}; known: collection, key, piece")
+        else:  # checked above
+            raise AssertionError(task)
         (tr_w, tr_files, tr_groups), (te_w, te_files, _) = split_clips["train"], split_clips["eval"]
         out.append(ProbeTask(task, classes, tr_w, np.array([labels[f] for f in tr_files], np.int64), te_w,
                              np.array([labels[f] for f in te_files], np.int64),

@@ -49,6 +49,11 @@ class ProbeTask:
     #: recording (collection, key, a class folder's files): cross-validation then holds out whole
     #: recordings, as the test does, instead of scoring clips of pieces it was fitted on
     train_groups: np.ndarray | None = None
+    #: (N, 3) int64: (recording, first sample, end sample) of each training clip, when the test
+    #: clips are a later stretch of the same recordings (a piece's or a track's last 30 %):
+    #: cross-validation then holds out a stretch of every recording and fits on the clips that
+    #: do not overlap it, instead of scoring clips a second away from the ones it was fitted on
+    train_spans: np.ndarray | None = None
 
 
 def pooled_layer(a: torch.Tensor, max_units: int = MAX_UNITS) -> torch.Tensor:
@@ -100,7 +105,7 @@ def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str
     depths: dict[str, int] = {}  # ear → layers probed so far
     for feat in tqdm(train_f, desc=f"probes ({task.name})", unit="probe", disable=not progress, leave=False):
         fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k,
-                             groups=task.train_groups)
+                             groups=task.train_groups, spans=task.train_spans)
         log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task.name, feat, 100 * fit.accuracy, fit.l2,
                  100 * fit.cv_accuracy)
         rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * fit.accuracy, "%"))
