@@ -260,21 +260,27 @@ def test_widget_menu_learns_a_midi_control_and_forgets_it(window):
 def test_click_on_a_sphere_shows_it_in_the_inspector(window):
     app: LiveApp = window.app
     scene = app.session.scene
-    # Hold the picture still: no orbit, no new activations (a new table resizes the spheres).
+    # Hold the picture still: no orbit, no new activations (a new table resizes the spheres),
+    # and the loop position fixed (it moves the key-frame positions and the sphere sizes while
+    # the click's frames are drawn, so a point on a sphere's rim could change neuron).
     app.orbit_paused = True
     app.session.worker.send(Command("pause"))
-    draw(window, 3)
-    hit = next(((x, y) for y in range(60, H - 60, 6) for x in range(360, W - 360, 6)
-                if scene.pick(x + 0.5, y + 0.5, (W, H)) is not None), None)  # between the columns
-    assert hit is not None, "no sphere between the panels"
-    x, y = hit[0] + 0.5, hit[1] + 0.5
-    expected = scene.pick(x, y, (W, H))
-    click(window, x, y)
-    assert app.picked == expected
-    layers = tuple(app.session.table.layers)
-    assert window.gui.inspected == neuron_at(layers, expected)
-    app.orbit_paused = False
-    app.session.worker.send(Command("resume"))
+    app.playback.phase = lambda: 0.25  # an instance attribute over the method, deleted below
+    try:
+        draw(window, 3)
+        hit = next(((x, y) for y in range(60, H - 60, 6) for x in range(360, W - 360, 6)
+                    if scene.pick(x + 0.5, y + 0.5, (W, H)) is not None), None)  # between the columns
+        assert hit is not None, "no sphere between the panels"
+        x, y = hit[0] + 0.5, hit[1] + 0.5
+        expected = scene.pick(x, y, (W, H))
+        click(window, x, y)
+        assert app.picked == expected
+        layers = tuple(app.session.table.layers)
+        assert window.gui.inspected == neuron_at(layers, expected)
+    finally:
+        del app.playback.phase
+        app.orbit_paused = False
+        app.session.worker.send(Command("resume"))
 
 
 def test_output_device_choice_reopens_playback_there(window):
