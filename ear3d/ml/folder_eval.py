@@ -16,6 +16,11 @@ The corpus (:func:`corpus_tasks`, a folder written by `ear3d corpus build`) give
 ``collection`` and ``key`` (probe trained on clips of training pieces, tested on the held-out
 pieces in the held-out SoundFont) and ``piece`` (held-out pieces, first 70 % / last 30 %, clips
 starting every second within each part, so they overlap there but never across the boundary).
+
+Each task says how cross-validation on its training clips (which chooses the L2 strength and
+the best layer) must split them to mirror its test: whole recordings (``train_groups``) when
+the test holds out recordings, stretches of every recording (``train_spans``) when the test is
+each recording's last 30 % (see ear3d.ml.evaluate.cv_splits).
 """
 
 from __future__ import annotations
