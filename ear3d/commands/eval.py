@@ -53,9 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _task_names(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    """--tasks as names (``default`` when not given)."""
-    return default if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+def _task_names(text: str | None, known: tuple[str, ...]) -> tuple[str, ...]:
+    """--tasks as names, each one of ``known`` (all of them when not given)."""
+    from ear3d.argtypes import UsageError
+
+    names = known if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in names if t not in known] or ([] if names else [""])
+    if unknown:
+        raise UsageError(f"--tasks: unknown probe task {unknown[0]!r}; known: {', '.join(known)}")
+    return names
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -90,10 +96,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
         sr, seconds = config.audio.sample_rate, config.audio.clip_seconds
         if (args.data / MANIFEST).is_file():
-            try:
-                tasks = corpus_tasks(args.data, sr, seconds, tasks=_task_names(args.tasks, CORPUS_TASKS))
-            except ValueError as e:
-                raise UsageError(f"--tasks: {e}") from None
+            tasks = corpus_tasks(args.data, sr, seconds, tasks=_task_names(args.tasks, CORPUS_TASKS))
         else:
             if args.tasks is not None:
                 raise UsageError("--tasks: a folder of music has one task (its classes or its tracks); "
@@ -107,9 +110,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         rows += task_rows(ears, tasks, layers, progress)
     else:
         tasks_named = _task_names(args.tasks, tuple(TASKS))
-        unknown = [t for t in tasks_named if t not in TASKS]
-        if unknown or not tasks_named:
-            raise UsageError(f"--tasks: unknown probe task {(unknown or [''])[0]!r}; known: {', '.join(TASKS)}")
         rows = evaluate(config, tasks=tasks_named, train_clips=args.train_clips, test_clips=args.test_clips,
                         contrastive_clips=args.contrastive_clips, progress=progress)
         if args.layers != "cz":

@@ -102,12 +102,12 @@ def _task(name: str, classes: list[str], train: list[tuple[np.ndarray, int]], te
 
     tr_w, tr_y = stack(train)
     te_w, te_y = stack(test)
-    groups = recording_ids([w for w, _ in train]) if grouped else None
+    recording = recording_ids([w for w, _ in train])
     spans = None
     if starts is not None:
         first = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-        spans = np.stack([recording_ids([w for w, _ in train]), first, first + n], 1)
-    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, groups, spans)
+        spans = np.stack([recording, first, first + n], 1)
+    return ProbeTask(name, classes, tr_w, tr_y, te_w, te_y, split, recording if grouped else None, spans)
 
 
 def folder_tasks(folder: Path, sample_rate: int, clip_seconds: float = 4.0, max_clips: int = 24
