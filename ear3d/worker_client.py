@@ -104,10 +104,15 @@ class _Replay:
             self.paused = name == "pause"
 
     def commands(self, clip: Clip | None) -> list[Command]:
-        """``clip`` (the last good one), then the target and the pause state."""
+        """The pause state, then ``clip`` (the last good one) and the target.
+
+        The pause goes first: a worker given its target before its pause could step the
+        restored clip away in between.
+        """
         with self._lock:
-            out = [Command("clip", clip)] if clip is not None else []
-            return out + self.target + ([Command("pause")] if self.paused else [])
+            out = [Command("pause")] if self.paused else []
+            out += [Command("clip", clip)] if clip is not None else []
+            return out + self.target
 
 
 class ProcessWorker:

@@ -19,7 +19,7 @@ import torch
 
 from ear3d import worker_client
 from ear3d.config import load
-from ear3d.messages import Command
+from ear3d.messages import Clip, Command
 from ear3d.worker_client import ProcessWorker, new_worker
 
 WAIT = 60.0
@@ -150,15 +150,16 @@ def test_edge_weights_come_from_the_worker_process():
 def test_a_crash_is_reported_once_the_worker_comes_back_with_the_last_good_clip_then_gives_up(monkeypatch):
     monkeypatch.setattr(worker_client, "MAX_CRASHES", 2)
     with ProcessWorker(config("process")) as worker:
+        # Paused first: the two steps asked for are the only ones, so step 2's clip is the last.
+        worker.send(Command("pause"))
         worker.send(Command("select", {"layer": "enc4"}))
         worker.send(Command("step", 2))
-        worker.send(Command("pause"))
         version, good = next_frame(worker, 0, lambda f: f.step == 2)
         errors, first = worker.errors.peek()[0], worker.pid
         os.kill(first, signal.SIGKILL)  # a crash inside torch would look the same
         assert wait_for(lambda: worker.restarts == 1)
         # A paused worker publishes nothing new on its own: ask for a frame after the replay
-        # (the clip, the target, then the pause), which the new process answers in order.
+        # (the pause, the clip, then the target), which the new process answers in order.
         worker.send(Command("listen"))
         version, back = next_frame(worker, version, lambda f: bool(f.selected) and not f.optimizing)
         assert worker.pid != first and worker.restarts == 1 and worker.alive
@@ -197,3 +198,15 @@ def test_wire_carries_objects_and_arrays_whole_and_aligned():
     with pytest.raises(EOFError):
         wire.receive(b)
     b.close()
+
+
+def test_a_restart_replays_the_pause_before_the_clip_and_the_target():
+    replay = worker_client._Replay()
+    for command in (Command("select", {"layer": "enc1"}), Command("pause"), Command("keep"),
+                    Command("select", {"layer": "enc2"})):
+        replay.note(command)
+    clip = Clip(np.zeros(8, np.float32), 44100)
+    names = [c.name for c in replay.commands(clip)]
+    assert names == ["pause", "clip", "select", "keep", "select"]
+    replay.note(Command("resume"))
+    assert [c.name for c in replay.commands(None)] == ["select", "keep", "select"]
