@@ -43,7 +43,7 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title:
         ax.set_xlim(left=0)
         ax.grid(True, color="0.9")
         if ax.lines:
-            ax.legend(loc="upper right" if metric == "loss" else "lower right")
+            ax.legend(loc="best")  # wherever the curves leave room: a fine-tune starts high or low
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
