@@ -132,6 +132,9 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
     for ear in ("cpc", "random_init"):  # the best layer, chosen without the test clips, is one of those probed
         chosen = int(rows[(f"{ear}/best", "chosen_layer_class")])
         assert rows[(f"{ear}/best", "probe_accuracy_class")] == rows[(f"{ear}/{names[chosen]}", "probe_accuracy_class")]
+        # ... the first of the layers with the highest cross-validated accuracy, reported with each
+        cv = [rows[(f"{ear}/{n}", "cv_accuracy_class")] for n in names]
+        assert all(0.0 <= v <= 100.0 for v in cv) and chosen == cv.index(max(cv))
     from PIL import Image
 
     assert Image.open(png).size[0] > 300

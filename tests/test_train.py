@@ -152,6 +152,8 @@ def test_eval_reports_probes_and_baselines_side_by_side(tmp_path, capsys):
     for case in ("cpc/c", "cpc/z", "random_init/c", "random_init/z", "raw_cqt", "chance"):
         for task in ("tempo", "instrument"):
             assert 0.0 <= rows[(case, f"probe_accuracy_{task}")] <= 100.0
+            if case != "chance":  # a probe's cross-validated accuracy comes with it
+                assert 0.0 <= rows[(case, f"cv_accuracy_{task}")] <= 100.0
     assert ("cpc/c", "probe_accuracy_key") not in rows
     assert 0.0 <= rows[("cpc", "contrastive_accuracy")] <= 100.0
     assert rows[("chance", "contrastive_accuracy")] == pytest.approx(100 / 3)

@@ -163,6 +163,15 @@ def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
     return ProbeResult(float(((b @ w + bias).argmax(1) == test_y).mean()), L2_GRID[best], scores[best])
 
 
+def probe_rows_of(feature_set: str, task: str, fit: ProbeResult) -> list[Row]:
+    """A fitted probe as bench rows: its test accuracy (``probe_accuracy_<task>``) and the
+    cross-validated accuracy on the training clips that chose its L2 (``cv_accuracy_<task>``), in %."""
+    log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task, feature_set, 100 * fit.accuracy, fit.l2,
+             100 * fit.cv_accuracy)
+    return [Row(feature_set, f"probe_accuracy_{task}", 100 * fit.accuracy, "%"),
+            Row(feature_set, f"cv_accuracy_{task}", 100 * fit.cv_accuracy, "%")]
+
+
 def contrastive_metrics(ear: Ear, data: torch.Tensor, batch: int, over_time: bool) -> tuple[float, float]:
     """(loss, top-1 accuracy) of ``ear`` on scalograms (N, C, F, T) in batches of ``batch``."""
     total, correct, count = 0.0, 0.0, 0
@@ -216,9 +225,7 @@ def evaluate(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: i
         majority = np.bincount(ytr, minlength=TASKS[task]).argmax()
         rows.append(Row("chance", f"probe_accuracy_{task}", 100 * float((yte == majority).mean()), "%"))
         for feat in ("cpc/c", "cpc/z", "random_init/c", "random_init/z", "raw_cqt"):
-            fit = probe_accuracy(tr_f[feat], ytr, te_f[feat], yte, TASKS[task])
-            log.info("probe %s on %s: %.1f %% (l2 %g)", task, feat, 100 * fit.accuracy, fit.l2)
-            rows.append(Row(feat, f"probe_accuracy_{task}", 100 * fit.accuracy, "%"))
+            rows += probe_rows_of(feat, task, probe_accuracy(tr_f[feat], ytr, te_f[feat], yte, TASKS[task]))
     rows += [Row("data", "probe_train_clips", train_clips, "clips"),
              Row("data", "probe_test_clips", test_clips, "clips"),
              Row("data", "contrastive_clips", contrastive_clips, "clips"),

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ear3d.ml.evaluate import probe_accuracy
+from ear3d.ml.evaluate import probe_accuracy, probe_rows_of
 from ear3d.ml.model import Ear
 from ear3d.report import Row
 
@@ -92,7 +92,8 @@ def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str
 def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str, np.ndarray],
                progress: bool = False) -> list[Row]:
     """Test accuracy of a probe on every feature set, plus the majority-class chance, as rows
-    ``(<feature set>, probe_accuracy_<task>, %, …)``; and for each ear probed on more than one
+    ``(<feature set>, probe_accuracy_<task>, %, …)``, each with its cross-validated accuracy
+    (``cv_accuracy_<task>``, the score that chooses the layer); and for each ear probed on more than one
     layer, ``<ear>/best``: the test accuracy of the layer whose probe did best in
     cross-validation on the training clips (the test clips do not choose it), with a
     ``chosen_layer_<task>`` row whose unit names that layer."""
@@ -106,9 +107,7 @@ def probe_rows(task: ProbeTask, train_f: dict[str, np.ndarray], test_f: dict[str
     for feat in tqdm(train_f, desc=f"probes ({task.name})", unit="probe", disable=not progress, leave=False):
         fit = probe_accuracy(train_f[feat], task.train_labels, test_f[feat], task.test_labels, k,
                              groups=task.train_groups, spans=task.train_spans)
-        log.info("probe %s on %s: %.1f %% (l2 %g, cv %.1f %%)", task.name, feat, 100 * fit.accuracy, fit.l2,
-                 100 * fit.cv_accuracy)
-        rows.append(Row(feat, f"probe_accuracy_{task.name}", 100 * fit.accuracy, "%"))
+        rows += probe_rows_of(feat, task.name, fit)
         if "/" in feat:
             ear, layer = feat.split("/", 1)
             depth = depths[ear] = depths.get(ear, -1) + 1
