@@ -19,7 +19,10 @@ It asks for real-time scheduling (SCHED_FIFO at AUDIO_RT_PRIORITY, as sound serv
 before PortAudio makes its threads, which inherit it; where that is not permitted, a higher
 nice priority (AUDIO_NICE). The process dies with the app: the kernel sends it SIGTERM when
 the app's thread that started it ends (prctl PR_SET_PDEATHSIG), and it also exits on the socket's end of file or a
-changed parent pid; then it unlinks the segment itself, as nobody else will.
+changed parent pid; then it unlinks the segment itself, as nobody else will. SIGTERM only
+asks the serving loop to end: a handler that raised could land inside the cleanup (the death
+arrives twice, end of file and signal, a moment apart) and leave a recording unfinished and the
+segment behind.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -100,17 +104,16 @@ def _raise_threads(tids: set[int]) -> None:
             pass  # not permitted, or the thread is gone
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(0)
-
-
 class AudioProcess:
     """The process's state: the stream, its loop and the segment."""
 
-    def __init__(self, conn: Connection, parent_pid: int, scheduling: str = "normal") -> None:
+    def __init__(self, conn: Connection, parent_pid: int, scheduling: str = "normal",
+                 stop: threading.Event | None = None) -> None:
         self.conn = conn
         self.parent_pid = parent_pid
         self.scheduling = scheduling
+        #: set by SIGTERM: the serving loop ends as if the app had gone
+        self.stop = stop if stop is not None else threading.Event()
         self.output: SharedStateOutput | None = None
         self.segment: str | None = None
         self._mmap: Any = None
@@ -181,7 +184,7 @@ class AudioProcess:
                     return True
                 if msg[0] == "stats":
                     self.conn.send(("stats", self.stats()))
-            if os.getppid() != self.parent_pid:
+            if os.getppid() != self.parent_pid or self.stop.is_set():
                 return False
             self.step()
 
@@ -203,11 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parent_pid = int(pid_text)
     die_with_parent()
     scheduling = _raise_priority()
-    signal.signal(signal.SIGTERM, _terminate)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     if os.getppid() != parent_pid:  # the app died before prctl took effect
         return 1
     conn = Connection(int(fd_text))
-    proc = AudioProcess(conn, parent_pid, scheduling)
+    proc = AudioProcess(conn, parent_pid, scheduling, stop)
     orphaned = True
     try:
         msg = conn.recv()
@@ -232,10 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     except (EOFError, OSError):
         pass  # the app's end of the socket closed: it is gone
     finally:
-        # The parent's death arrives twice (end of file, then SIGTERM): the second must not cut
-        # the cleanup short (a recording would stay unfinished).
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        proc.close(orphaned)
+        proc.close(orphaned)  # SIGTERM no longer raises: nothing cuts this short
     return 0
 
 
