@@ -194,6 +194,23 @@ def test_close_leaves_nothing(jack_server):
     assert out.loop.frames_written > 0  # the last state stays readable after close
 
 
+def test_sigterm_ends_the_audio_process_with_its_cleanup_done(jack_server, tmp_path):
+    # SIGTERM only asks the serving loop to end: the recording is finished and the segment
+    # unlinked on the way out, and the app's own close afterwards is harmless.
+    wav = tmp_path / "rec.wav"
+    out = ProcessOutput(ramp(SR), 1, 0, SR, 512, record=str(wav))
+    out.start()
+    try:
+        pid, segment = out.pid, out.segment
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGTERM)
+        assert wait_for(lambda: gone(pid), timeout=5.0)
+        assert not os.path.exists(f"/dev/shm/{segment}")
+        assert sf.info(str(wav)).frames > 0
+    finally:
+        out.close()
+
+
 def test_killed_app_leaves_nothing(jack_server, tmp_path):
     script = textwrap.dedent("""
         import sys, time, numpy as np
