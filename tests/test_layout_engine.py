@@ -235,6 +235,7 @@ def layout_file(tmp_path, dim=3, k=2):
 def test_layout_file_round_trip(tmp_path, dim):
     table, pos, path = layout_file(tmp_path, dim)
     assert [p.name for p in path.parent.iterdir()] == ["layout.npz"]  # no temp file left behind
+    assert path.stat().st_mode & 0o777 == 0o644  # a shipped artefact: readable by everyone, not mkstemp's 0600
     layout = load_layout(path, table)
     assert layout.positions.shape == (2, 10, 3) and layout.positions.dtype == np.float32
     assert np.allclose(layout.positions[..., :dim], pos, atol=2e-3)

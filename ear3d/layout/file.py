@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ear3d.atomic import atomic_write
 from ear3d.graph import NeuronTable, neuron_table
 from ear3d.layout.interpolate import periodic_catmull_rom
 
@@ -126,16 +125,12 @@ def save_layout(
         edge_weight=np.asarray(weight, np.float16),
         edge_spans=np.asarray(spans, np.int64).reshape(-1, 4),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             np.savez_compressed(f, allow_pickle=False, **arrays)  # numbers and text only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def weights_mismatch(layout: Layout, weights: np.ndarray) -> str | None:
