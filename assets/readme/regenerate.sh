@@ -46,15 +46,22 @@ Xvfb "$DISPLAY_NUM" -screen 0 1280x720x24 >/dev/null 2>&1 &
 XVFB_PID=$!
 sleep 2
 export DISPLAY=$DISPLAY_NUM
-"$BIN/ear3d" --set render.width=1280 --set render.height=720 live >"$TMP/live.log" 2>&1 &
+"$BIN/ear3d" -v --set render.width=1280 --set render.height=720 live >"$TMP/live.log" 2>&1 &
 LIVE_PID=$!
 for _ in $(seq 180); do  # the window appears once the model, layout and worker are up
   xdotool search --name ear3d >/dev/null 2>&1 && break
   sleep 1
 done
 sleep 40  # the worker's first clips, the panels' histories and the camera settle
-xdotool mousemove 640 360 click 1  # the inspector on the neuron nearest the centre
-sleep 8
+# the inspector on a neuron near the centre: picking is exact, so try points around it until
+# the log says a click held one (the window logs each pick with -v)
+for at in "640 360" "610 340" "670 380" "620 390" "660 330" "580 360" "700 360" "640 300" "640 420"; do
+  xdotool mousemove $at click 1
+  sleep 1
+  grep -q "picked neuron" "$TMP/live.log" && break
+done
+grep -q "picked neuron" "$TMP/live.log" || echo "no click near the centre held a neuron; panels.png has an empty inspector" >&2
+sleep 7
 shot "$PICS/panels.png"
 xdotool key h
 sleep 4
