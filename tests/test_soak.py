@@ -74,3 +74,24 @@ def test_unknown_fault_is_one_line_error():
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode != 0 and "unknown fault 'meteor'" in run.stderr
 
+
+
+def test_the_jack_server_a_bench_owns_leaves_no_shared_memory_behind_even_when_killed():
+    """The soak's audio-server fault kills jackd, which then cleans up nothing: closing the
+    server removes the /dev/shm files named for it (real jackd, real files)."""
+    import pytest
+
+    from ear3d.bench.jack_dummy import JackDummy, JackUnavailable
+
+    name = f"ear3d-jack-dummy-{os.getpid()}"  # not the jack_server fixture's name: both may run in this process
+    try:
+        server = JackDummy(name).start()
+    except JackUnavailable as e:
+        pytest.skip(str(e))
+    try:
+        assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # a running server has its files
+        server.kill()
+        assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # …and a killed one leaves them
+    finally:
+        server.close()
+    assert not list(Path("/dev/shm").glob(f"jack*{name}*"))

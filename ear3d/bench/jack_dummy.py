@@ -8,6 +8,7 @@ process (ALSA reads its configuration once).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ear3d import paths
 
@@ -116,5 +118,12 @@ class JackDummy:
                 self.proc.wait()
 
     def close(self) -> None:
+        """Stop the server and remove the shared-memory files it and its clients left under
+        /dev/shm: a killed server (the soak's fault) cleans up nothing, and the name is this
+        server's alone, so nothing else's files match."""
         self.stop()
         self._log.close()
+        name = glob.escape(self.name)
+        for pattern in (f"jack_{name}_*", f"jack_sem.*_{name}_*"):
+            for leftover in Path("/dev/shm").glob(pattern):
+                leftover.unlink(missing_ok=True)
