@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.xvfb_server import xvfb_display  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,23 +77,23 @@ def test_unknown_fault_is_one_line_error():
     assert run.returncode != 0 and "unknown fault 'meteor'" in run.stderr
 
 
-
-def test_the_jack_server_a_bench_owns_leaves_no_shared_memory_behind_even_when_killed():
-    """The soak's audio-server fault kills jackd, which then cleans up nothing: closing the
-    server removes the /dev/shm files named for it (real jackd, real files)."""
-    import pytest
-
+def test_the_jack_server_a_bench_owns_leaves_jacks_shared_state_as_it_was_even_when_killed():
+    """The soak's audio-server fault kills jackd, which then cleans up nothing: its /dev/shm files
+    stay, and so does its slot in JACK's server registry (eight per machine, then no server starts
+    at all). Closing the server frees both (real jackd, real files)."""
     from ear3d.bench.jack_dummy import JackDummy, JackUnavailable
 
     name = f"ear3d-jack-dummy-{os.getpid()}"  # not the jack_server fixture's name: both may run in this process
+    registry = Path("/dev/shm/jack-shm-registry")
     try:
         server = JackDummy(name).start()
     except JackUnavailable as e:
         pytest.skip(str(e))
     try:
-        assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # a running server has its files
         server.kill()
-        assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # …and a killed one leaves them
+        assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # a killed server leaves its files…
+        assert name.encode() in registry.read_bytes()  # …and its registry slot
     finally:
         server.close()
     assert not list(Path("/dev/shm").glob(f"jack*{name}*"))
+    assert name.encode() not in registry.read_bytes()

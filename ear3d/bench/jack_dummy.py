@@ -9,6 +9,7 @@ process (ALSA reads its configuration once).
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import signal
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ear3d import paths
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44100
 PERIOD = 512
@@ -61,6 +64,8 @@ class JackDummy:
         self.sample_rate = sample_rate
         self.period = period
         self.proc: subprocess.Popen | None = None
+        #: the last server died by SIGKILL and holds its slot in JACK's server registry
+        self._killed = False
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (a file, not a pipe nobody drains; closed in close())
 
     @property
@@ -99,6 +104,7 @@ class JackDummy:
                 self.stop()
                 raise JackUnavailable(f"jackd {self.name!r} did not start: {text}")
             time.sleep(0.1)
+        self._killed = False  # registering under the same name reclaimed the dead server's slot
         return self
 
     def kill(self) -> None:
@@ -106,6 +112,7 @@ class JackDummy:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            self._killed = True
 
     def stop(self) -> None:
         """SIGTERM (a clean shutdown), then SIGKILL after 5 s; idempotent."""
@@ -116,12 +123,24 @@ class JackDummy:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self._killed = True
 
     def close(self) -> None:
-        """Stop the server and remove the shared-memory files it and its clients left under
-        /dev/shm: a killed server (the soak's fault) cleans up nothing, and the name is this
-        server's alone, so nothing else's files match."""
+        """Stop the server and leave JACK's shared state as it was found. A killed server (the
+        soak's fault) cleans up nothing: it keeps its slot in JACK's server registry (eight per
+        machine; once they are full every new server fails with "Too many servers already
+        active"), so when the last server was killed, one is started again under its name, which
+        reclaims the slot, and stopped cleanly. Then the /dev/shm files that it and its dead
+        clients left are removed (the name is this server's alone, so nothing else's match)."""
+        if self._killed:
+            try:
+                self.start()
+            except JackUnavailable as e:
+                log.warning("jackd %r was killed and could not be started again to free its registry slot: %s",
+                            self.name, e)
         self.stop()
+        if self._killed:  # stop() had to SIGKILL it
+            log.warning("jackd %r did not stop cleanly and keeps its slot in JACK's server registry", self.name)
         self._log.close()
         name = glob.escape(self.name)
         for pattern in (f"jack_{name}_*", f"jack_sem.*_{name}_*"):
