@@ -77,10 +77,14 @@ def test_unknown_fault_is_one_line_error():
     assert run.returncode != 0 and "unknown fault 'meteor'" in run.stderr
 
 
-def test_the_jack_server_a_bench_owns_leaves_jacks_shared_state_as_it_was_even_when_killed():
-    """The soak's audio-server fault kills jackd, which then cleans up nothing: its /dev/shm files
-    stay, and so does its slot in JACK's server registry (eight per machine, then no server starts
-    at all). Closing the server frees both (real jackd, real files)."""
+@pytest.mark.parametrize("started_again", [False, True], ids=["killed", "killed-and-started-again"])
+def test_the_jack_server_a_bench_owns_leaves_jacks_shared_state_as_it_was(started_again):
+    """The soak's audio-server fault kills jackd (and starts it again), and a killed jackd cleans
+    up nothing: its /dev/shm files stay, and so does its slot in JACK's server registry (eight per
+    machine, then no server starts at all). Closing the server frees both and leaves no jackd
+    running, whether or not it was started again (real jackd, real files)."""
+    import time
+
     from ear3d.bench.jack_dummy import JackDummy, JackUnavailable
 
     name = f"ear3d-jack-dummy-{os.getpid()}"  # not the jack_server fixture's name: both may run in this process
@@ -89,11 +93,21 @@ def test_the_jack_server_a_bench_owns_leaves_jacks_shared_state_as_it_was_even_w
         server = JackDummy(name).start()
     except JackUnavailable as e:
         pytest.skip(str(e))
+    pids = [server.pid]
     try:
         server.kill()
         assert list(Path("/dev/shm").glob(f"jack*{name}*"))  # a killed server leaves its files…
         assert name.encode() in registry.read_bytes()  # …and its registry slot
+        if started_again:  # as the fault does
+            server.launch()
+            pids.append(server.pid)
+            deadline = time.monotonic() + 15
+            while not server.ready():
+                assert time.monotonic() < deadline, "jackd did not start again"
+                time.sleep(0.1)
     finally:
         server.close()
     assert not list(Path("/dev/shm").glob(f"jack*{name}*"))
     assert name.encode() not in registry.read_bytes()
+    running = subprocess.run(["pgrep", "-f", f"jackd .*-n {name} "], capture_output=True, text=True, check=False)
+    assert running.stdout == "", f"a jackd named {name} is still running: {running.stdout}"

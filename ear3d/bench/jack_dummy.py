@@ -85,7 +85,9 @@ class JackDummy:
         return r.returncode == 0 and "system:playback_1" in r.stdout
 
     def launch(self) -> None:
-        """Start the server process; returns at once (poll :meth:`ready`)."""
+        """Start the server process; returns at once (poll :meth:`ready`). A killed server's
+        registry slot is reclaimed when the new one registers under the same name."""
+        self._killed = False
         self.proc = subprocess.Popen(["jackd", "--no-realtime", "-n", self.name, "-d", "dummy",
                                       "-r", str(self.sample_rate), "-p", str(self.period)],
                                      env=self._env(), stdin=subprocess.DEVNULL, stdout=self._log,
@@ -104,7 +106,6 @@ class JackDummy:
                 self.stop()
                 raise JackUnavailable(f"jackd {self.name!r} did not start: {text}")
             time.sleep(0.1)
-        self._killed = False  # registering under the same name reclaimed the dead server's slot
         return self
 
     def kill(self) -> None:
@@ -132,7 +133,7 @@ class JackDummy:
         active"), so when the last server was killed, one is started again under its name, which
         reclaims the slot, and stopped cleanly. Then the /dev/shm files that it and its dead
         clients left are removed (the name is this server's alone, so nothing else's match)."""
-        if self._killed:
+        if self._killed and (self.proc is None or self.proc.poll() is not None):  # killed, not started again
             try:
                 self.start()
             except JackUnavailable as e:
