@@ -107,6 +107,43 @@ def test_a_build_keeps_labels_holds_pieces_out_and_resumes(tmp_path):
         build_corpus(tmp_path, 4, BuildSettings(seed=2, sample_rate=SR, seconds=3.0), progress=False)
 
 
+@needs_fluidsynth
+def test_worker_processes_build_the_same_corpus_and_other_fonts_do_not_resume_it(tmp_path):
+    pytest.importorskip("music21")
+    settings = BuildSettings(seed=1, sample_rate=SR, seconds=2.0, eval_percent=50.0)
+    one = build_corpus(tmp_path / "one", 4, settings, progress=False, collections=("bach",))
+    two = build_corpus(tmp_path / "two", 4, settings, progress=False, collections=("bach",), jobs=2)
+    assert two == one  # the same pieces in the same order, labels and performances
+    for e in one["pieces"]:
+        assert np.array_equal(sf.read(tmp_path / "one" / e["file"])[0], sf.read(tmp_path / "two" / e["file"])[0])
+    # the same settings with the fonts chosen by hand, in another order: the manifest says which
+    fonts = find_soundfonts()
+    chosen = BuildSettings(seed=1, sample_rate=SR, seconds=2.0, eval_percent=50.0,
+                           fonts=tuple(str(f) for f in fonts[::-1]))
+    with pytest.raises(ValueError, match="other settings"):
+        build_corpus(tmp_path / "one", 5, chosen, progress=False, collections=("bach",))
+    (tmp_path / "one" / "manifest.json").write_text(
+        (tmp_path / "one" / "manifest.json").read_text().replace(fonts[0].name, "Another_GM.sf2"))
+    with pytest.raises(ValueError, match="SoundFonts"):  # a font installed or removed since the build
+        build_corpus(tmp_path / "one", 5, settings, progress=False, collections=("bach",))
+    with pytest.raises(FileNotFoundError, match="SoundFont not found: /no/such.sf2"):
+        BuildSettings(fonts=("/no/such.sf2",)).soundfonts()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--fonts", "/no/such.sf2"], "SoundFont not found: /no/such.sf2"),
+    (["--pieces", "0"], "--pieces must be ≥ 1"),
+    (["--jobs", "-1"], "--jobs ≥ 0"),
+])
+def test_corpus_build_names_a_bad_value_in_one_line(tmp_path, capsys, args, says):
+    from ear3d.cli import main
+
+    assert main(["corpus", "build", "--out", str(tmp_path / "c"), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ear3d: error: ") and says in err and "\n" not in err
+    assert not (tmp_path / "c").exists()  # nothing written
+
+
 def test_training_on_a_corpus_folder_never_reads_its_held_out_pieces(tmp_path):
     from ear3d.ml.data import make_sources, training_files
     from ear3d.ml.music_corpus import write_manifest

@@ -18,7 +18,9 @@ On disk (``folder``)::
     eval/<collection>/<piece>.flac
 
 A build is resumable: pieces already in the manifest with their audio on disk are skipped, as
-are pieces that failed before (recorded under ``failed``).
+are pieces that failed before (recorded under ``failed``). With ``jobs`` > 1 pieces render in
+worker processes (FluidSynth and music21 are single-threaded) but enter the manifest in plan
+order, so the corpus is the same for any number of jobs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,10 +109,24 @@ class BuildSettings:
     seconds: float = 20.0
     eval_percent: float = 20.0
     eval_font: str = DEFAULT_EVAL_FONT
+    #: SoundFont files to play through (the one named by ``eval_font`` held out); empty: the
+    #: installed ones among SOUNDFONT_CANDIDATES
+    fonts: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"seed": self.seed, "sample_rate": self.sample_rate, "seconds": self.seconds,
-                "eval_percent": self.eval_percent, "eval_font": self.eval_font}
+        d = {"seed": self.seed, "sample_rate": self.sample_rate, "seconds": self.seconds,
+             "eval_percent": self.eval_percent, "eval_font": self.eval_font}
+        # only when chosen, so a corpus built with the default fonts keeps its settings
+        return d | {"fonts": [Path(f).name for f in self.fonts]} if self.fonts else d
+
+    def soundfonts(self) -> list[Path]:
+        """The fonts this build plays through. Raises FileNotFoundError naming a chosen font that is missing."""
+        if not self.fonts:
+            return find_soundfonts()
+        missing = [f for f in self.fonts if not Path(f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"SoundFont not found: {missing[0]}")
+        return [Path(f) for f in self.fonts]
 
 
 def read_manifest(folder: Path) -> dict:
@@ -154,48 +171,89 @@ def render_entry(piece: str, split: str, fonts: list[Path], settings: BuildSetti
     return audio, json.loads(json.dumps(entry))  # plain JSON types (tuples become lists), as read back
 
 
+def render_or_why(piece: str, split: str, fonts: list[Path], settings: BuildSettings
+                  ) -> tuple[np.ndarray, dict] | str:
+    """:func:`render_entry`, or the first line of why it failed (a worker process returns it:
+    music21's and FluidSynth's exceptions do not all survive pickling)."""
+    try:
+        return render_entry(piece, split, fonts, settings)
+    except Exception as e:  # music21 and fluidsynth raise many kinds; one bad score never stops a build
+        return (str(e).splitlines()[0] if str(e) else type(e).__name__)[:300]
+
+
+def rendered_in_order(jobs: list[tuple[str, str, list[Path]]], settings: BuildSettings, workers: int
+                      ) -> Generator[tuple[str, tuple[np.ndarray, dict] | str], None, None]:
+    """(piece, :func:`render_or_why`) for each (piece, split, fonts) job, in the jobs' order, rendered
+    by ``workers`` processes (in this process when 1) with at most two pieces per worker in flight.
+    Stopping the iteration cancels what has not started."""
+    if workers <= 1:
+        for piece, split, fonts in jobs:
+            yield piece, render_or_why(piece, split, fonts, settings)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # spawn: the parent may hold torch's threads, which a forked child must not inherit
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    flight: deque[tuple[str, Future]] = deque()
+    todo = iter(jobs)
+    try:
+        while True:
+            while len(flight) < 2 * workers and (job := next(todo, None)) is not None:
+                flight.append((job[0], pool.submit(render_or_why, job[0], job[1], job[2], settings)))
+            if not flight:
+                return
+            piece, future = flight.popleft()
+            yield piece, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSettings(), progress: bool = True,
-                 collections: tuple[str, ...] | None = None) -> dict:
-    """Render (or finish rendering) a corpus of ``pieces`` works into ``folder``; returns the manifest.
+                 collections: tuple[str, ...] | None = None, jobs: int = 1) -> dict:
+    """Render (or finish rendering) a corpus of ``pieces`` works into ``folder`` with ``jobs``
+    processes; returns the manifest (the same for any ``jobs``).
 
     A piece that cannot be read or rendered is skipped with a warning and recorded under
     ``failed``; the build goes on to the next piece of the plan until ``pieces`` are rendered or
-    the corpus runs out. Raises ValueError when ``folder`` holds a corpus built with other settings."""
+    the corpus runs out. Raises ValueError when ``folder`` holds a corpus built with other
+    settings or other SoundFonts."""
     from tqdm import tqdm
 
     from ear3d.ml.scores import COLLECTIONS, list_pieces
 
     folder = Path(folder)
-    train_fonts, eval_fonts = split_fonts(find_soundfonts(), settings.eval_font)
-    manifest: dict[str, Any] = {"format": FORMAT, "settings": settings.as_dict(),
-                "soundfonts": {"train": [f.name for f in train_fonts], "eval": [f.name for f in eval_fonts]},
-                "pieces": [], "failed": []}
+    train_fonts, eval_fonts = split_fonts(settings.soundfonts(), settings.eval_font)
+    fonts = {"train": [f.name for f in train_fonts], "eval": [f.name for f in eval_fonts]}
+    manifest: dict[str, Any] = {"format": FORMAT, "settings": settings.as_dict(), "soundfonts": fonts,
+                                "pieces": [], "failed": []}
     if (folder / MANIFEST).is_file():
         old = read_manifest(folder)
         if old.get("settings") != settings.as_dict():
             raise ValueError(f"{folder} holds a corpus built with other settings ({old.get('settings')}); "
                              "choose another --out or the same settings")
+        if old.get("soundfonts", fonts) != fonts:
+            # a font installed or removed since: resuming would mix two corpora under one name
+            raise ValueError(f"{folder} was built with the SoundFonts {old['soundfonts']}, this build would use "
+                             f"{fonts}; choose another --out or the same fonts (--fonts)")
         manifest["pieces"] = [e for e in old.get("pieces", []) if (folder / e["file"]).is_file()]
         manifest["failed"] = list(old.get("failed", []))
     done = {e["piece"] for e in manifest["pieces"]} | {e["piece"] for e in manifest["failed"]}
-    order = plan_order(list_pieces(collections or COLLECTIONS), settings.seed)
+    split_of = {p: "eval" if is_eval_piece(p, settings.eval_percent) else "train"
+                for p in plan_order(list_pieces(collections or COLLECTIONS), settings.seed) if p not in done}
+    plan = [(p, s, eval_fonts if s == "eval" else train_fonts) for p, s in split_of.items()]
     bar = tqdm(total=pieces, initial=min(pieces, len(manifest["pieces"])), desc="corpus", unit="piece",
                disable=not progress, dynamic_ncols=True)
+    results = rendered_in_order(plan if len(manifest["pieces"]) < pieces else [], settings, jobs)
     try:
-        for piece in order:
-            if len(manifest["pieces"]) >= pieces:
-                break
-            if piece in done:
-                continue
-            split = "eval" if is_eval_piece(piece, settings.eval_percent) else "train"
-            try:
-                audio, entry = render_entry(piece, split, eval_fonts if split == "eval" else train_fonts, settings)
-            except Exception as e:  # music21 and fluidsynth raise many kinds; one bad score never stops a build
-                why = str(e).splitlines()[0] if str(e) else type(e).__name__
-                log.warning("skipping %s: %s", piece, why)
-                manifest["failed"].append({"piece": piece, "error": why[:300]})
+        for piece, result in results:
+            if isinstance(result, str):
+                log.warning("skipping %s: %s", piece, result)
+                manifest["failed"].append({"piece": piece, "error": result})
                 write_manifest(folder, manifest)
                 continue
+            audio, entry = result
             path = folder / entry["file"]
             path.parent.mkdir(parents=True, exist_ok=True)
             write_flac(path, audio, settings.sample_rate)
@@ -203,7 +261,10 @@ def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSetti
             write_manifest(folder, manifest)
             bar.update(1)
             bar.set_postfix_str(piece[:40])
+            if len(manifest["pieces"]) >= pieces:
+                break
     finally:
+        results.close()  # stops the workers
         bar.close()
     if len(manifest["pieces"]) < pieces:
         log.warning("the corpus ran out of usable pieces: %d of %d rendered", len(manifest["pieces"]), pieces)
