@@ -50,7 +50,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     summary = f"trained {config.model.preset} to step {result.step} in {result.seconds / 60:.1f} min"
     if "val_loss" in last:
         summary += (f"; validation loss {last['val_loss']:.4f}, contrastive top-1 accuracy "
-                    f"{100 * last['val_accuracy']:.1f} % (batch {config.train.batch_size})")
+                    f"{100 * last['val_accuracy']:.1f} % (batch {config.train.batch_size}, "
+                    f"{last.get('val_negatives', config.train.batch_size - 1)} negatives)")
     print(summary)
     if result.skipped_files:
         print(f"{result.skipped_files} bad audio files were skipped (see the warnings above)")

@@ -139,10 +139,11 @@ def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
 def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
              dtype: torch.dtype | None) -> dict[str, float]:
     """Mean contrastive loss and top-1 accuracy over ``data`` (N, C, F, T) in batches of
-    ``batch`` (the negatives are the other items of each batch), in eval mode."""
+    ``batch`` (the negatives are the other items of each batch, at every time step too with
+    ``over_time``), in eval mode; ``val_negatives``: negatives per prediction (the last k's)."""
     was_training = model.training
     model.eval()
-    total, correct, count = 0.0, 0.0, 0
+    total, correct, count, negatives = 0.0, 0.0, 0, 0
     batch = min(batch, len(data))
     with torch.no_grad():
         for i in range(0, len(data) - batch + 1, batch):
@@ -152,8 +153,9 @@ def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
             total += float(r.loss) * r.count
             correct += float(r.accuracy) * r.count
             count += r.count
+            negatives = r.negatives
     model.train(was_training)
-    return {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1)}
+    return {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1), "val_negatives": negatives}
 
 
 # -- the loop --------------------------------------------------------------------------------------
