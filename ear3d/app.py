@@ -34,6 +34,7 @@ from ear3d.control.sonify import selection, worker_commands
 from ear3d.control.surfaces import ControlSurfaces
 from ear3d.gfx.camera import OrbitCamera
 from ear3d.gfx.context import gil_free_finish, is_software
+from ear3d.gfx.picking import POINTER_SLOP
 from ear3d.gfx.renderer import Renderer
 from ear3d.gfx.upscale import Upscaler
 from ear3d.live_record import LiveRecording, read_rgb, save_png
@@ -367,12 +368,13 @@ class LiveApp:
         return bool(controller is not None and controller.fly_mode)
 
     def pick(self, x: float, y: float) -> int | None:
-        """A click at (x, y) (mouse units, top-left origin): the neuron drawn there becomes
-        ``picked`` (its row in the neuron table; None over the background) and is logged."""
+        """A click at (x, y) (mouse units, top-left origin): the neuron drawn there, or the
+        nearest within POINTER_SLOP, becomes ``picked`` (its row in the neuron table; None over
+        the background) and is logged."""
         if self.session is None:
             return None
         refusal = self.session.scene.pick_refusal
-        self.picked = self.session.scene.pick(x, y, self.view_size)
+        self.picked = self.session.scene.pick(x, y, self.view_size, POINTER_SLOP)
         if refusal is not None:
             log.info("%s", refusal)
         elif self.picked is None:

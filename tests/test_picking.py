@@ -76,6 +76,26 @@ def test_nearest_sphere_wins_where_two_overlap(gl_context):
         scene.release()
 
 
+def test_a_click_just_beside_a_small_sphere_picks_it_within_the_slop(gl_context):
+    scene = make_scene(gl_context, POSITIONS, [[0.0]] * len(POSITIONS), radius=0.06)
+    try:
+        draw(gl_context, scene)
+        x, y = project(scene, POSITIONS[0])
+        right_x, _ = project(scene, [POSITIONS[0][0] + 0.03, POSITIONS[0][1], 0.0])  # its drawn edge (r 0.03)
+        edge = right_x - x
+        assert scene.pick(x + edge - 0.5, y, (SIZE, SIZE)) == 0  # on it
+        assert scene.pick(x + edge + 2.0, y, (SIZE, SIZE)) is None  # beside it: exact picking misses
+        assert scene.pick(x + edge + 2.0, y, (SIZE, SIZE), slop=3.0) == 0
+        assert scene.pick(x + edge + 4.0, y, (SIZE, SIZE), slop=3.0) is None  # farther than the slop
+        # between two spheres the nearer edge wins
+        x1, _ = project(scene, POSITIONS[1])
+        assert scene.pick(x + 0.3 * (x1 - x), y, (SIZE, SIZE), slop=40.0) == 0
+        assert scene.pick(x + 0.7 * (x1 - x), y, (SIZE, SIZE), slop=40.0) == 1
+        assert scene.pick(2.0, 2.0, (SIZE, SIZE), slop=3.0) is None  # a corner is still background
+    finally:
+        scene.release()
+
+
 @pytest.mark.parametrize("phase, selected", [(0.0, False), (0.6, False), (0.3, True)])
 def test_pick_matches_every_drawn_pixel(gl_context, phase, selected):
     """Over the whole frame: a pick exactly where a sphere is drawn, of the neuron whose

@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 from pyglm import glm
 
+#: How far (window units) a click or a resting pointer may land from a sphere's drawn edge and
+#: still pick it, when it is over no sphere.
+POINTER_SLOP = 6.0
+
 
 def drawn_radii(activity: np.ndarray, selected: np.ndarray, radius: float, sphere_scale: float) -> np.ndarray:
     """(N,) float32 radius in world units of each drawn sphere — the rule of
@@ -34,12 +38,15 @@ def pixel_ray(view: glm.mat4, projection: glm.mat4, x: float, y: float, size: tu
 
 
 def pick_sphere(centres: np.ndarray, radii: np.ndarray, view: glm.mat4, projection: glm.mat4, x: float, y: float,
-                size: tuple[float, float], near: float) -> int | None:
+                size: tuple[float, float], near: float, slop: float = 0.0) -> int | None:
     """Index of the sphere impostor drawn at (x, y), or None over the background.
 
     centres: (N, 3) float32 world positions as drawn; radii: (N,) float32 (``drawn_radii``);
     view, projection: the frame's matrices; (x, y) and size (width, height): window units
-    from the top-left corner; near: the near clipping distance (quads nearer are clipped).
+    from the top-left corner; near: the near clipping distance (quads nearer are clipped);
+    slop: window units — over the background, the sphere whose drawn edge is nearest the
+    point, if it is at most this far (a far-away network draws spheres a few pixels wide,
+    with gaps between them that a hand on a mouse keeps hitting).
     """
     n = len(centres)
     if n == 0 or not (size[0] > 0 and size[1] > 0) or not (0 <= x <= size[0] and 0 <= y <= size[1]):
@@ -55,6 +62,12 @@ def pick_sphere(centres: np.ndarray, radii: np.ndarray, view: glm.mat4, projecti
     d2 = (corner ** 2).sum(axis=1)
     hit = in_front & (d2 <= 1.0)
     if not hit.any():
-        return None
+        if slop <= 0 or not in_front.any():
+            return None
+        # the miss in the quad's plane (world units) scaled to window units at the quad's depth
+        units_per_world = 0.5 * size[1] * float(projection[1][1]) / -plane
+        gap = np.where(in_front, (np.sqrt(d2) - 1.0) * r * units_per_world, np.inf)
+        nearest = int(np.argmin(gap))
+        return nearest if gap[nearest] <= slop else None
     depth = np.where(hit, c[:, 2] + r * np.sqrt(np.clip(1.0 - d2, 0.0, 1.0)), -np.inf)  # front surface z
     return int(np.argmax(depth))

@@ -254,9 +254,11 @@ class Scene:
         return (f"no picking in the {self.display_mode} display: clicks pick in "
                 f"{', '.join(PICKABLE_MODES)} (F3 switches)")
 
-    def pick(self, x: float, y: float, size: tuple[float, float]) -> int | None:
+    def pick(self, x: float, y: float, size: tuple[float, float], slop: float = 0.0) -> int | None:
         """The index of the neuron sphere drawn under (x, y), or None over the background —
-        for the positions and activity of the last frame drawn, seen from the current pose.
+        for the positions and activity of the last frame drawn, seen from the current pose;
+        with ``slop`` (window units), over the background the sphere whose edge is nearest
+        within that distance.
 
         (x, y): window units from the top-left corner of a window ``size`` (width, height) —
         mouse coordinates; a pixel's centre is at +0.5. Exact: the same quads, radii and
@@ -270,7 +272,7 @@ class Scene:
         radii = drawn_radii(current[:, 3], self.network.selection, self.render_config.sphere_radius,
                             self.look.sphere_scale)
         cam = self.camera
-        return pick_sphere(current[:, :3], radii, cam.view(), cam.projection(w / h), x, y, (w, h), cam.near)
+        return pick_sphere(current[:, :3], radii, cam.view(), cam.projection(w / h), x, y, (w, h), cam.near, slop)
 
     # -- drawing --------------------------------------------------------------------------------
 

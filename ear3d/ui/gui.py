@@ -32,6 +32,7 @@ import moderngl
 from imgui_bundle import imgui, implot
 from moderngl_window.integrations.imgui_bundle import ModernGLRenderer
 
+from ear3d.gfx.picking import POINTER_SLOP
 from ear3d.messages import Command
 from ear3d.ui import theme
 from ear3d.ui.images import ImageCache
@@ -307,10 +308,10 @@ class Gui:
     # -- picking ------------------------------------------------------------------------------
 
     def _pick(self, x: float, y: float) -> Neuron | None:
-        """The neuron drawn at window point (x, y) (mouse units), through ``scene.pick``."""
+        """The neuron drawn at or next to window point (x, y) (mouse units), through ``scene.pick``."""
         session = self.app.session
         try:
-            index = session.scene.pick(x, y, self._size)
+            index = session.scene.pick(x, y, self._size, POINTER_SLOP)
         except (ValueError, RuntimeError) as e:  # never stop the frame loop over a pick
             log.warning("pick failed: %s", e)
             return None
