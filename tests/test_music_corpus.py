@@ -1,8 +1,10 @@
 """The real-music corpus: a score performed through a General MIDI SoundFont sounds its notes,
 its labels survive into the manifest, the split holds pieces and a font out, builds resume."""
 
+import contextlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,6 +130,42 @@ def test_worker_processes_build_the_same_corpus_and_other_fonts_do_not_resume_it
         build_corpus(tmp_path / "one", 5, settings, progress=False, collections=("bach",))
     with pytest.raises(FileNotFoundError, match="SoundFont not found: /no/such.sf2"):
         BuildSettings(fonts=("/no/such.sf2",)).soundfonts()
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux /proc)."""
+    kids: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+@needs_fluidsynth
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_killed_parallel_build_takes_its_worker_processes_with_it(tmp_path):
+    pytest.importorskip("music21")
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    build = subprocess.Popen([sys.executable, "-m", "ear3d", "corpus", "build", "--out", str(tmp_path), "--pieces",
+                              "500", "--jobs", "2", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "manifest.json").is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = _children(build.pid)
+        assert len(workers) >= 2  # two renderers (and multiprocessing's resource tracker)
+        build.send_signal(signal.SIGTERM)  # dies at once, no clean-up of its own
+        build.wait(30)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+    finally:
+        build.kill()
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -181,13 +181,24 @@ def render_or_why(piece: str, split: str, fonts: list[Path], settings: BuildSett
         return (str(e).splitlines()[0] if str(e) else type(e).__name__)[:300]
 
 
-def rendered_in_order(jobs: list[tuple[str, str, list[Path]]], settings: BuildSettings, workers: int
+def _start_worker() -> None:
+    """In each rendering process: Ctrl-C is the parent's to handle (it stops the pool), and the
+    process ends with its parent (a pool's idle workers otherwise outlive a killed build)."""
+    import signal
+
+    from ear3d.child_process import die_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+
+
+def rendered_in_order(plan: list[tuple[str, str, list[Path]]], settings: BuildSettings, workers: int
                       ) -> Generator[tuple[str, tuple[np.ndarray, dict] | str], None, None]:
-    """(piece, :func:`render_or_why`) for each (piece, split, fonts) job, in the jobs' order, rendered
+    """(piece, :func:`render_or_why`) for each (piece, split, fonts) of ``plan``, in its order, rendered
     by ``workers`` processes (in this process when 1) with at most two pieces per worker in flight.
     Stopping the iteration cancels what has not started."""
     if workers <= 1:
-        for piece, split, fonts in jobs:
+        for piece, split, fonts in plan:
             yield piece, render_or_why(piece, split, fonts, settings)
         return
     import multiprocessing
@@ -195,9 +206,9 @@ def rendered_in_order(jobs: list[tuple[str, str, list[Path]]], settings: BuildSe
     from concurrent.futures import Future, ProcessPoolExecutor
 
     # spawn: the parent may hold torch's threads, which a forked child must not inherit
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
     flight: deque[tuple[str, Future]] = deque()
-    todo = iter(jobs)
+    todo = iter(plan)
     try:
         while True:
             while len(flight) < 2 * workers and (job := next(todo, None)) is not None:
