@@ -76,7 +76,9 @@ class LiveRecording:
 
     def add_frame(self, rgb: np.ndarray, clip: Clip) -> None:
         """The frame on screen now ((H, W, 3) uint8) and the newest clip; written as many
-        times as the video clock needs."""
+        times as the video clock needs (none when the app draws faster than the video rate).
+        Raises VideoError at once when the encoder has died, whether or not a frame is due."""
+        self._video.check()
         due = int((time.perf_counter() - self._start) * self.fps) + 1
         w, h = self.size
         frame = rgb[:h, :w]

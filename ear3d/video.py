@@ -62,6 +62,12 @@ class VideoWriter:
             raise VideoError(f"ffmpeg stopped while writing {self.path}: {self._error_text()}") from None
         self.frames += 1
 
+    def check(self) -> None:
+        """Raise VideoError when the encoder has already exited (killed, out of memory): a writer
+        that waits for its next frame would otherwise notice only then."""
+        if self._proc.poll() is not None:
+            raise VideoError(f"ffmpeg stopped while writing {self.path}: {self._error_text()}")
+
     def close(self) -> Path:
         """Finish encoding and move the file into place; returns its path."""
         self._proc.stdin.close()  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 audio stream, from a scene with neurons and edges."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from ear3d.clips import write_wav
@@ -56,3 +57,19 @@ def test_png_frame_round_trips(gl_context, tmp_path):
         scene.release()
     assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), expected)
     assert not list(path.parent.glob(".*partial"))
+
+
+def test_a_writer_knows_its_encoder_died_before_the_next_frame(tmp_path):
+    """A live recording writes only when the video clock asks for a frame: the check must not wait for one."""
+    from ear3d.video import VideoError
+
+    writer = VideoWriter(tmp_path / "x.mp4", 64, 48, 30)
+    try:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+        writer.check()  # alive: nothing to say
+        writer._proc.kill()
+        writer._proc.wait()
+        with pytest.raises(VideoError, match="ffmpeg stopped while writing"):
+            writer.check()
+    finally:
+        writer.abort()
