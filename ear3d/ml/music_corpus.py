@@ -251,9 +251,11 @@ def build_corpus(folder: Path, pieces: int, settings: BuildSettings = BuildSetti
         manifest["pieces"] = [e for e in old.get("pieces", []) if (folder / e["file"]).is_file()]
         manifest["failed"] = list(old.get("failed", []))
     done = {e["piece"] for e in manifest["pieces"]} | {e["piece"] for e in manifest["failed"]}
-    split_of = {p: "eval" if is_eval_piece(p, settings.eval_percent) else "train"
-                for p in plan_order(list_pieces(collections or COLLECTIONS), settings.seed) if p not in done}
-    plan = [(p, s, eval_fonts if s == "eval" else train_fonts) for p, s in split_of.items()]
+    plan = []  # (piece, split, the fonts it may be played through), in plan order
+    for piece in plan_order(list_pieces(collections or COLLECTIONS), settings.seed):
+        if piece not in done:
+            held = is_eval_piece(piece, settings.eval_percent)
+            plan.append((piece, "eval" if held else "train", eval_fonts if held else train_fonts))
     bar = tqdm(total=pieces, initial=min(pieces, len(manifest["pieces"])), desc="corpus", unit="piece",
                disable=not progress, dynamic_ncols=True)
     results = rendered_in_order(plan if len(manifest["pieces"]) < pieces else [], settings, jobs)
