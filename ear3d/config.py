@@ -80,6 +80,8 @@ class ModelConfig:
 
     preset: str = _choice("small", ("tiny", "small", "paper"), "architecture size")
     seed: int = _num(0, 0, 2**31 - 1, "seed of the random initialisation")
+    pitch_bias: bool = _free(False, "untied pitch biases: each encoder hidden layer learns a bias per (channel, pitch "
+                             "row), so it can tell where on the pitch axis a pattern sits (key, register)")
     name: str = _free("default", "model folder under models/ (weights are loaded from there when present)")
     weights: str = _choice("auto", ("auto", "load", "random"),
                            "auto: load models/<name>/ when it holds this preset; load: it must; random: never")

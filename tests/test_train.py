@@ -75,6 +75,29 @@ def test_a_run_can_start_from_another_models_weights(tmp_path):
               stats=False)
 
 
+def test_an_ear_without_pitch_biases_starts_a_run_with_them(tmp_path):
+    from ear3d.ml.checkpoint import CheckpointError
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(tiny(a, "train.steps=2"), progress=False, stats=False)
+    # the new biases start at zero, every other tensor where a ended
+    train(tiny(b, "train.steps=1", "model.pitch_bias=true", f"train.init={a}", "train.learning_rate=1e-6"),
+          progress=False, stats=False)
+    wa, wb = weights(a), weights(b)
+    assert {k for k in wb if k not in wa} == {f"encoder.{i}.pitch_bias" for i in range(8)}
+    assert all(float(wb[k].abs().max()) < 1e-4 for k in wb if k.endswith("pitch_bias"))
+    params = [k for k in wa if wa[k].is_floating_point() and "running_" not in k]
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in params) < 1e-4
+    assert json.loads((b / "config.json").read_text())["model"]["pitch_bias"] is True
+    # the biased ear loads with the key set, and says which setting it needs without it
+    assert build_ear(tiny(b, "model.pitch_bias=true", "model.weights=load")).model.encoder[0].pitch_bias is not None
+    with pytest.raises(CheckpointError, match="model.pitch_bias = True"):
+        build_ear(tiny(b, "model.weights=load"))
+    # the other way round is not an identity: an ear with biases cannot start one without
+    with pytest.raises(CheckpointError, match="does not fit this architecture: 8 unexpected"):
+        train(tiny(tmp_path / "c", "train.steps=1", f"train.init={b}"), progress=False, stats=False)
+
+
 def test_training_on_a_folder_skips_bad_files_and_saves_statistics(tmp_path):
     from ear3d.ml.stats import fingerprint, load_stats
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +79,7 @@ def describe_config(config: Config) -> dict[str, Any]:
     return {
         "audio": {"sample_rate": config.audio.sample_rate},
         "cqt": dataclasses.asdict(config.cqt),
-        "model": {"preset": config.model.preset, "seed": config.model.seed},
+        "model": {"preset": config.model.preset, "seed": config.model.seed, "pitch_bias": config.model.pitch_bias},
     }
 
 
@@ -117,9 +117,15 @@ def check_state(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], sou
         raise CheckpointError(f"{source} does not fit this architecture: " + "; ".join(parts))
 
 
-def load_model_state(model: torch.nn.Module, path: Path) -> dict[str, str]:
-    """Load weights from ``path`` into ``model`` (strict); returns the file's metadata."""
+def load_model_state(model: torch.nn.Module, path: Path, *, fresh: Collection[str] = ()) -> dict[str, str]:
+    """Load weights from ``path`` into ``model`` (strict); returns the file's metadata.
+
+    Names in ``fresh`` may be missing from the file: those tensors keep the model's own
+    (initial) values — for parameters added at an identity value, like zero pitch biases.
+    """
     tensors, meta = load_tensors(path)
+    own = model.state_dict()
+    tensors = {**{k: own[k] for k in fresh if k in own and k not in tensors}, **tensors}
     check_state(model, tensors, path)
     model.load_state_dict(tensors, strict=True)
     return meta
@@ -153,6 +159,10 @@ def load_into_ear(ear: Ear, config: Config) -> bool:
     if (directory / CONFIG_FILE).is_file():
         info = read_json(directory / CONFIG_FILE)
         saved_preset = info.get("model", {}).get("preset")
+        saved_bias = bool(info.get("model", {}).get("pitch_bias", False))
+        if saved_preset == config.model.preset and saved_bias != config.model.pitch_bias:
+            raise CheckpointError(f"{path} was trained with model.pitch_bias = {saved_bias} (config: "
+                                  f"{config.model.pitch_bias}); set model.pitch_bias = {saved_bias} to load it")
         saved_cqt = info.get("cqt", {})
         if saved_preset == config.model.preset:
             current = dataclasses.asdict(config.cqt)

@@ -23,6 +23,7 @@ the last block's pitch kernel is adjusted so that F still ends at 1.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import OrderedDict
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ear3d.config import Config
+from ear3d.config import Config, ModelConfig
 from ear3d.ml.cqt import Scalogram
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,11 @@ PRESETS: dict[str, Architecture] = {
         prediction_gap=2,
     ),
 }
+
+
+def architecture(config: ModelConfig) -> Architecture:
+    """The architecture ``config`` asks for: its preset, with or without untied pitch biases."""
+    return dataclasses.replace(PRESETS[config.preset], pitch_bias=config.pitch_bias)
 
 
 def causal_pad_time(x: torch.Tensor, kernel_t: int) -> torch.Tensor:
@@ -303,7 +309,7 @@ class Ear(nn.Module):
     def __init__(self, config: Config):
         super().__init__()
         self.scalogram = Scalogram(config.cqt, config.audio.sample_rate)
-        self.model = CPCModel(PRESETS[config.model.preset], config.cqt.n_bins, self.scalogram.channels)
+        self.model = CPCModel(architecture(config.model), config.cqt.n_bins, self.scalogram.channels)
 
     def layer_names(self) -> list[str]:
         return self.model.layer_names()

@@ -220,7 +220,9 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         init_path = paths.model_file(tc.init, MODEL_FILE)
         if not init_path.is_file():
             raise ckpt.CheckpointError(f"train.init = {tc.init!r}: {init_path} does not exist")
-        ckpt.load_model_state(model, init_path)  # raises CheckpointError when the architecture differs
+        # Pitch biases start at zero, so an ear trained without them is the same function with them.
+        new_biases = [k for k in model.state_dict() if k.endswith(".pitch_bias")]
+        ckpt.load_model_state(model, init_path, fresh=new_biases)  # CheckpointError if the architecture differs
         if dist.main:
             log.warning("starting from the weights of %s", init_path)
     if resuming:
