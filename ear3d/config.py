@@ -104,6 +104,8 @@ class TrainConfig:
         "step)")
     pool_refresh: float = _num(0.5, 0.0, 1024.0, "pooled crops replaced by fresh ones per step, on average")
     score_over_time: bool = _free(False, "negatives from other time steps of the minibatch too")
+    pitch_bias_lr_scale: float = _num(1.0, 0.0, 1000.0, "learning rate of the untied pitch biases (model.pitch_bias) "
+                                      "relative to train.learning_rate")
     validate_every: int = _num(100, 1, 1_000_000, "steps between validations")
     checkpoint_every: int = _num(100, 1, 1_000_000, "steps between checkpoints")
     validation_clips: int = _num(96, 2, 100_000, "held-out crops for validation")

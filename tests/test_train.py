@@ -93,6 +93,16 @@ def test_an_ear_without_pitch_biases_starts_a_run_with_them(tmp_path):
     assert build_ear(tiny(b, "model.pitch_bias=true", "model.weights=load")).model.encoder[0].pitch_bias is not None
     with pytest.raises(CheckpointError, match="model.pitch_bias = True"):
         build_ear(tiny(b, "model.weights=load"))
+    # their own learning rate moves them (and a run with them resumes, biases and optimizer state alike)
+    moved = {}
+    for scale in (1, 100):
+        d = tmp_path / f"scale{scale}"
+        train(tiny(d, "train.steps=2", "model.pitch_bias=true", f"train.pitch_bias_lr_scale={scale}"), progress=False,
+              stats=False, max_minutes=0.0)
+        assert train(tiny(d, "train.steps=2", "model.pitch_bias=true", f"train.pitch_bias_lr_scale={scale}"),
+                     progress=False, stats=False).step == 2
+        moved[scale] = max(float(v.abs().max()) for k, v in weights(d).items() if k.endswith("pitch_bias"))
+    assert moved[100] > 20 * moved[1] > 0
     # the other way round is not an identity: an ear with biases cannot start one without
     with pytest.raises(CheckpointError, match="does not fit this architecture: 8 unexpected"):
         train(tiny(tmp_path / "c", "train.steps=1", f"train.init={b}"), progress=False, stats=False)

@@ -90,6 +90,18 @@ def amp_dtype(spec: str, device: torch.device) -> torch.dtype | None:
     return torch.float16
 
 
+def parameter_groups(model: nn.Module, pitch_bias_lr_scale: float) -> list[dict[str, Any]]:
+    """Adam's parameter groups: every parameter at the base rate; untied pitch biases, when the
+    model has them, in a group of their own at ``pitch_bias_lr_scale`` times it (each sees the
+    gradient of one pitch row, so at the base rate they barely leave zero). ``lr_scale`` is read
+    by the training loop's schedule."""
+    named = list(model.named_parameters())
+    biases = [p for n, p in named if n.endswith(".pitch_bias")]
+    rest = [p for n, p in named if not n.endswith(".pitch_bias")]
+    groups = [{"params": rest, "lr_scale": 1.0}]
+    return groups + [{"params": biases, "lr_scale": pitch_bias_lr_scale}] if biases else groups
+
+
 def learning_rate(step: int, base: float, warmup: int, total: int) -> float:
     """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total`` (step is 0-based)."""
     if warmup > 0 and step < warmup:
@@ -212,7 +224,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         raise ValueError(f"train.crop_seconds = {tc.crop_seconds} is too short for {model.arch.prediction_steps} "
                          f"prediction steps after a gap of {model.arch.prediction_gap}")
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
+    optimizer = torch.optim.Adam(parameter_groups(model, tc.pitch_bias_lr_scale), lr=tc.learning_rate)
     start, history, elapsed_before = 0, [], 0.0
     state_path = directory / STATE_FILE
     resuming = resume and state_path.is_file()
@@ -271,7 +283,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                          "learning_rate": tc.learning_rate, "warmup_steps": tc.warmup_steps,
                          "crop_seconds": tc.crop_seconds, "noise": tc.noise, "pool_clips": tc.pool_clips,
                          "pool_refresh": tc.pool_refresh, "init": tc.init,
-                         "score_over_time": tc.score_over_time, "seed": tc.seed, "device": str(dist.device),
+                         "score_over_time": tc.score_over_time, "pitch_bias_lr_scale": tc.pitch_bias_lr_scale, "seed": tc.seed, "device": str(dist.device),
                          "amp": str(dtype).replace("torch.", "") if dtype else "off", "seconds": round(seconds, 1),
                          "torch": torch.__version__},
             "data": {**train_source.describe(), "skipped_files": skipped, "spec": tc.data},
@@ -301,7 +313,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             torch.manual_seed(int(rng.integers(2**62)))
             lr = learning_rate(step, tc.learning_rate, tc.warmup_steps, tc.steps)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["lr_scale"]
             if pool is not None:
                 pool.refresh(rng, int(math.floor((step + 1) * tc.pool_refresh) - math.floor(step * tc.pool_refresh)))
                 x = pool.sample(rng, tc.batch_size)
