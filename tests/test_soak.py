@@ -17,7 +17,7 @@ import pytest
 from tests.xvfb_server import xvfb_display  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--set", "model.preset=tiny", "--set", "render.width=320", "--set", "render.height=180"]
+ARGS = ["-v", "--set", "model.preset=tiny", "--set", "render.width=320", "--set", "render.height=180"]
 
 
 def soak(tmp_path: Path, display: str | None, minutes: float, faults: str) -> dict[tuple[str, str], float]:
@@ -30,9 +30,20 @@ def soak(tmp_path: Path, display: str | None, minutes: float, faults: str) -> di
     run = subprocess.run([sys.executable, "-m", "ear3d", *ARGS, "bench", "soak", "--minutes", str(minutes),
                           "--faults", faults, "--no-progress", "--json", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 0, failure_report(run)
     rows = json.loads(out.read_text())["rows"]
     return {(r["case"], r["metric"]): r["value"] for r in rows}
+
+
+def failure_report(run: subprocess.CompletedProcess[str]) -> str:
+    """What a failed soak left: its exit, a fatal error's first lines (a native crash dumps
+    every thread's stack after them), the soak's own log of faults and steps, stderr's tail."""
+    err = run.stderr
+    fatal = err.find("Fatal Python error")
+    story = [line for line in err.splitlines() if "soak" in line and not line.lstrip().startswith("File ")]
+    return "\n".join([f"exit {run.returncode}", err[fatal:fatal + 300] if fatal >= 0 else "",
+                      "… the soak's log:", *story[-30:], "… stdout and stderr's ends:", run.stdout[-1500:],
+                      err[-2500:]])
 
 
 def survived(rows: dict[tuple[str, str], float], fault: str) -> bool:

@@ -21,6 +21,7 @@ restarted with the last good clip (skipped with the thread worker).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import resource
 import signal
@@ -35,6 +36,10 @@ from typing import Any
 import numpy as np
 
 from ear3d.bench import Row
+
+# INFO (ear3d -v): which fault, and which step of it, is under way — what a crash report needs
+# when a native library takes the process down and no Python record survives.
+log = logging.getLogger(__name__)
 
 FAULTS = ("osc_garbage", "worker_raise", "worker_nan", "worker_kill", "session_corrupt", "origin_unreadable",
           "disk_full", "midi_unplug", "audio_server", "window")
@@ -143,6 +148,7 @@ class FaultRunner:
             record, fault = self.queue.pop(0)
             app = self.soak.app
             record.started = now
+            log.info("soak: fault %s starts", record.name)
             self._before = self.soak.state()
             self._frames0, self._crashes0 = app.frames_drawn, self.soak.counters.crashes
             self._warn0 = len(self.soak.warnings.records)
@@ -560,6 +566,7 @@ def window(soak: Any, rec: FaultRecord) -> Generator[float, None, None]:
               ("back", lambda: setattr(wnd, "size", size0))]
     sizes = []
     for name, action in steps:
+        log.info("soak: window fault: %s", name)
         action()
         frames = app.frames_drawn
         yield 0.3
