@@ -106,6 +106,11 @@ def architecture(config: ModelConfig) -> Architecture:
     return dataclasses.replace(PRESETS[config.preset], pitch_bias=config.pitch_bias)
 
 
+def is_pitch_bias(name: str) -> bool:
+    """Whether a parameter (or state-dict) name is an encoder block's untied pitch bias."""
+    return name.endswith(".pitch_bias")
+
+
 def causal_pad_time(x: torch.Tensor, kernel_t: int) -> torch.Tensor:
     """Zero-pad the last (time) axis on the left so a conv of ``kernel_t`` taps is causal."""
     return F.pad(x, (kernel_t - 1, 0)) if kernel_t > 1 else x

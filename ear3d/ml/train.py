@@ -34,7 +34,7 @@ from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
 from ear3d.ml.loss import ContrastiveObjective, cpc_loss
-from ear3d.ml.model import CPCModel, Ear
+from ear3d.ml.model import CPCModel, Ear, is_pitch_bias
 from ear3d.model_folder import MODEL_FILE, STATE_FILE, STATS_FILE, model_dir
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def parameter_groups(model: nn.Module, pitch_bias_lr_scale: float) -> list[dict[
     gradient of one pitch row, so at the base rate they barely leave zero). ``lr_scale`` is read
     by the training loop's schedule."""
     named = list(model.named_parameters())
-    biases = [p for n, p in named if n.endswith(".pitch_bias")]
-    rest = [p for n, p in named if not n.endswith(".pitch_bias")]
+    biases = [p for n, p in named if is_pitch_bias(n)]
+    rest = [p for n, p in named if not is_pitch_bias(n)]
     groups = [{"params": rest, "lr_scale": 1.0}]
     return groups + [{"params": biases, "lr_scale": pitch_bias_lr_scale}] if biases else groups
 
@@ -233,7 +233,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         if not init_path.is_file():
             raise ckpt.CheckpointError(f"train.init = {tc.init!r}: {init_path} does not exist")
         # Pitch biases start at zero, so an ear trained without them is the same function with them.
-        new_biases = [k for k in model.state_dict() if k.endswith(".pitch_bias")]
+        new_biases = [k for k in model.state_dict() if is_pitch_bias(k)]
         ckpt.load_model_state(model, init_path, fresh=new_biases)  # CheckpointError if the architecture differs
         if dist.main:
             log.warning("starting from the weights of %s", init_path)
