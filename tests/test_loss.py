@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ear3d.ml.loss import ContrastiveObjective, cpc_loss, valid_steps
+from ear3d.ml.loss import ContrastiveObjective, cpc_loss, segment_contrast_loss, valid_steps
 from ear3d.ml.model import PRESETS, CPCModel
 
 
@@ -87,13 +87,14 @@ def test_training_starts_at_chance_and_backpropagates_to_every_parameter():
     torch.manual_seed(0)
     model = CPCModel(PRESETS["tiny"], 216)
     x = torch.rand(4, 1, 216, 172)
-    loss, acc = ContrastiveObjective(model)(x)
+    loss, _, acc, segment = ContrastiveObjective(model)(x)
+    assert segment is None  # off unless asked for
     assert loss.item() == pytest.approx(math.log(4))  # zero heads: every score 0, nothing to collapse from
     loss.backward()
     assert model.predictors.weight.grad.abs().sum() > 0  # … and the heads still get a gradient
     torch.nn.init.normal_(model.predictors.weight, std=0.1)
     model.zero_grad()
-    loss, acc = ContrastiveObjective(model)(x)
+    loss, _, acc, _ = ContrastiveObjective(model)(x)
     loss.backward()
     assert 0.0 <= acc.item() <= 1.0
     for name, p in model.named_parameters():
@@ -104,3 +105,43 @@ def test_too_short_a_crop_is_a_clear_error():
     model = CPCModel(PRESETS["tiny"], 216)
     with pytest.raises(ValueError, match="too short"):
         cpc_loss(model, torch.rand(2, model.z_dim, 4), torch.rand(2, model.c_dim, 1))
+
+
+def test_segment_contrast_finds_each_crop_by_its_own_later_half():
+    torch.manual_seed(0)
+    pieces = torch.rand(6, 32, 1) + 0.1  # one steady spectrum per "piece"
+    z = pieces + 0.05 * torch.rand(6, 32, 10)  # ten steps each, a little variation over time
+    r = segment_contrast_loss(z, temperature=0.1)
+    assert r.accuracy.item() == 1.0 and r.negatives == 5 and r.count == 12
+    # halves swapped between items: each first half now matches another item's second half
+    shuffled = torch.cat([z[:, :, :5], z[[1, 2, 3, 4, 5, 0], :, 5:]], dim=2)
+    worse = segment_contrast_loss(shuffled, temperature=0.1)
+    assert worse.accuracy.item() == 0.0 and worse.loss.item() > r.loss.item() + 1.0
+    # identical items are ties, and ties count as wrong
+    assert segment_contrast_loss(z[[0, 0]], 0.1).accuracy.item() == 0.0
+    with pytest.raises(ValueError, match="at least 2 items"):
+        segment_contrast_loss(z[:1], 0.1)
+
+
+def test_segment_contrast_adds_to_the_cpc_loss_and_trains_the_encoder():
+    torch.manual_seed(0)
+    model = CPCModel(PRESETS["tiny"], 216)
+    x = torch.rand(4, 1, 216, 172)
+    model.eval()  # no dropout: the three forward passes below see the same network
+    plain = ContrastiveObjective(model)(x).loss
+    both, cpc, _, segment = ContrastiveObjective(model, segment_weight=2.0)(x)
+    assert cpc.item() == pytest.approx(plain.item(), rel=1e-6)  # CPC's share, reported apart
+    z, _ = model.encode(x)
+    expected = plain + 2.0 * segment_contrast_loss(z, 0.1).loss
+    assert both.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert segment is not None and 0.0 <= segment.item() <= 1.0
+    first = next(model.encoder[0].parameters())
+    model.train()
+    model.zero_grad()
+    ContrastiveObjective(model)(x)[0].backward()
+    # the prediction heads start at zero: CPC alone gives the encoder no gradient yet …
+    assert first.grad is None or first.grad.abs().sum() == 0
+    model.zero_grad()
+    ContrastiveObjective(model, segment_weight=1.0)(x)[0].backward()
+    # … so the encoder's gradient here is the segment contrast's
+    assert first.grad.abs().sum() > 0

@@ -108,6 +108,20 @@ def test_an_ear_without_pitch_biases_starts_a_run_with_them(tmp_path):
         train(tiny(tmp_path / "c", "train.steps=1", f"train.init={b}"), progress=False, stats=False)
 
 
+def test_a_run_with_the_segment_contrast_reports_it_and_trains_differently(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(tiny(a, "train.steps=2"), progress=False, stats=False)
+    train(tiny(b, "train.steps=2", "train.segment_contrast=1"), progress=False, stats=False)
+    info = json.loads((b / "config.json").read_text())
+    assert info["training"]["segment_contrast"] == 1.0
+    metrics = info["metrics"]
+    assert 0.0 <= metrics["val_segment_accuracy"] <= 1.0 and np.isfinite(metrics["val_segment_loss"])
+    assert 0.0 <= metrics["train_segment_accuracy"] <= 1.0
+    assert "val_segment_accuracy" not in json.loads((a / "config.json").read_text())["metrics"]
+    wa, wb = weights(a), weights(b)
+    assert not torch.equal(wa["encoder.0.conv1.weight"], wb["encoder.0.conv1.weight"])
+
+
 def test_training_on_a_folder_skips_bad_files_and_saves_statistics(tmp_path):
     from ear3d.ml.stats import fingerprint, load_stats
 

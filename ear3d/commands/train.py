@@ -52,6 +52,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         summary += (f"; validation loss {last['val_loss']:.4f}, contrastive top-1 accuracy "
                     f"{100 * last['val_accuracy']:.1f} % (batch {config.train.batch_size}, "
                     f"{last.get('val_negatives', config.train.batch_size - 1)} negatives)")
+    if "val_segment_accuracy" in last:
+        summary += (f"; segment contrast top-1 {100 * last['val_segment_accuracy']:.1f} % "
+                    f"({config.train.batch_size - 1} negatives)")
     print(summary)
     if result.skipped_files:
         print(f"{result.skipped_files} bad audio files were skipped (see the warnings above)")

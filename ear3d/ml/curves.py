@@ -2,7 +2,7 @@
 
 Two panels side by side: contrastive loss (nats) and contrastive top-1 accuracy (%), each
 against the optimizer step, training (thin, light) and validation (thick, dark, with a dot
-per validation) curves.
+per validation) curves. A run with the segment contrast adds its accuracy, dashed.
 """
 
 from __future__ import annotations
@@ -21,20 +21,23 @@ PANELS = (("loss", "contrastive loss (nats)"), ("accuracy", "contrastive top-1 a
 
 def plot_curves(history: Sequence[Mapping[str, float]], path: str | Path, title: str = "") -> Path:
     """Write the curves of ``history`` (dicts with ``step`` and any of ``train_loss``,
-    ``val_loss``, ``train_accuracy`` (0–1), ``val_accuracy``) to ``path`` atomically. Returns it."""
+    ``val_loss``, ``train_accuracy`` (0–1), ``val_accuracy``, ``train_segment_accuracy``,
+    ``val_segment_accuracy``) to ``path`` atomically. Returns it."""
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     fig = new_figure(SIZE)
     axes = fig.subplots(1, 2)
     for ax, (metric, label) in zip(axes, PANELS, strict=True):
-        for kind, name, colour, width in (("train", "training", TRAIN_COLOUR, 1.0),
-                                          ("val", "validation", VAL_COLOUR, 2.5)):
-            points = [(float(h["step"]), float(h[f"{kind}_{metric}"])) for h in history
-                      if h.get(f"{kind}_{metric}") is not None]
-            if points:
-                steps, values = zip(*points, strict=True)
-                ax.plot(steps, values, color=rgb(colour), linewidth=width, label=name,
-                        marker="o" if kind == "val" else None, markersize=3.5)
+        series = [("", "", "-")] + ([("segment_", "segment, ", "--")] if metric == "accuracy" else [])
+        for prefix, what, style in series:
+            for kind, name, colour, width in (("train", "training", TRAIN_COLOUR, 1.0),
+                                              ("val", "validation", VAL_COLOUR, 2.5)):
+                key = f"{kind}_{prefix}{metric}"
+                points = [(float(h["step"]), float(h[key])) for h in history if h.get(key) is not None]
+                if points:
+                    steps, values = zip(*points, strict=True)
+                    ax.plot(steps, values, color=rgb(colour), linewidth=width, linestyle=style, label=what + name,
+                            marker="o" if kind == "val" else None, markersize=3.5)
         ax.set_xlabel("optimizer step")
         ax.set_ylabel(label)
         ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))

@@ -8,11 +8,18 @@ negatives are the other items m of the minibatch at the same step t, or, with
     L = − mean over n, j, k of log( exp(s_nn) / Σ_m exp(s_nm) )
 
 Accuracy is the fraction of (n, j, k) whose positive scores highest (ties count as wrong).
+
+An optional second term, the *segment contrast*, asks the same of whole stretches of time: the
+time-mean of z over the first half of item n must be closer (cosine, over a temperature) to the
+time-mean over n's second half than to any other item's. No labels are used: the positive is
+the same recording a few seconds later. It rewards what stays put within a piece (instruments,
+register, key, texture) — what CPC's per-step predictions reward only indirectly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -78,19 +85,62 @@ def cpc_loss(model: CPCModel, z: torch.Tensor, c: torch.Tensor, over_time: bool 
     return LossResult(total / count, correct / count, count, negatives)
 
 
+def segment_contrast_loss(z: torch.Tensor, temperature: float) -> LossResult:
+    """z (B, D, T) → symmetric InfoNCE between the time-means of each item's first and last
+    ``T // 2`` steps (L2-normalised; scores are cosines divided by ``temperature``).
+
+    The positive of item n's first half is n's second half, its negatives the other B − 1
+    items' second halves, and the other way round; accuracy counts both directions (ties wrong).
+    """
+    b, _, t = z.shape
+    if b < 2 or t < 2:
+        raise ValueError(f"segment contrast needs at least 2 items of 2 z steps, got {b} of {t}")
+    half = t // 2
+    z = z.float()
+    first = F.normalize(z[:, :, :half].mean(-1), dim=1)
+    second = F.normalize(z[:, :, t - half:].mean(-1), dim=1)
+    scores = first @ second.T / temperature  # (B, B): row n = first half of n against every second half
+    labels = torch.arange(b, device=z.device)
+    both = torch.cat([scores, scores.T])
+    targets = labels.repeat(2)
+    top = both.gather(1, targets[:, None])
+    correct = ((both >= top).sum(-1) == 1).float().sum()
+    return LossResult(F.cross_entropy(both, targets), correct / (2 * b), 2 * b, b - 1)
+
+
+class ObjectiveOutput(NamedTuple):
+    """loss: what a step differentiates (scalar); cpc_loss: CPC's share of it (scalar, the
+    number validation reports); accuracy: CPC top-1 (scalar in [0, 1]); segment_accuracy:
+    the segment contrast's top-1, or None when it is off."""
+
+    loss: torch.Tensor
+    cpc_loss: torch.Tensor
+    accuracy: torch.Tensor
+    segment_accuracy: torch.Tensor | None
+
+
 class ContrastiveObjective(nn.Module):
-    """What a training step differentiates: scalogram (B, C, F, T) → (loss, accuracy).
+    """What a training step differentiates: scalogram (B, C, F, T) → :class:`ObjectiveOutput`.
+    The loss is CPC's plus ``segment_weight`` times the segment contrast
+    (:func:`segment_contrast_loss`; off at weight 0).
 
     Wrapping this module (not the bare model) in DistributedDataParallel keeps the
     prediction heads inside the synchronised forward.
     """
 
-    def __init__(self, model: CPCModel, over_time: bool = False):
+    def __init__(self, model: CPCModel, over_time: bool = False, segment_weight: float = 0.0,
+                 segment_temperature: float = 0.1):
         super().__init__()
         self.model = model
         self.over_time = over_time
+        self.segment_weight = segment_weight
+        self.segment_temperature = segment_temperature
 
-    def forward(self, scalogram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, scalogram: torch.Tensor) -> ObjectiveOutput:
         z, c = self.model.encode(scalogram)
         result = cpc_loss(self.model, z, c, self.over_time)
-        return result.loss, result.accuracy
+        if self.segment_weight <= 0:
+            return ObjectiveOutput(result.loss, result.loss, result.accuracy, None)
+        segment = segment_contrast_loss(z, self.segment_temperature)
+        return ObjectiveOutput(result.loss + self.segment_weight * segment.loss, result.loss, result.accuracy,
+                               segment.accuracy)

@@ -33,7 +33,7 @@ from ear3d import paths
 from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
-from ear3d.ml.loss import ContrastiveObjective, cpc_loss
+from ear3d.ml.loss import ContrastiveObjective, cpc_loss, segment_contrast_loss
 from ear3d.ml.model import CPCModel, Ear, is_pitch_bias
 from ear3d.model_folder import MODEL_FILE, STATE_FILE, STATS_FILE, model_dir
 
@@ -149,13 +149,15 @@ def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
 
 
 def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
-             dtype: torch.dtype | None) -> dict[str, float]:
+             dtype: torch.dtype | None, segment_temperature: float | None = None) -> dict[str, float]:
     """Mean contrastive loss and top-1 accuracy over ``data`` (N, C, F, T) in batches of
     ``batch`` (the negatives are the other items of each batch, at every time step too with
-    ``over_time``), in eval mode; ``val_negatives``: negatives per prediction (the last k's)."""
+    ``over_time``), in eval mode; ``val_negatives``: negatives per prediction (the last k's).
+    With ``segment_temperature`` the segment contrast's loss and accuracy too (``val_segment_…``)."""
     was_training = model.training
     model.eval()
     total, correct, count, negatives = 0.0, 0.0, 0, 0
+    seg_loss, seg_correct, seg_batches = 0.0, 0.0, 0
     batch = min(batch, len(data))
     with torch.no_grad():
         for i in range(0, len(data) - batch + 1, batch):
@@ -166,8 +168,16 @@ def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
             correct += float(r.accuracy) * r.count
             count += r.count
             negatives = r.negatives
+            if segment_temperature is not None:
+                s = segment_contrast_loss(z, segment_temperature)
+                seg_loss, seg_correct, seg_batches = seg_loss + float(s.loss), seg_correct + float(s.accuracy), \
+                    seg_batches + 1
     model.train(was_training)
-    return {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1), "val_negatives": negatives}
+    out = {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1), "val_negatives": negatives}
+    if segment_temperature is not None:
+        out |= {"val_segment_loss": seg_loss / max(seg_batches, 1),
+                "val_segment_accuracy": seg_correct / max(seg_batches, 1)}
+    return out
 
 
 # -- the loop --------------------------------------------------------------------------------------
@@ -245,7 +255,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         history, elapsed_before = meta.get("history", []), float(meta.get("seconds", 0.0))
         if dist.main:
             log.warning("resuming %s at step %d", directory, start)
-    objective: nn.Module = ContrastiveObjective(model, tc.score_over_time)
+    objective: nn.Module = ContrastiveObjective(model, tc.score_over_time, tc.segment_contrast,
+                                                tc.segment_temperature)
     if dist.world > 1:
         objective = nn.parallel.DistributedDataParallel(
             objective, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
@@ -283,7 +294,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                          "learning_rate": tc.learning_rate, "warmup_steps": tc.warmup_steps,
                          "crop_seconds": tc.crop_seconds, "noise": tc.noise, "pool_clips": tc.pool_clips,
                          "pool_refresh": tc.pool_refresh, "init": tc.init,
-                         "score_over_time": tc.score_over_time, "pitch_bias_lr_scale": tc.pitch_bias_lr_scale,
+                         "score_over_time": tc.score_over_time, "segment_contrast": tc.segment_contrast,
+                         "segment_temperature": tc.segment_temperature, "pitch_bias_lr_scale": tc.pitch_bias_lr_scale,
                          "seed": tc.seed, "device": str(dist.device),
                          "amp": str(dtype).replace("torch.", "") if dtype else "off", "seconds": round(seconds, 1),
                          "torch": torch.__version__},
@@ -304,7 +316,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
 
     model.train()
     t0 = time.perf_counter()
-    window: list[tuple[float, float]] = []
+    window: list[tuple[float, float, float | None]] = []
     step = start
     bar = tqdm(total=tc.steps, initial=start, desc="train", unit="step", disable=not (progress and dist.main),
                dynamic_ncols=True)
@@ -323,7 +335,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                 with torch.no_grad():
                     x = front_end(waves.to(dist.device))
             with torch.autocast(dist.device.type, dtype=dtype, enabled=dtype is not None):
-                loss, acc = objective(x)
+                out = objective(x)
+                loss = out.loss
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -331,19 +344,24 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             scaler.step(optimizer)
             scaler.update()
             step += 1
-            loss_value, acc_value = float(loss.detach()), float(acc.detach())
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"the loss became {loss_value} at step {step}; lower train.learning_rate")
-            window.append((loss_value, acc_value))
+            loss_value, acc_value = float(out.cpc_loss.detach()), float(out.accuracy.detach())
+            if not math.isfinite(float(loss.detach())):
+                raise FloatingPointError(f"the loss became {float(loss.detach())} at step {step}; "
+                                         "lower train.learning_rate")
+            segment_acc = None if out.segment_accuracy is None else float(out.segment_accuracy.detach())
+            window.append((loss_value, acc_value, segment_acc))
             bar.update(1)
             entry: dict[str, float] | None = None
             if step % LOG_EVERY == 0 or step == tc.steps:
                 entry = {"step": step, "train_loss": float(np.mean([w[0] for w in window])),
                          "train_accuracy": float(np.mean([w[1] for w in window])), "lr": lr}
+                if tc.segment_contrast > 0:
+                    entry["train_segment_accuracy"] = float(np.mean([w[2] for w in window]))
                 window.clear()
             # only the main rank holds validation data
             if val_data is not None and (step % tc.validate_every == 0 or step == tc.steps):
-                metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype)
+                metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype,
+                                   tc.segment_temperature if tc.segment_contrast > 0 else None)
                 entry = {**(entry or {"step": step}), **metrics}
                 bar.set_postfix(loss=f"{loss_value:.3f}", val_loss=f"{entry['val_loss']:.3f}",
                                 val_acc=f"{entry['val_accuracy']:.3f}")
