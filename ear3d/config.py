@@ -105,8 +105,10 @@ class TrainConfig:
     pool_refresh: float = _num(0.5, 0.0, 1024.0, "pooled crops replaced by fresh ones per step, on average")
     score_over_time: bool = _free(False, "negatives from other time steps of the minibatch too")
     segment_contrast: float = _num(0.0, 0.0, 100.0, "weight of the segment contrast: each crop's first half must "
-                                   "match its own second half (time-means of z) among the batch's (0 = off)")
+                                   "match its own second half (time-means of a layer) among the batch's (0 = off)")
     segment_temperature: float = _num(0.1, 0.01, 10.0, "temperature of the segment contrast's cosine scores")
+    segment_layers: str = _free("", "comma-separated layers whose time-means the segment contrast compares, averaged "
+                                "('' = z, the encoder's last layer)")
     pitch_bias_lr_scale: float = _num(1.0, 0.0, 1000.0, "learning rate of the untied pitch biases (model.pitch_bias) "
                                       "relative to train.learning_rate")
     validate_every: int = _num(100, 1, 1_000_000, "steps between validations")

@@ -145,3 +145,17 @@ def test_segment_contrast_adds_to_the_cpc_loss_and_trains_the_encoder():
     ContrastiveObjective(model, segment_weight=1.0)(x)[0].backward()
     # … so the encoder's gradient here is the segment contrast's
     assert first.grad.abs().sum() > 0
+
+
+def test_segment_contrast_on_named_layers_and_a_clear_error_for_unknown_ones():
+    torch.manual_seed(0)
+    model = CPCModel(PRESETS["tiny"], 216).eval()
+    x = torch.rand(4, 1, 216, 172)
+    acts = model(x)
+    objective = ContrastiveObjective(model, segment_weight=1.0, segment_layers=["enc1", "enc3"])
+    out = objective(x)
+    both = [segment_contrast_loss(acts[name], 0.1).loss for name in ("enc1", "enc3")]
+    assert out.loss.item() == pytest.approx(out.cpc_loss.item() + (both[0] + both[1]).item() / 2, rel=1e-5)
+    assert ContrastiveObjective(model).segment_layers == ("enc" + str(len(model.encoder) - 1),)  # z by default
+    with pytest.raises(ValueError, match="no layer named enc99"):
+        ContrastiveObjective(model, segment_weight=1.0, segment_layers=["enc3", "enc99"])

@@ -137,8 +137,7 @@ def run(args: argparse.Namespace, config: Config) -> list[Row]:
         tc = config.train
         crops = ear.scalogram(torch.randn(tc.batch_size, round(tc.crop_seconds * sr), device=device) * 0.1)
         model = ear.model.train()
-        step = partial(_train_step, ContrastiveObjective(model, tc.score_over_time, tc.segment_contrast,
-                                                            tc.segment_temperature),
+        step = partial(_train_step, ContrastiveObjective.from_config(model, tc),
                        torch.optim.Adam(model.parameters(), lr=tc.learning_rate), crops.detach())
         rows.append(Row(f"{preset}/train b{tc.batch_size}", "train_step", _time(step, args.repeats, device), "s"))
     # The CQT alone, three ways, batch 1.

@@ -18,6 +18,7 @@ register, key, texture) — what CPC's per-step predictions reward only indirect
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ear3d.config import TrainConfig
 from ear3d.ml.model import CPCModel
 
 
@@ -86,12 +88,14 @@ def cpc_loss(model: CPCModel, z: torch.Tensor, c: torch.Tensor, over_time: bool 
 
 
 def segment_contrast_loss(z: torch.Tensor, temperature: float) -> LossResult:
-    """z (B, D, T) → symmetric InfoNCE between the time-means of each item's first and last
-    ``T // 2`` steps (L2-normalised; scores are cosines divided by ``temperature``).
+    """z (B, D, T) or a layer's activations (B, C, F, T) → symmetric InfoNCE between the
+    time-means of each item's first and last ``T // 2`` steps (flattened over channels and
+    pitch rows, L2-normalised; scores are cosines divided by ``temperature``).
 
     The positive of item n's first half is n's second half, its negatives the other B − 1
     items' second halves, and the other way round; accuracy counts both directions (ties wrong).
     """
+    z = z.flatten(1, -2)
     b, _, t = z.shape
     if b < 2 or t < 2:
         raise ValueError(f"segment contrast needs at least 2 items of 2 z steps, got {b} of {t}")
@@ -106,6 +110,14 @@ def segment_contrast_loss(z: torch.Tensor, temperature: float) -> LossResult:
     top = both.gather(1, targets[:, None])
     correct = ((both >= top).sum(-1) == 1).float().sum()
     return LossResult(F.cross_entropy(both, targets), correct / (2 * b), 2 * b, b - 1)
+
+
+def segment_contrast(acts: Mapping[str, torch.Tensor], layers: Sequence[str], temperature: float) -> LossResult:
+    """The segment contrast of each named layer of ``acts`` (a CPCModel's output), averaged:
+    loss and accuracy are the layers' means."""
+    results = [segment_contrast_loss(acts[name], temperature) for name in layers]
+    return LossResult(torch.stack([r.loss for r in results]).mean(), torch.stack([r.accuracy for r in results]).mean(),
+                      results[0].count, results[0].negatives)
 
 
 class ObjectiveOutput(NamedTuple):
@@ -129,18 +141,30 @@ class ContrastiveObjective(nn.Module):
     """
 
     def __init__(self, model: CPCModel, over_time: bool = False, segment_weight: float = 0.0,
-                 segment_temperature: float = 0.1):
+                 segment_temperature: float = 0.1, segment_layers: Sequence[str] = ()):
         super().__init__()
         self.model = model
         self.over_time = over_time
         self.segment_weight = segment_weight
         self.segment_temperature = segment_temperature
+        self.segment_layers = tuple(segment_layers) or (model.z_name,)
+        unknown = [name for name in self.segment_layers if name not in model.layer_names()[1:]]
+        if unknown:
+            raise ValueError(f"train.segment_layers: no layer named {', '.join(unknown)} "
+                             f"(layers: {', '.join(model.layer_names()[1:])})")
+
+    @classmethod
+    def from_config(cls, model: CPCModel, tc: TrainConfig) -> ContrastiveObjective:
+        """The objective ``[train]`` asks for (score_over_time, segment_contrast/_temperature/_layers)."""
+        layers = [name.strip() for name in tc.segment_layers.split(",") if name.strip()]
+        return cls(model, tc.score_over_time, tc.segment_contrast, tc.segment_temperature, layers)
 
     def forward(self, scalogram: torch.Tensor) -> ObjectiveOutput:
-        z, c = self.model.encode(scalogram)
+        acts = self.model(scalogram)
+        z, c = self.model.split(acts)
         result = cpc_loss(self.model, z, c, self.over_time)
         if self.segment_weight <= 0:
             return ObjectiveOutput(result.loss, result.loss, result.accuracy, None)
-        segment = segment_contrast_loss(z, self.segment_temperature)
+        segment = segment_contrast(acts, self.segment_layers, self.segment_temperature)
         return ObjectiveOutput(result.loss + self.segment_weight * segment.loss, result.loss, result.accuracy,
                                segment.accuracy)

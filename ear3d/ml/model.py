@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -285,10 +286,18 @@ class CPCModel(nn.Module):
             out[f"ar{i}"] = h.unsqueeze(2)
         return out
 
+    @property
+    def z_name(self) -> str:
+        """The name of the layer that is z (the encoder's last block)."""
+        return f"enc{len(self.encoder) - 1}"
+
+    def split(self, acts: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """This model's output (:meth:`forward`) → z (B, z_dim, Tz), c (B, c_dim, Tc)."""
+        return acts[self.z_name].squeeze(2), acts[f"ar{len(self.autoregressive) - 1}"].squeeze(2)
+
     def encode(self, scalogram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """scalogram (B, in_channels, F, T) → z (B, z_dim, T // 4), c (B, c_dim, T // 16)."""
-        acts = self(scalogram)
-        return acts[f"enc{len(self.encoder) - 1}"].squeeze(2), acts[f"ar{len(self.autoregressive) - 1}"].squeeze(2)
+        return self.split(self(scalogram))
 
     def predict(self, c: torch.Tensor) -> torch.Tensor:
         """c (B, c_dim, T) → predictions (B, K, z_dim, T) of z at K future steps.

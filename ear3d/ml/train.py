@@ -33,7 +33,7 @@ from ear3d import paths
 from ear3d.config import Config
 from ear3d.ml import checkpoint as ckpt
 from ear3d.ml.data import ScalogramPool, Source, crop_batch, make_sources, scalograms
-from ear3d.ml.loss import ContrastiveObjective, cpc_loss, segment_contrast_loss
+from ear3d.ml.loss import ContrastiveObjective, cpc_loss, segment_contrast
 from ear3d.ml.model import CPCModel, Ear, is_pitch_bias
 from ear3d.model_folder import MODEL_FILE, STATE_FILE, STATS_FILE, model_dir
 
@@ -149,11 +149,12 @@ def load_train_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
 
 
 def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
-             dtype: torch.dtype | None, segment_temperature: float | None = None) -> dict[str, float]:
+             dtype: torch.dtype | None, segment: ContrastiveObjective | None = None) -> dict[str, float]:
     """Mean contrastive loss and top-1 accuracy over ``data`` (N, C, F, T) in batches of
     ``batch`` (the negatives are the other items of each batch, at every time step too with
     ``over_time``), in eval mode; ``val_negatives``: negatives per prediction (the last k's).
-    With ``segment_temperature`` the segment contrast's loss and accuracy too (``val_segment_…``)."""
+    With ``segment`` (an objective whose segment contrast is on) that term's loss and accuracy too
+    (``val_segment_…``)."""
     was_training = model.training
     model.eval()
     total, correct, count, negatives = 0.0, 0.0, 0, 0
@@ -162,19 +163,20 @@ def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
     with torch.no_grad():
         for i in range(0, len(data) - batch + 1, batch):
             with torch.autocast(data.device.type, dtype=dtype, enabled=dtype is not None):
-                z, c = model.encode(data[i : i + batch])
+                acts = model(data[i : i + batch])
+            z, c = model.split(acts)
             r = cpc_loss(model, z, c, over_time)
             total += float(r.loss) * r.count
             correct += float(r.accuracy) * r.count
             count += r.count
             negatives = r.negatives
-            if segment_temperature is not None:
-                s = segment_contrast_loss(z, segment_temperature)
+            if segment is not None:
+                s = segment_contrast(acts, segment.segment_layers, segment.segment_temperature)
                 seg_loss, seg_correct, seg_batches = seg_loss + float(s.loss), seg_correct + float(s.accuracy), \
                     seg_batches + 1
     model.train(was_training)
     out = {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1), "val_negatives": negatives}
-    if segment_temperature is not None:
+    if segment is not None:
         out |= {"val_segment_loss": seg_loss / max(seg_batches, 1),
                 "val_segment_accuracy": seg_correct / max(seg_batches, 1)}
     return out
@@ -255,8 +257,8 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
         history, elapsed_before = meta.get("history", []), float(meta.get("seconds", 0.0))
         if dist.main:
             log.warning("resuming %s at step %d", directory, start)
-    objective: nn.Module = ContrastiveObjective(model, tc.score_over_time, tc.segment_contrast,
-                                                tc.segment_temperature)
+    contrastive = ContrastiveObjective.from_config(model, tc)
+    objective: nn.Module = contrastive
     if dist.world > 1:
         objective = nn.parallel.DistributedDataParallel(
             objective, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
@@ -295,7 +297,9 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
                          "crop_seconds": tc.crop_seconds, "noise": tc.noise, "pool_clips": tc.pool_clips,
                          "pool_refresh": tc.pool_refresh, "init": tc.init,
                          "score_over_time": tc.score_over_time, "segment_contrast": tc.segment_contrast,
-                         "segment_temperature": tc.segment_temperature, "pitch_bias_lr_scale": tc.pitch_bias_lr_scale,
+                         "segment_temperature": tc.segment_temperature,
+                         "segment_layers": list(contrastive.segment_layers),
+                         "pitch_bias_lr_scale": tc.pitch_bias_lr_scale,
                          "seed": tc.seed, "device": str(dist.device),
                          "amp": str(dtype).replace("torch.", "") if dtype else "off", "seconds": round(seconds, 1),
                          "torch": torch.__version__},
@@ -361,7 +365,7 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             # only the main rank holds validation data
             if val_data is not None and (step % tc.validate_every == 0 or step == tc.steps):
                 metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype,
-                                   tc.segment_temperature if tc.segment_contrast > 0 else None)
+                                   contrastive if tc.segment_contrast > 0 else None)
                 entry = {**(entry or {"step": step}), **metrics}
                 bar.set_postfix(loss=f"{loss_value:.3f}", val_loss=f"{entry['val_loss']:.3f}",
                                 val_acc=f"{entry['val_accuracy']:.3f}")
