@@ -10,8 +10,8 @@ negatives are the other items m of the minibatch at the same step t, or, with
 Accuracy is the fraction of (n, j, k) whose positive scores highest (ties count as wrong).
 
 An optional second term, the *segment contrast*, asks the same of whole stretches of time: the
-time-mean of z over the first half of item n must be closer (cosine, over a temperature) to the
-time-mean over n's second half than to any other item's. No labels are used: the positive is
+time-mean of a layer (z unless told otherwise) over the first half of item n must be closer
+(cosine, over a temperature) to the time-mean over n's second half than to any other item's. No labels are used: the positive is
 the same recording a few seconds later. It rewards what stays put within a piece (instruments,
 register, key, texture) — what CPC's per-step predictions reward only indirectly.
 """
