@@ -11,9 +11,10 @@ Accuracy is the fraction of (n, j, k) whose positive scores highest (ties count 
 
 An optional second term, the *segment contrast*, asks the same of whole stretches of time: the
 time-mean of a layer (z unless told otherwise) over the first half of item n must be closer
-(cosine, over a temperature) to the time-mean over n's second half than to any other item's. No labels are used: the positive is
-the same recording a few seconds later. It rewards what stays put within a piece (instruments,
-register, key, texture) — what CPC's per-step predictions reward only indirectly.
+(cosine, over a temperature) to the time-mean over n's second half than to any other item's.
+No labels are used: the positive is the same recording a few seconds later. It rewards what
+stays put within a piece (instruments, register, key, texture) — what CPC's per-step
+predictions reward only indirectly.
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ class ContrastiveObjective(nn.Module):
             raise ValueError(f"train.segment_layers: no layer named {', '.join(unknown)} "
                              f"(layers: {', '.join(model.layer_names()[1:])})")
 
+    @property
+    def segment_on(self) -> bool:
+        """Whether the segment contrast is part of the loss."""
+        return self.segment_weight > 0
+
     @classmethod
     def from_config(cls, model: CPCModel, tc: TrainConfig) -> ContrastiveObjective:
         """The objective ``[train]`` asks for (score_over_time, segment_contrast/_temperature/_layers)."""
@@ -163,7 +169,7 @@ class ContrastiveObjective(nn.Module):
         acts = self.model(scalogram)
         z, c = self.model.split(acts)
         result = cpc_loss(self.model, z, c, self.over_time)
-        if self.segment_weight <= 0:
+        if not self.segment_on:
             return ObjectiveOutput(result.loss, result.loss, result.accuracy, None)
         segment = segment_contrast(acts, self.segment_layers, self.segment_temperature)
         return ObjectiveOutput(result.loss + self.segment_weight * segment.loss, result.loss, result.accuracy,

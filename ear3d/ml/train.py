@@ -172,8 +172,9 @@ def validate(model: CPCModel, data: torch.Tensor, batch: int, over_time: bool,
             negatives = r.negatives
             if segment is not None:
                 s = segment_contrast(acts, segment.segment_layers, segment.segment_temperature)
-                seg_loss, seg_correct, seg_batches = seg_loss + float(s.loss), seg_correct + float(s.accuracy), \
-                    seg_batches + 1
+                seg_loss += float(s.loss)
+                seg_correct += float(s.accuracy)
+                seg_batches += 1
     model.train(was_training)
     out = {"val_loss": total / max(count, 1), "val_accuracy": correct / max(count, 1), "val_negatives": negatives}
     if segment is not None:
@@ -348,10 +349,10 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             scaler.step(optimizer)
             scaler.update()
             step += 1
+            total_value = float(loss.detach())
+            if not math.isfinite(total_value):
+                raise FloatingPointError(f"the loss became {total_value} at step {step}; lower train.learning_rate")
             loss_value, acc_value = float(out.cpc_loss.detach()), float(out.accuracy.detach())
-            if not math.isfinite(float(loss.detach())):
-                raise FloatingPointError(f"the loss became {float(loss.detach())} at step {step}; "
-                                         "lower train.learning_rate")
             segment_acc = None if out.segment_accuracy is None else float(out.segment_accuracy.detach())
             window.append((loss_value, acc_value, segment_acc))
             bar.update(1)
@@ -359,13 +360,13 @@ def train(config: Config, directory: Path | None = None, *, resume: bool = True,
             if step % LOG_EVERY == 0 or step == tc.steps:
                 entry = {"step": step, "train_loss": float(np.mean([w[0] for w in window])),
                          "train_accuracy": float(np.mean([w[1] for w in window])), "lr": lr}
-                if tc.segment_contrast > 0:
+                if contrastive.segment_on:
                     entry["train_segment_accuracy"] = float(np.mean([w[2] for w in window]))
                 window.clear()
             # only the main rank holds validation data
             if val_data is not None and (step % tc.validate_every == 0 or step == tc.steps):
                 metrics = validate(model, val_data, tc.batch_size, tc.score_over_time, dtype,
-                                   contrastive if tc.segment_contrast > 0 else None)
+                                   contrastive if contrastive.segment_on else None)
                 entry = {**(entry or {"step": step}), **metrics}
                 bar.set_postfix(loss=f"{loss_value:.3f}", val_loss=f"{entry['val_loss']:.3f}",
                                 val_acc=f"{entry['val_accuracy']:.3f}")
