@@ -129,12 +129,23 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
     for case in ["raw_cqt", "chance"] + [f"{e}/{n}" for e in ("cpc", "random_init") for n in names]:
         assert 0.0 <= rows[(case, "probe_accuracy_class")] <= 100.0
     assert rows[("data", "skipped_files")] == 2
-    for ear in ("cpc", "random_init"):  # the best layer, chosen without the test clips, is one of those probed
-        chosen = int(rows[(f"{ear}/best", "chosen_layer_class")])
-        assert rows[(f"{ear}/best", "probe_accuracy_class")] == rows[(f"{ear}/{names[chosen]}", "probe_accuracy_class")]
-        # ... the first of the layers with the highest cross-validated accuracy, reported with each
-        cv = [rows[(f"{ear}/{n}", "cv_accuracy_class")] for n in names]
-        assert all(0.0 <= v <= 100.0 for v in cv) and chosen == cv.index(max(cv))
+    # the best layer, chosen without the test clips, is one of those probed ...
+    chosen = int(rows[("cpc/best", "chosen_layer_class")])
+    assert rows[("cpc/best", "probe_accuracy_class")] == rows[(f"cpc/{names[chosen]}", "probe_accuracy_class")]
+    # ... the first of the layers with the highest cross-validated accuracy, reported with each
+    cv = [rows[(f"cpc/{n}", "cv_accuracy_class")] for n in names]
+    assert all(0.0 <= v <= 100.0 for v in cv) and chosen == cv.index(max(cv))
+    # random weights are drawn three times (the default): each draw chooses its own layer, and
+    # the baseline is the mean of those choices, with the draws' range
+    assert rows[("random_init", "draws")] == 3
+    per_draw = [rows[(f"random_init#{k}/best", "probe_accuracy_class")] for k in range(3)]
+    assert all(0 <= rows[(f"random_init#{k}/best", "chosen_layer_class")] < len(names) for k in range(3))
+    assert rows[("random_init/best", "probe_accuracy_class")] == pytest.approx(sum(per_draw) / 3)
+    for n in names:
+        low, mean, high = (rows[(f"random_init/{n}", m)] for m in ("lowest_draw_probe_accuracy_class",
+                                                                  "probe_accuracy_class",
+                                                                  "highest_draw_probe_accuracy_class"))
+        assert low <= mean <= high
     from PIL import Image
 
     assert Image.open(png).size[0] > 300
@@ -143,6 +154,11 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
     assert main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
                  str(tmp_path / "music"), "--layers", "enc1,nope", "--quiet"]) == 2
     assert "unknown layer(s) nope" in capsys.readouterr().err
+    # no draw at all: a usage error naming the option
+    with pytest.raises(SystemExit):
+        main(["eval", "--data", str(tmp_path / "music"), "--random-draws", "0"])
+    err = capsys.readouterr().err
+    assert "--random-draws" in err and "must be at least 1" in err
 
 
 def test_corpus_tasks_fold_collection_by_piece_and_piece_identity_by_stretch(tmp_path):

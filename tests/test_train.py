@@ -203,6 +203,10 @@ def test_eval_reports_probes_and_baselines_side_by_side(tmp_path, capsys):
                 assert 0.0 <= rows[(case, f"cv_accuracy_{task}")] <= 100.0
     assert ("cpc/c", "probe_accuracy_key") not in rows
     assert 0.0 <= rows[("cpc", "contrastive_accuracy")] <= 100.0
+    # the random network is the mean of three draws (the default), with their range
+    assert rows[("random_init", "draws")] == 3
+    assert (rows[("random_init", "lowest_draw_contrastive_accuracy")] <= rows[("random_init", "contrastive_accuracy")]
+            <= rows[("random_init", "highest_draw_contrastive_accuracy")])
     assert rows[("chance", "contrastive_accuracy")] == pytest.approx(100 / 3)
     assert rows[("data", "probe_train_clips")] == 12 and rows[("data", "probe_test_clips")] == 6
     assert "probe_accuracy_tempo" in capsys.readouterr().out

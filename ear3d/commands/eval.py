@@ -15,6 +15,11 @@ held-out pieces). Bad files are skipped with a warning each.
 ``--figure`` draws accuracy by depth, trained against random weights. With more than one
 layer, ``cpc/best`` and ``random_init/best`` give the test accuracy of each ear's layer whose
 probe did best in cross-validation on the training clips.
+
+The random network is drawn ``--random-draws`` times (default 3) and its rows are the mean over
+the draws, with their range (``lowest_draw_…``, ``highest_draw_…``) and each draw's own best
+layer: one draw of random weights can read several points above or below another
+(:mod:`ear3d.ml.baselines`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ear3d.argtypes import positive_int
 from ear3d.config import Config
 
 HELP = "evaluate the trained ear: contrastive accuracy and linear probes vs two baselines"
@@ -49,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated probe tasks: of the procedural corpus instrument, key, tempo; with "
                              "--data and a corpus from `ear3d corpus build` collection, key, piece (default: all "
                              "three)")
+    parser.add_argument("--random-draws", type=positive_int, default=3,
+                        help="random initialisations the random-weights baseline averages (seeds model.seed, "
+                             "model.seed + 1, …; default 3); its rows give the mean and the range")
     parser.add_argument("--json", type=Path, help="also write the table as JSON (the bench format: ear3d.report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -66,6 +75,7 @@ def _task_names(text: str | None, known: tuple[str, ...]) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from ear3d.argtypes import UsageError
+    from ear3d.ml.baselines import random_ears
     from ear3d.ml.corpus import TASKS
     from ear3d.ml.evaluate import evaluate, procedural_tasks
     from ear3d.ml.model import build_ear
@@ -75,8 +85,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.figure is not None and args.layers == "cz":
         raise UsageError("--figure draws accuracy by depth: use it with --layers all (or a list of layers)")
     progress = not args.quiet
-    ears = {"cpc": build_ear(config.replace({"model": {"weights": "load"}})),
-            "random_init": build_ear(config.replace({"model": {"weights": "random"}}))}
+    ears = {"cpc": build_ear(config.replace({"model": {"weights": "load"}})), **random_ears(config, args.random_draws)}
     names = ears["cpc"].layer_names()
     cz = [[n for n in names if n.startswith("enc") and "." not in n][-1], names[-1]]
     if args.layers == "cz":
@@ -111,7 +120,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         tasks_named = _task_names(args.tasks, tuple(TASKS))
         rows = evaluate(config, tasks=tasks_named, train_clips=args.train_clips, test_clips=args.test_clips,
-                        contrastive_clips=args.contrastive_clips, progress=progress)
+                        contrastive_clips=args.contrastive_clips, progress=progress,
+                        random_draws=args.random_draws)
         if args.layers != "cz":
             tasks = procedural_tasks(config, tasks_named, args.train_clips, args.test_clips)
             rows += [r for r in task_rows(ears, tasks, layers, progress) if r.case not in ("raw_cqt", "chance")]

@@ -24,6 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from ear3d.config import Config
+from ear3d.ml.baselines import merge_draws, random_ears
 from ear3d.ml.corpus import TASKS, ProceduralCorpus
 from ear3d.ml.data import ProceduralSource, crop_batch, scalograms
 from ear3d.ml.loss import cpc_loss
@@ -186,19 +187,20 @@ def contrastive_metrics(ear: Ear, data: torch.Tensor, batch: int, over_time: boo
 
 
 def evaluate(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: int = 600, test_clips: int = 300,
-             contrastive_clips: int = 128, progress: bool = True) -> list[Row]:
+             contrastive_clips: int = 128, progress: bool = True, random_draws: int = 1) -> list[Row]:
     """Measure the trained ear of ``config`` (its weights must exist) against the baselines.
 
     Returns bench rows: cases ``cpc``, ``random_init`` (contrastive), ``cpc/c``, ``cpc/z``,
     ``random_init/c``, ``random_init/z``, ``raw_cqt``, ``chance`` (probes), ``data`` (sizes).
+    With ``random_draws`` > 1 the random network's rows are means over that many
+    initialisations (:func:`ear3d.ml.baselines.merge_draws`).
     """
     for t in tasks:
         if t not in TASKS:
             raise ValueError(f"unknown probe task {t!r}; known: {', '.join(TASKS)}")
     sr = config.audio.sample_rate
     trained = build_ear(config.replace({"model": {"weights": "load"}}))
-    random_ear = build_ear(config.replace({"model": {"weights": "random"}}))
-    ears = {"cpc": trained, "random_init": random_ear}
+    ears = {"cpc": trained, **random_ears(config, random_draws)}
     rows: list[Row] = []
 
     # 1. contrastive accuracy on held-out crops
@@ -224,13 +226,13 @@ def evaluate(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: i
         yte = np.array([lab.task(task) for lab in te_lab])
         majority = np.bincount(ytr, minlength=TASKS[task]).argmax()
         rows.append(Row("chance", f"probe_accuracy_{task}", 100 * float((yte == majority).mean()), "%"))
-        for feat in ("cpc/c", "cpc/z", "random_init/c", "random_init/z", "raw_cqt"):
+        for feat in [f"{ear}/{layer}" for ear in ears for layer in ("c", "z")] + ["raw_cqt"]:
             rows += probe_rows_of(feat, task, probe_accuracy(tr_f[feat], ytr, te_f[feat], yte, TASKS[task]))
     rows += [Row("data", "probe_train_clips", train_clips, "clips"),
              Row("data", "probe_test_clips", test_clips, "clips"),
              Row("data", "contrastive_clips", contrastive_clips, "clips"),
              Row("data", "clip_seconds", seconds, "s")]
-    return rows
+    return merge_draws(rows)
 
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ear3d.ml.baselines import merge_draws
 from ear3d.ml.evaluate import probe_accuracy, probe_rows_of
 from ear3d.ml.model import Ear
 from ear3d.report import Row
@@ -142,17 +143,19 @@ def task_rows(ears: dict[str, Ear], tasks: Sequence[ProbeTask], layers: Sequence
         rows += [Row(f"data/{task.name}", "classes", len(task.classes), "classes"),
                  Row(f"data/{task.name}", "probe_train_clips", len(task.train_labels), "clips"),
                  Row(f"data/{task.name}", "probe_test_clips", len(task.test_labels), "clips")]
-    return rows
+    return merge_draws(rows)
 
 
 def plot_layer_probes(rows: Sequence[Row], layers: Sequence[str], path: Path, title: str = "") -> Path:
     """Accuracy by depth: one panel per task, a line per ear (``cpc``, ``random_init``) over
-    ``layers``, the raw CQT and chance as horizontal lines. Saved as PNG at ``path``."""
+    ``layers`` — for an ear drawn several times (:func:`merge_draws`) the mean, with the draws'
+    range shaded —, the raw CQT and chance as horizontal lines. Saved as PNG at ``path``."""
     from ear3d.figures import new_figure, save_png
 
     tasks = sorted({r.metric.removeprefix("probe_accuracy_") for r in rows if r.metric.startswith("probe_accuracy_")})
     value = {(r.case, r.metric.removeprefix("probe_accuracy_")): r.value for r in rows}
     ears = sorted({r.case.split("/", 1)[0] for r in rows if "/" in r.case and r.case.split("/", 1)[1] in layers})
+    draws = {r.case: int(r.value) for r in rows if r.metric == "draws"}
     fig = new_figure((420 * len(tasks) + 80, 420))
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     x = np.arange(len(layers))
@@ -160,7 +163,12 @@ def plot_layer_probes(rows: Sequence[Row], layers: Sequence[str], path: Path, ti
     for ax, task in zip(axes, tasks, strict=True):
         for ear in ears:
             ys = [value.get((f"{ear}/{layer}", task), np.nan) for layer in layers]
-            ax.plot(x, ys, marker="o", ms=3, label=ear, color=colours.get(ear))
+            label = f"{ear} (mean of {draws[ear]} draws)" if ear in draws else ear
+            ax.plot(x, ys, marker="o", ms=3, label=label, color=colours.get(ear))
+            if ear in draws:
+                lo, hi = ([value.get((f"{ear}/{layer}", f"{end}_draw_probe_accuracy_{task}"), np.nan)
+                           for layer in layers] for end in ("lowest", "highest"))
+                ax.fill_between(x, lo, hi, color=colours.get(ear), alpha=0.2, lw=0)
         for case, style in ((RAW, "--"), ("chance", ":")):
             if (case, task) in value:
                 ax.axhline(value[(case, task)], ls=style, color="grey", label=case.replace("_", " "))
@@ -169,7 +177,7 @@ def plot_layer_probes(rows: Sequence[Row], layers: Sequence[str], path: Path, ti
         ax.set_ylabel("test accuracy (%)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
+    axes[0].legend(fontsize=8, loc="lower left")  # the lines start high on the left
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
