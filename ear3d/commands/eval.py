@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ear3d.argtypes import positive_int
 from ear3d.config import Config
+from ear3d.ml.baselines import DEFAULT_DRAWS
 
 HELP = "evaluate the trained ear: contrastive accuracy and linear probes vs two baselines"
 
@@ -55,9 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated probe tasks: of the procedural corpus instrument, key, tempo; with "
                              "--data and a corpus from `ear3d corpus build` collection, key, piece (default: all "
                              "three)")
-    parser.add_argument("--random-draws", type=positive_int, default=3,
+    parser.add_argument("--random-draws", type=positive_int, default=DEFAULT_DRAWS,
                         help="random initialisations the random-weights baseline averages (seeds model.seed, "
-                             "model.seed + 1, …; default 3); its rows give the mean and the range")
+                             f"model.seed + 1, …; default {DEFAULT_DRAWS}); its rows give the mean and the range")
     parser.add_argument("--json", type=Path, help="also write the table as JSON (the bench format: ear3d.report)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -124,7 +125,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
                         random_draws=args.random_draws)
         if args.layers != "cz":
             tasks = procedural_tasks(config, tasks_named, args.train_clips, args.test_clips)
-            rows += [r for r in task_rows(ears, tasks, layers, progress) if r.case not in ("raw_cqt", "chance")]
+            # the baselines' raw CQT, chance and number of draws are already in evaluate's rows
+            rows += [r for r in task_rows(ears, tasks, layers, progress)
+                     if r.case not in ("raw_cqt", "chance") and r.metric != "draws"]
     report("eval", rows, args.json)
     if args.figure is not None:
         title = f"linear probes by layer: {config.model.name} ({config.model.preset})"

@@ -24,7 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from ear3d.config import Config
-from ear3d.ml.baselines import merge_draws, random_ears
+from ear3d.ml.baselines import DEFAULT_DRAWS, merge_draws, random_ears
 from ear3d.ml.corpus import TASKS, ProceduralCorpus
 from ear3d.ml.data import ProceduralSource, crop_batch, scalograms
 from ear3d.ml.loss import cpc_loss
@@ -187,7 +187,7 @@ def contrastive_metrics(ear: Ear, data: torch.Tensor, batch: int, over_time: boo
 
 
 def evaluate(config: Config, tasks: Sequence[str] = tuple(TASKS), train_clips: int = 600, test_clips: int = 300,
-             contrastive_clips: int = 128, progress: bool = True, random_draws: int = 1) -> list[Row]:
+             contrastive_clips: int = 128, progress: bool = True, random_draws: int = DEFAULT_DRAWS) -> list[Row]:
     """Measure the trained ear of ``config`` (its weights must exist) against the baselines.
 
     Returns bench rows: cases ``cpc``, ``random_init`` (contrastive), ``cpc/c``, ``cpc/z``,
