@@ -36,9 +36,10 @@ def random_ears(config: Config, draws: int = DEFAULT_DRAWS) -> dict[str, Ear]:
 
     if draws < 1:
         raise ValueError(f"random-weight draws must be at least 1, got {draws}")
-    seeds = [config.model.seed + k for k in range(draws)]
-    ears = {k: build_ear(config.replace({"model": {"weights": "random", "seed": s}})) for k, s in enumerate(seeds)}
-    return {RANDOM_INIT: ears[0]} if draws == 1 else {f"{RANDOM_INIT}{DRAW}{k}": ear for k, ear in ears.items()}
+    def draw(k: int) -> Ear:
+        return build_ear(config.replace({"model": {"weights": "random", "seed": config.model.seed + k}}))
+
+    return {RANDOM_INIT: draw(0)} if draws == 1 else {f"{RANDOM_INIT}{DRAW}{k}": draw(k) for k in range(draws)}
 
 
 def merge_draws(rows: Sequence[Row]) -> list[Row]:
