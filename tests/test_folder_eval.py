@@ -121,11 +121,11 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
           progress=False, stats=False)
     out, png = tmp_path / "eval.json", tmp_path / "layers.png"
     code = main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
-                 str(tmp_path / "music"), "--layers", "enc0.mid,enc3,ar8", "--clips-per-file", "2",
+                 str(tmp_path / "music"), "--layers", "enc0.mid,enc3,ar8, enc0.mid + ar8", "--clips-per-file", "2",
                  "--figure", str(png), "--json", str(out), "--quiet"])
     assert code == 0
     rows = {(r["case"], r["metric"]): r["value"] for r in json.loads(out.read_text())["rows"]}
-    names = ["enc0.mid", "enc3", "ar8"]
+    names = ["enc0.mid", "enc3", "ar8", "enc0.mid+ar8"]  # the last: two layers probed together
     for case in ["raw_cqt", "chance"] + [f"{e}/{n}" for e in ("cpc", "random_init") for n in names]:
         assert 0.0 <= rows[(case, "probe_accuracy_class")] <= 100.0
     assert rows[("data", "skipped_files")] == 2
@@ -153,7 +153,10 @@ def test_eval_data_command_reports_baselines_and_draws_layers(tmp_path, capsys):
     # a layer the model does not have: a one-line error
     assert main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
                  str(tmp_path / "music"), "--layers", "enc1,nope", "--quiet"]) == 2
-    assert "unknown layer(s) nope" in capsys.readouterr().err
+    assert "unknown layer(s) 'nope'" in capsys.readouterr().err
+    assert main(["--set", "model.preset=tiny", "--set", f"model.name={model}", "eval", "--data",
+                 str(tmp_path / "music"), "--layers", "enc1+", "--quiet"]) == 2
+    assert "unknown layer(s) ''" in capsys.readouterr().err
     # no draw at all: a usage error naming the option
     with pytest.raises(SystemExit):
         main(["eval", "--data", str(tmp_path / "music"), "--random-draws", "0"])
@@ -181,3 +184,13 @@ def test_corpus_tasks_fold_collection_by_piece_and_piece_identity_by_stretch(tmp
     assert len(piece.train_waves) == 2 * 11 and len(piece.test_waves) == 2 * 3
     assert piece.train_spans[:, 0].tolist() == np.repeat([0, 1], 11).tolist()
     assert piece.train_spans[:11, 1].tolist() == [s * SR for s in range(11)]
+
+
+def test_a_joined_feature_set_is_its_layers_features_side_by_side():
+    from ear3d.ml.probes import RAW, layer_features
+
+    ear = build_ear(load(None, ["model.preset=tiny", "model.weights=random"]))
+    waves = np.random.default_rng(0).standard_normal((3, SR * 2)).astype(np.float32) * 0.1
+    f = layer_features({"e": ear}, waves, ["enc1", "ar8", "ar8+enc1"])
+    assert set(f) == {RAW, "e/enc1", "e/ar8", "e/ar8+enc1"}
+    np.testing.assert_array_equal(f["e/ar8+enc1"], np.concatenate([f["e/ar8"], f["e/enc1"]], 1))

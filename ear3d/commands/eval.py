@@ -40,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "corpus from `ear3d corpus build`) instead of the procedural corpus")
     parser.add_argument("--layers", default="cz",
                         help="probe c and z only (cz, the default), every named layer (all), or the named layers "
-                             "given, comma-separated (e.g. enc0.mid,enc3,ar8); with more than one layer each ear's "
-                             "best is also reported, chosen by cross-validation on the training clips")
+                             "given, comma-separated (e.g. enc0.mid,enc3,ar8); layers joined with + are probed "
+                             "together (e.g. enc0.mid,enc1,enc0.mid+enc1); with more than one feature set each "
+                             "ear's best is also reported, chosen by cross-validation on the training clips")
     parser.add_argument("--figure", type=Path,
                         help="with --layers all (or a list): write accuracy by depth as PNG here")
     parser.add_argument("--clips-per-file", type=int, default=24,
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ear3d.ml.corpus import TASKS
     from ear3d.ml.evaluate import evaluate, procedural_tasks
     from ear3d.ml.model import build_ear
-    from ear3d.ml.probes import plot_layer_probes, task_rows
+    from ear3d.ml.probes import JOIN, plot_layer_probes, task_rows
     from ear3d.report import Row, report
 
     if args.figure is not None and args.layers == "cz":
@@ -94,10 +95,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     elif args.layers == "all":
         layers = [n for n in names if n != "scalogram"]
     else:
-        layers = [n.strip() for n in args.layers.split(",") if n.strip()]
-        unknown = [n for n in layers if n not in names or n == "scalogram"]
+        layers = [JOIN.join(part.strip() for part in n.split(JOIN)) for n in args.layers.split(",") if n.strip()]
+        unknown = [p for n in layers for p in n.split(JOIN) if p not in names or p == "scalogram"]
         if unknown or not layers:
-            raise UsageError(f"--layers: unknown layer(s) {', '.join(unknown) or '(none given)'}; "
+            raise UsageError(f"--layers: unknown layer(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
                              f"layers: {', '.join(names[1:])}")
     rows: list[Row] = []
     if args.data is not None:

@@ -7,7 +7,10 @@ into at most ``MAX_UNITS`` // C groups only for layers too wide to probe whole. 
 high enough that every layer of the shipped preset keeps its semitone rows: averaging rows
 into groups of two to four semitones erases the pitch classes a key is read from (on the
 corpus's key task enc1 fell from 30.5 % to 17.5 % when grouped 512 units
-wide, against 35.6 % for the raw CQT). :func:`probe_rows` fits the probe of
+wide, against 35.6 % for the raw CQT). A feature set may also join several
+layers (``enc0.mid+enc1+enc3``): their features side by side, one probe over all of them, which
+shows whether the layers know different things (a trained ear's do; a random network's deeper
+layers only add noise to its first). :func:`probe_rows` fits the probe of
 :func:`ear3d.ml.evaluate.probe_accuracy` on each feature set and returns bench rows;
 :func:`plot_layer_probes` draws accuracy by depth, one panel per task.
 """
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 #: (channel, pitch row) units per layer before pooling over time (features are twice this).
 MAX_UNITS = 2048
 RAW = "raw_cqt"
+#: joins layer names into one feature set: ``enc0.mid+enc1`` probes both layers' features together
+JOIN = "+"
 
 
 @dataclass
@@ -73,7 +78,8 @@ def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str
                    progress: bool = False) -> dict[str, np.ndarray]:
     """Features of clips (N, S) float32: ``raw_cqt`` (log-power bins, mean and std over time) and
     ``<ear>/<layer>`` for each ear and each layer in ``layers`` (default: every named layer but
-    the scalogram). Returns name → (N, D) float32."""
+    the scalogram); a name that joins layers with ``+`` gets its layers' features side by side,
+    in the order named. Returns name → (N, D) float32."""
     from tqdm import tqdm
 
     first = next(iter(ears.values()))
@@ -85,8 +91,11 @@ def layer_features(ears: dict[str, Ear], waves: np.ndarray, layers: Sequence[str
             out.setdefault(RAW, []).append(pooled_layer(x[:, :1], max_units=10**9))
             for ear_name, ear in ears.items():
                 acts = ear.model(x)
-                for layer in names:
-                    out.setdefault(f"{ear_name}/{layer}", []).append(pooled_layer(acts[layer]))
+                # each layer pooled once, however many feature sets name it
+                pooled = {layer: pooled_layer(acts[layer]) for layer in dict.fromkeys(
+                    layer for name in names for layer in name.split(JOIN))}
+                for name in names:
+                    out.setdefault(f"{ear_name}/{name}", []).append(torch.cat([pooled[p] for p in name.split(JOIN)], 1))
     return {k: torch.cat(v).numpy() for k, v in out.items()}
 
 
